@@ -1,0 +1,99 @@
+package signaling
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
+)
+
+// Config configures a Server. Start from DefaultConfig.
+type Config struct {
+	// Apps holds the API keys and their settings.
+	Apps *config.Config
+	// Router reaches other peers.
+	Router routing.Router
+	// Logger receives the server's logs; never a secret or credential.
+	Logger *slog.Logger
+	// Metrics receives the signaling plane's counts.
+	Metrics *metrics.Signaling
+
+	// PingInterval is how often the server pings each socket.
+	PingInterval time.Duration
+	// IdleTimeout closes a socket that has sent nothing, not even a pong.
+	IdleTimeout time.Duration
+	// ReclaimWindow is how long an ID outlives an unexpected drop.
+	ReclaimWindow time.Duration
+	// AuthExpiryWarning is how long before a credential expires the server
+	// sends AUTH_EXPIRES_IN.
+	AuthExpiryWarning time.Duration
+	// WriteTimeout bounds one write to a socket.
+	WriteTimeout time.Duration
+	// QueueLength and QueueBytes bound what waits to be written to one
+	// socket; a client that reads slower is closed with CloseSlowConsumer.
+	QueueLength int
+	QueueBytes  int
+	// BacklogLength bounds what is kept for a peer within its reclaim window.
+	BacklogLength int
+	// MaxRoomsPerPeer bounds the rooms one peer is in at once.
+	MaxRoomsPerPeer int
+	// MaxContacts bounds the peers remembered for LEAVE per peer.
+	MaxContacts int
+
+	// Now tells the time; tests may replace it.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the protocol's timings and limits. Apps, Router and
+// Metrics are left for the caller.
+func DefaultConfig() Config {
+	return Config{
+		Logger:            slog.New(slog.DiscardHandler),
+		PingInterval:      protocol.PingInterval,
+		IdleTimeout:       protocol.IdleTimeout,
+		ReclaimWindow:     protocol.ReclaimWindow,
+		AuthExpiryWarning: protocol.AuthExpiryWarning,
+		WriteTimeout:      10 * time.Second,
+		QueueLength:       512,
+		QueueBytes:        64 << 20,
+		BacklogLength:     256,
+		MaxRoomsPerPeer:   64,
+		MaxContacts:       4096,
+		Now:               time.Now,
+	}
+}
+
+// Validate reports the first field that is unusable.
+func (c *Config) Validate() error {
+	switch {
+	case c.Apps == nil:
+		return errors.New("signaling: Config.Apps is nil")
+	case c.Router == nil:
+		return errors.New("signaling: Config.Router is nil")
+	case c.Logger == nil:
+		return errors.New("signaling: Config.Logger is nil")
+	case c.Metrics == nil:
+		return errors.New("signaling: Config.Metrics is nil")
+	case c.Now == nil:
+		return errors.New("signaling: Config.Now is nil")
+	case c.PingInterval <= 0:
+		return errors.New("signaling: Config.PingInterval must be positive")
+	case c.IdleTimeout <= c.PingInterval:
+		return errors.New("signaling: Config.IdleTimeout must exceed PingInterval")
+	case c.ReclaimWindow < 0:
+		return errors.New("signaling: Config.ReclaimWindow must not be negative")
+	case c.AuthExpiryWarning < 0:
+		return errors.New("signaling: Config.AuthExpiryWarning must not be negative")
+	case c.WriteTimeout <= 0:
+		return errors.New("signaling: Config.WriteTimeout must be positive")
+	case c.QueueLength <= 0 || c.QueueBytes <= protocol.MaxFrameSize:
+		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
+	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
+		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
+	}
+	return nil
+}

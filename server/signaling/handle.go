@@ -1,0 +1,226 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/routing"
+)
+
+// handle serves one frame from the client.
+func (s *session) handle(ctx context.Context, frame []byte, binary bool, now time.Time) {
+	if !s.bucket.allow(now) {
+		s.limited++
+		if s.limited >= protocol.MaxLimitedMessages {
+			s.closeWithError(protocol.CloseFlooding, protocol.Errorf(protocol.ErrSignalingLimited, "too many messages; closing"), endGone)
+			return
+		}
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", protocol.MessageRate), nil)
+		return
+	}
+	s.limited = 0
+	m := &s.msg
+	if err := protocol.Parse(m, frame, binary); err != nil {
+		var perr *protocol.ProtocolError
+		if !errors.As(err, &perr) {
+			perr = protocol.Errorf(protocol.ErrInvalidMessage, "%v", err)
+		}
+		s.fail(perr, m)
+		return
+	}
+	s.srv.cfg.Metrics.Received[m.Type].Inc()
+	switch m.Type {
+	case protocol.SendOffer, protocol.SendAnswer, protocol.SendCandidate, protocol.SendForceClose:
+		s.relay(ctx, m)
+	case protocol.RoomJoin:
+		s.joinRoom(ctx, m)
+	case protocol.RoomLeave:
+		if s.member(m) {
+			s.srv.leaveRoom(ctx, s.p, string(m.RoomName))
+		}
+	case protocol.RoomGetUsers:
+		if s.member(m) {
+			name := string(m.RoomName)
+			members, err := s.srv.cfg.Router.RoomMembers(ctx, s.p.key, name)
+			if s.ok(err, m) {
+				s.p.send(protocol.RoomUsers, protocol.RoomUsersPayload{RoomName: name, UserList: members})
+			}
+		}
+	case protocol.RoomGetLogs:
+		if s.member(m) {
+			name := string(m.RoomName)
+			log, err := s.srv.cfg.Router.RoomLog(ctx, s.p.key, name)
+			if s.ok(err, m) {
+				s.p.send(protocol.RoomLogs, protocol.RoomLogsPayload{RoomName: name, Log: log})
+			}
+		}
+	case protocol.RoomSendData:
+		s.roomData(ctx, m, now)
+	case protocol.UpdateCredential:
+		s.updateCredential(m)
+	case protocol.Ping:
+		// lastSeen is already updated.
+	}
+}
+
+// relay forwards SEND_OFFER, SEND_ANSWER, SEND_CANDIDATE and
+// SEND_FORCE_CLOSE. With a peer it has talked to before it allocates nothing.
+func (s *session) relay(ctx context.Context, m *protocol.ClientMessage) {
+	p := s.p
+	dst := p.contact(m.Dst)
+	msg := routing.NewMessage(false)
+	msg.Data = protocol.AppendRelay(msg.Data, m, p.id)
+	msg.Src = p.id
+	err := s.srv.cfg.Router.Send(ctx, p.key, dst, msg)
+	switch {
+	case err == nil:
+	case errors.Is(err, routing.ErrPeerUnavailable):
+		s.fail(protocol.Errorf(protocol.ErrPeerUnavailable, "peer %q is not connected", dst), m)
+	default:
+		s.ok(err, m)
+	}
+}
+
+func (s *session) joinRoom(ctx context.Context, m *protocol.ClientMessage) {
+	p := s.p
+	if m.RoomType == protocol.SFU && !p.app.Permissions.SFU {
+		s.fail(protocol.Errorf(protocol.ErrPermission, "the app may not use SFU rooms"), m)
+		return
+	}
+	name := string(m.RoomName)
+	p.mu.Lock()
+	_, already := p.rooms[name]
+	full := !already && len(p.rooms) >= s.srv.cfg.MaxRoomsPerPeer
+	p.mu.Unlock()
+	if full {
+		s.fail(protocol.Errorf(protocol.ErrRoom, "a peer may be in at most %d rooms", s.srv.cfg.MaxRoomsPerPeer), m)
+		return
+	}
+	members, err := s.srv.cfg.Router.JoinRoom(ctx, routing.Join{
+		Key: p.key, Room: name, Peer: p.id, Type: m.RoomType, MaxMembers: p.app.Limits.MaxRoomMembers,
+	})
+	switch {
+	case errors.Is(err, routing.ErrRoomType):
+		s.fail(protocol.Errorf(protocol.ErrRoom, "room %q is a room of the other type", name), m)
+		return
+	case errors.Is(err, routing.ErrRoomFull):
+		s.fail(protocol.Errorf(protocol.ErrRoom, "room %q has its maximum of %d members", name, p.app.Limits.MaxRoomMembers), m)
+		return
+	case !s.ok(err, m):
+		return
+	}
+	join := protocol.RoomUserJoinPayload{RoomName: name, RoomType: m.RoomType, Src: p.id, RoomMembers: members}
+	if already {
+		p.send(protocol.RoomUserJoin, join)
+		return
+	}
+	p.mu.Lock()
+	if p.rooms != nil {
+		p.rooms[name] = &membership{name: name, typ: m.RoomType}
+	}
+	p.mu.Unlock()
+	if len(members) == 1 {
+		s.srv.cfg.Metrics.Rooms.Inc()
+	}
+	if msg := p.composed(protocol.RoomUserJoin, join); msg != nil {
+		s.ok(s.srv.cfg.Router.Broadcast(ctx, p.key, name, "", msg), m)
+	}
+}
+
+// leaveRoom takes p out of a room and tells the others and p.
+func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string) {
+	p.mu.Lock()
+	if p.rooms != nil {
+		delete(p.rooms, name)
+	}
+	p.mu.Unlock()
+	left, err := srv.cfg.Router.LeaveRoom(ctx, p.key, name, p.id)
+	if err != nil {
+		if !errors.Is(err, routing.ErrNotMember) {
+			srv.log.Error("leaving a room failed", "key", p.key, "peer", p.id, "err", err)
+		}
+		return
+	}
+	if left == 0 {
+		srv.cfg.Metrics.Rooms.Dec()
+	}
+	leave := protocol.RoomUserLeavePayload{RoomName: name, Src: p.id}
+	p.send(protocol.RoomUserLeave, leave)
+	if msg := p.composed(protocol.RoomUserLeave, leave); msg != nil && left > 0 {
+		_ = srv.cfg.Router.Broadcast(ctx, p.key, name, p.id, msg)
+	}
+}
+
+// roomData fans a ROOM_SEND_DATA out to the room's other members.
+func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now time.Time) {
+	p := s.p
+	p.mu.Lock()
+	var name string
+	mem, member := p.rooms[string(m.RoomName)]
+	limited := member && now.Sub(mem.lastData) < protocol.RoomDataInterval
+	if member && !limited {
+		mem.lastData, name = now, mem.name
+	}
+	p.mu.Unlock()
+	switch {
+	case !member:
+		s.fail(protocol.Errorf(protocol.ErrRoom, "not a member of room %q", m.RoomName), m)
+		return
+	case limited:
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_SEND_DATA per %v per room; message dropped", protocol.RoomDataInterval), m)
+		return
+	}
+	r := s.srv.cfg.Router
+	if err := r.LogRoomData(ctx, p.key, name, p.id, m.Data, m.Binary); !s.ok(err, m) {
+		return
+	}
+	msg := routing.NewMessage(m.Binary)
+	msg.Data = protocol.AppendRoomData(msg.Data, m, p.id)
+	s.ok(r.Broadcast(ctx, p.key, name, p.id, msg), m)
+}
+
+func (s *session) updateCredential(m *protocol.ClientMessage) {
+	p := s.p
+	if !p.app.Permissions.PeerAuthentication {
+		return // nothing to renew
+	}
+	c := m.Credential
+	if err := c.Verify(p.app.Secret, p.id, s.srv.cfg.Now()); err != nil {
+		s.fail(protocol.Errorf(protocol.ErrAuthentication, "%v", err), m)
+		return
+	}
+	p.setCredential(&c)
+}
+
+// member reports whether the peer is in m's room, and tells the client if not.
+func (s *session) member(m *protocol.ClientMessage) bool {
+	s.p.mu.Lock()
+	_, ok := s.p.rooms[string(m.RoomName)]
+	s.p.mu.Unlock()
+	if !ok {
+		s.fail(protocol.Errorf(protocol.ErrRoom, "not a member of room %q", m.RoomName), m)
+	}
+	return ok
+}
+
+// ok reports whether err is nil, and tells the client of a server error.
+func (s *session) ok(err error, m *protocol.ClientMessage) bool {
+	if err == nil {
+		return true
+	}
+	s.srv.log.Error("routing failed", "key", s.p.key, "peer", s.p.id, "type", m.Type, "err", err)
+	s.fail(protocol.Errorf(protocol.ErrServer, "the server could not route the message"), m)
+	return false
+}
+
+// fail sends ERROR perr about the client message m (nil if there was none).
+func (s *session) fail(perr *protocol.ProtocolError, m *protocol.ClientMessage) {
+	s.srv.cfg.Metrics.Errors.WithLabelValues(string(perr.Type)).Inc()
+	e := protocol.ErrorPayload{Type: perr.Type, Message: perr.Message}
+	if m != nil {
+		e.Request, e.Dst, e.ConnectionID, e.RoomName = m.Type, string(m.Dst), string(m.ConnectionID), string(m.RoomName)
+	}
+	s.p.send(protocol.Error, e)
+}
