@@ -1,0 +1,49 @@
+# skywasm's build, checks and tests. `make test` is what CI runs (.ci/run).
+
+GO       ?= go
+GOFMT    ?= $(shell $(GO) env GOROOT)/bin/gofmt
+FUZZTIME ?= 10s
+
+# Packages that must also vet for the browser, when they hold Go files.
+WASM_DIRS := protocol sdk wasm
+
+# Steps run in the order written, also under -j.
+.NOTPARALLEL:
+.PHONY: build run test deps check fuzz bench clean
+
+build:
+	$(GO) build -o bin/skywasm ./cmd/skywasm
+
+# Dev mode: prints the URL and a fresh API key.
+run: build
+	bin/skywasm serve -log-level info
+
+test: deps check
+	scripts/netns.sh $(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+deps:
+	GO=$(GO) scripts/deps.sh
+
+check:
+	@files=$$(find . \( -name .git -o -name node_modules -o -name testdata \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
+	if [ -n "$$files" ]; then echo "gofmt: these files need formatting:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+	@pkgs=; for d in $(WASM_DIRS); do \
+		if [ -n "$$(find $$d -name '*.go' 2>/dev/null | head -n 1)" ]; then pkgs="$$pkgs ./$$d/..."; fi; \
+	done; \
+	if [ -n "$$pkgs" ]; then \
+		echo "GOOS=js GOARCH=wasm $(GO) vet$$pkgs"; \
+		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \
+	fi
+	$(GO) tool staticcheck ./...
+
+# Every fuzz target, found automatically, for FUZZTIME each.
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/netns.sh scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin/ coverage.out coverage.html cover.out

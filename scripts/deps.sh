@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh installs what the tests need and the machine lacks. It changes
+# nothing already present, so it is cheap to run before every test.
+set -eu
+
+go=${GO:-go}
+cd "$(dirname "$0")/.."
+
+apt_updated=""
+
+# need CMD PACKAGE: install the Debian PACKAGE if the command CMD is missing.
+# Without root or apt-get it only warns; the tests that need CMD say so.
+need() {
+	if command -v "$1" >/dev/null 2>&1; then
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "deps: warning: $1 is missing and cannot be installed here (apt-get install $2)" >&2
+		return 0
+	fi
+	if [ -z "$apt_updated" ]; then
+		apt-get update
+		apt_updated=1
+	fi
+	echo "deps: installing $2 for $1"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2"
+}
+
+need ip iproute2       # scripts/netns.sh
+need unshare util-linux # scripts/netns.sh
+# Browser tests will add: need chromium chromium
+
+"$go" mod download
+
+# The JS tooling will add, once package-lock.json exists: npm ci
