@@ -43,6 +43,10 @@ type Config struct {
 	MaxRoomsPerPeer int
 	// MaxContacts bounds the peers remembered for LEAVE per peer.
 	MaxContacts int
+	// MessageRate and MessageBurst bound a socket's messages a second (a
+	// token bucket); RoomDataInterval spaces one member's room data.
+	MessageRate, MessageBurst int
+	RoomDataInterval          time.Duration
 
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
@@ -63,6 +67,9 @@ func DefaultConfig() Config {
 		BacklogLength:     256,
 		MaxRoomsPerPeer:   64,
 		MaxContacts:       4096,
+		MessageRate:       protocol.MessageRate,
+		MessageBurst:      protocol.MessageBurst,
+		RoomDataInterval:  protocol.RoomDataInterval,
 		Now:               time.Now,
 	}
 }
@@ -92,6 +99,8 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.WriteTimeout must be positive")
 	case c.QueueLength <= 0 || c.QueueBytes <= protocol.MaxFrameSize:
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
+	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0:
+		return errors.New("signaling: Config.MessageRate and MessageBurst must be positive, RoomDataInterval not negative")
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}

@@ -17,7 +17,7 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			s.closeWithError(protocol.CloseFlooding, protocol.Errorf(protocol.ErrSignalingLimited, "too many messages; closing"), endGone)
 			return
 		}
-		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", protocol.MessageRate), nil)
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", s.srv.cfg.MessageRate), nil)
 		return
 	}
 	s.limited = 0
@@ -159,7 +159,7 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 	p.mu.Lock()
 	var name string
 	mem, member := p.rooms[string(m.RoomName)]
-	limited := member && now.Sub(mem.lastData) < protocol.RoomDataInterval
+	limited := member && now.Sub(mem.lastData) < s.srv.cfg.RoomDataInterval
 	if member && !limited {
 		mem.lastData, name = now, mem.name
 	}
@@ -169,7 +169,7 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 		s.fail(protocol.Errorf(protocol.ErrRoom, "not a member of room %q", m.RoomName), m)
 		return
 	case limited:
-		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_SEND_DATA per %v per room; message dropped", protocol.RoomDataInterval), m)
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_SEND_DATA per %v per room; message dropped", s.srv.cfg.RoomDataInterval), m)
 		return
 	}
 	r := s.srv.cfg.Router

@@ -48,7 +48,7 @@ func newSession(srv *Server, p *peer, conn *websocket.Conn) *session {
 		srv: srv, p: p, conn: conn,
 		out:     make(chan *routing.Message, srv.cfg.QueueLength),
 		closing: make(chan struct{}),
-		bucket:  newBucket(protocol.MessageRate, protocol.MessageBurst, now),
+		bucket:  newBucket(srv.cfg.MessageRate, srv.cfg.MessageBurst, now),
 	}
 	s.lastSeen.Store(now.UnixNano())
 	return s
