@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -81,20 +82,31 @@ func New(opts Options) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	examples := false
 	if opts.StaticDir != "" {
 		serveDir(mux, "/sdk/", filepath.Join(opts.StaticDir, "js"))
-		serveDir(mux, "/examples/", filepath.Join(opts.StaticDir, "examples"))
+		examples = serveDir(mux, "/examples/", filepath.Join(opts.StaticDir, "examples"))
 	}
-	if opts.Dev {
+	if opts.Dev && examples {
 		mux.Handle("GET /{$}", http.RedirectHandler("/examples/", http.StatusFound))
+	} else if opts.Dev {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "skywasm is running in dev mode.\nSignaling: ws://%s%s?key=%s\nProtocol: docs/protocol.md\n",
+				r.Host, signaling.Path, opts.Config.Apps[0].Key)
+		})
 	}
 	return &Server{handler: mux, signaling: sig}, nil
 }
 
-func serveDir(mux *http.ServeMux, prefix, dir string) {
-	if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		mux.Handle("GET "+prefix, http.StripPrefix(prefix, http.FileServerFS(os.DirFS(dir))))
+// serveDir serves dir at prefix if it exists, and says whether it does.
+func serveDir(mux *http.ServeMux, prefix, dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return false
 	}
+	mux.Handle("GET "+prefix, http.StripPrefix(prefix, http.FileServerFS(os.DirFS(dir))))
+	return true
 }
 
 // Handler returns the HTTP handler of every plane.
