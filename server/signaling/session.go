@@ -30,7 +30,8 @@ type session struct {
 	mode      endMode
 	last      *routing.Message // written just before the close frame
 
-	lastSeen atomic.Int64 // Unix nanoseconds of the last frame or pong
+	lastSeen   atomic.Int64 // Unix nanoseconds of the last frame or pong
+	writeStart atomic.Int64 // Unix nanoseconds when the current write began; 0 between writes
 
 	// The reader's own state.
 	bucket  bucket
@@ -82,9 +83,14 @@ func (s *session) run(ctx context.Context) {
 
 // readLoop reads and handles frames until the socket ends, and says what
 // that means for the peer.
+//
+// It reads with a context that is never cancelled: coder/websocket would
+// otherwise register a context.AfterFunc for every message. Whatever ends
+// the session closes the socket instead, which ends the read.
 func (s *session) readLoop(ctx context.Context) endMode {
+	rctx := context.WithoutCancel(ctx)
 	for {
-		typ, r, err := s.conn.Reader(ctx)
+		typ, r, err := s.conn.Reader(rctx)
 		if err == nil {
 			s.buf.Reset()
 			_, err = s.buf.ReadFrom(r)
@@ -117,21 +123,22 @@ func (s *session) readLoop(ctx context.Context) endMode {
 
 // writeLoop writes queued messages until the session closes.
 func (s *session) writeLoop(ctx context.Context) {
+	wctx := context.WithoutCancel(ctx) // see write
 	for {
 		select {
 		case m := <-s.out:
-			if err := s.write(ctx, m); err != nil {
+			if err := s.write(wctx, m); err != nil {
 				s.conn.CloseNow()
 				return
 			}
 		case <-s.closing:
 			for len(s.out) > 0 {
-				if s.write(ctx, <-s.out) != nil {
+				if s.write(wctx, <-s.out) != nil {
 					s.conn.CloseNow()
 					return
 				}
 			}
-			if s.last != nil && s.write(ctx, s.last) != nil {
+			if s.last != nil && s.write(wctx, s.last) != nil {
 				s.conn.CloseNow()
 				return
 			}
@@ -143,6 +150,9 @@ func (s *session) writeLoop(ctx context.Context) {
 	}
 }
 
+// write writes one message. Like reads, writes take a context that is never
+// cancelled (ctx comes from context.WithoutCancel), so that coder/websocket
+// allocates nothing per message; pingLoop bounds a write that hangs.
 func (s *session) write(ctx context.Context, m *routing.Message) error {
 	defer m.Release()
 	s.queued.Add(-int64(len(m.Data)))
@@ -150,23 +160,36 @@ func (s *session) write(ctx context.Context, m *routing.Message) error {
 	if m.Binary {
 		typ = websocket.MessageBinary
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.srv.cfg.WriteTimeout)
-	defer cancel()
-	return s.conn.Write(ctx, typ, m.Data)
+	s.writeStart.Store(s.srv.cfg.Now().UnixNano())
+	err := s.conn.Write(ctx, typ, m.Data)
+	s.writeStart.Store(0)
+	return err
 }
 
-// pingLoop pings the client and closes the socket once it has been silent
-// for the idle timeout.
+// pingLoop pings the client, closes the socket once it has been silent for
+// the idle timeout, and drops it when a write has hung for the write timeout
+// (the client stopped reading).
 func (s *session) pingLoop(ctx context.Context) {
-	t := time.NewTicker(s.srv.cfg.PingInterval)
+	t := time.NewTicker(min(s.srv.cfg.PingInterval, s.srv.cfg.WriteTimeout))
 	defer t.Stop()
+	var lastPing time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if s.srv.cfg.Now().Sub(time.Unix(0, s.lastSeen.Load())) > s.srv.cfg.IdleTimeout {
+		now := s.srv.cfg.Now()
+		if ws := s.writeStart.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) > s.srv.cfg.WriteTimeout {
+			s.srv.cfg.Metrics.Closed.WithLabelValues("write-timeout").Inc()
+			s.conn.CloseNow() // the writer is stuck: no close frame can get through
+			return
+		}
+		if now.Sub(lastPing) < s.srv.cfg.PingInterval {
+			continue
+		}
+		lastPing = now
+		if now.Sub(time.Unix(0, s.lastSeen.Load())) > s.srv.cfg.IdleTimeout {
 			s.close(protocol.CloseIdle, "no message or pong for too long", endDetach, nil)
 			return
 		}

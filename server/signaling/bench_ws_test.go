@@ -1,0 +1,89 @@
+package signaling_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+// BenchmarkRelayWebSocket relays offers between two real WebSocket clients
+// on loopback, pipelined, and reports messages a second. Client and server
+// share the machine's two cores, so this is a floor for the server alone.
+func BenchmarkRelayWebSocket(b *testing.B) {
+	_, m := metrics.New()
+	cfg := signaling.DefaultConfig()
+	cfg.Apps, cfg.Router, cfg.Metrics = testApps(), routing.NewLocal(), m
+	cfg.MessageRate, cfg.MessageBurst = 1e9, 1e9
+	srv, err := signaling.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + signaling.Path + "?key=" + keyA + "&peerId="
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dial := func(id string) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, url+id, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil { // OPEN
+			b.Fatal(err)
+		}
+		return c
+	}
+	alice, bob := dial("alice"), dial("bob")
+	defer alice.CloseNow()
+	defer bob.CloseNow()
+	frame, _ := protocol.Marshal(protocol.SendOffer, protocol.RelayPayload{
+		Dst: "bob", ConnectionID: "mc_bench", ConnectionType: protocol.Media,
+		Offer: &protocol.SessionDescription{Type: "offer", SDP: strings.Repeat("a=x\r\n", 400)},
+	})
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	// At most window messages in flight, well under the server's queue
+	// for one socket, past which it would close bob as a slow reader.
+	const window = 128
+	credit := make(chan struct{}, window)
+	sent := make(chan error, 1)
+	go func() {
+		for range b.N {
+			credit <- struct{}{}
+			if err := alice.Write(ctx, websocket.MessageText, frame); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	var buf bytes.Buffer
+	start := time.Now()
+	for range b.N {
+		_, r, err := bob.Reader(ctx)
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-credit
+	}
+	if err := <-sent; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
