@@ -1,0 +1,58 @@
+package signaling_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+// A client that stops reading leaves the server's write hanging once the
+// loopback socket buffers fill; the watchdog must drop it after the write
+// timeout rather than hold the session forever.
+func TestHungWriteIsDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *signaling.Config) {
+		c.WriteTimeout = 200 * time.Millisecond
+		c.PingInterval = 100 * time.Millisecond
+		c.IdleTimeout = time.Hour // only the watchdog may end it
+		c.RoomDataInterval = 0
+		c.ReclaimWindow = 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	// A client with no read loop: nothing it is sent is ever read.
+	stuck, _, err := websocket.Dial(ctx, e.url+"?key="+keyA+"&peerId=stuck", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.CloseNow()
+	join, _ := protocol.Marshal(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+	if err := stuck.Write(ctx, websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	sender := e.dial(dialOpts{peerID: "sender"})
+	sender.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+	sender.expect(protocol.RoomUserJoin, nil)
+
+	// 10 MiB twice is more than the socket buffers hold for a client that never
+	// reads (the kernel grows a receive buffer only as it is drained), and within
+	// the server's per-socket queue, so only a hung write can end it.
+	big := protocol.BinaryFrame([]byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r"}}`), make([]byte, protocol.MaxRoomDataSize/2))
+	sender.sendFrame(websocket.MessageBinary, big)
+	sender.sendFrame(websocket.MessageBinary, big)
+
+	var leave protocol.RoomUserLeavePayload
+	sender.expect(protocol.RoomUserLeave, &leave)
+	if leave.Src != "stuck" {
+		t.Fatalf("ROOM_USER_LEAVE from %q", leave.Src)
+	}
+	if got := testutil.ToFloat64(e.metrics.Closed.WithLabelValues("write-timeout")); got != 1 {
+		t.Fatalf("write-timeout closes = %v, want 1", got)
+	}
+}
