@@ -107,6 +107,23 @@ func required(t MessageType, binary bool) uint32 {
 	return 0
 }
 
+// forbidden lists, per client message type, the known fields it must not
+// carry: an offer, an answer and a candidate are distinct messages, so that a
+// recipient never has to guess which one it got.
+func forbidden(t MessageType) uint32 {
+	switch t {
+	case SendOffer:
+		return fAnswer | fCandidate
+	case SendAnswer:
+		return fOffer | fCandidate
+	case SendCandidate:
+		return fOffer | fAnswer
+	case SendForceClose:
+		return fOffer | fAnswer | fCandidate
+	}
+	return 0
+}
+
 func clientType(b []byte) (MessageType, bool) {
 	for _, t := range ClientTypes {
 		if string(b) == string(t) {
@@ -179,14 +196,17 @@ func Parse(m *ClientMessage, frame []byte, binary bool) error {
 	if t != RoomSendData && len(frame) > MaxMessageSize {
 		return invalid(t, "message of %d bytes is over the %d-byte limit", len(frame), MaxMessageSize)
 	}
-	if len(m.Data) > MaxRoomDataSize {
-		return invalid(t, "room data of %d bytes is over the %d-byte limit", len(m.Data), MaxRoomDataSize)
-	}
 	var seen uint32
 	if m.Payload != nil {
 		if seen, err = m.parsePayload(); err != nil {
 			return err
 		}
+	}
+	if len(m.Data) > MaxRoomDataSize { // text data is known only now
+		return invalid(t, "room data of %d bytes is over the %d-byte limit", len(m.Data), MaxRoomDataSize)
+	}
+	if extra := seen & forbidden(t); extra != 0 {
+		return invalid(t, "field %q belongs to another message type", fieldNames[bitIndex(extra&-extra)])
 	}
 	if binary && seen&fData != 0 {
 		return invalid(t, `a binary frame carries its data after the header, not in field "data"`)

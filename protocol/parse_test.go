@@ -58,6 +58,8 @@ func TestParse(t *testing.T) {
 		{"long room name", `{"type":"ROOM_LEAVE","payload":{"roomName":"` + strings.Repeat("r", 129) + `"}}`, RoomLeave, `"roomName" must be`},
 		{"room data without data", `{"type":"ROOM_SEND_DATA","payload":{"roomName":"a"}}`, RoomSendData, `missing field "data"`},
 		{"float ttl", `{"type":"UPDATE_CREDENTIAL","payload":{"timestamp":1,"ttl":1.5,"authToken":"a"}}`, UpdateCredential, `"ttl" must be an integer`},
+		{"offer with answer", `{"type":"SEND_OFFER","payload":{"dst":"b","connectionId":"c","connectionType":"media","offer":{"type":"offer","sdp":""},"answer":{"type":"answer","sdp":""}}}`, SendOffer, `field "answer" belongs to another message type`},
+		{"text room data too big", `{"type":"ROOM_SEND_DATA","payload":{"roomName":"r","data":"` + strings.Repeat("d", MaxRoomDataSize) + `"}}`, RoomSendData, "over the 20971520-byte limit"},
 		{"too big", big, SendCandidate, "over the 131072-byte limit"},
 		{"bad utf8", "{\"type\":\"PING\",\"x\":\"\xff\"}", "", "not valid UTF-8"},
 	}

@@ -44,6 +44,8 @@ func (cl *cli) credential(args []string) error {
 	switch {
 	case o.peer == "":
 		return usageError("-peer is required")
+	case !protocol.ValidPeerID(o.peer):
+		return usageError("-peer %q: not a valid peer ID (^[A-Za-z0-9_-]+(?:[ _-][A-Za-z0-9]+)*$, at most %d characters)", o.peer, protocol.MaxPeerIDLength)
 	case o.ttl < protocol.MinCredentialTTL || o.ttl > protocol.MaxCredentialTTL:
 		return usageError("-ttl %d: must be %d to %d seconds", o.ttl, protocol.MinCredentialTTL, protocol.MaxCredentialTTL)
 	case o.key != "" && !config.IsAPIKey(o.key):

@@ -19,7 +19,7 @@ type Signaling struct {
 	Connections prometheus.Gauge
 	// Rooms is the number of rooms this server created that still exist.
 	Rooms prometheus.Gauge
-	// Relayed counts messages received by type, looked up once per type
+	// Received counts messages received by type, looked up once per type
 	// so that counting allocates nothing.
 	Received map[protocol.MessageType]prometheus.Counter
 	// Errors counts ERROR messages sent, by error type.

@@ -69,12 +69,14 @@ func newPeer(srv *Server, app *config.App, id, token string) *peer {
 func (p *peer) Deliver(msg *routing.Message) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.gone {
+		msg.Release()
+		return
+	}
 	if msg.Src != "" {
 		p.contactLocked(msg.Src)
 	}
 	switch {
-	case p.gone:
-		msg.Release()
 	case p.sess != nil:
 		p.sess.enqueue(msg)
 	case p.srv.cfg.BacklogLength == 0:
@@ -112,7 +114,8 @@ func (p *peer) contact(id []byte) string {
 }
 
 func (p *peer) contactLocked(id string) string {
-	if _, ok := p.contacts[id]; !ok && len(p.contacts) < p.srv.cfg.MaxContacts && id != p.id {
+	// contacts is nil once the peer has ended: it remembers no one then.
+	if _, ok := p.contacts[id]; !ok && p.contacts != nil && len(p.contacts) < p.srv.cfg.MaxContacts && id != p.id {
 		p.contacts[id] = id
 	}
 	return id

@@ -166,38 +166,37 @@ func (s *session) write(ctx context.Context, m *routing.Message) error {
 	return err
 }
 
-// pingLoop pings the client, closes the socket once it has been silent for
-// the idle timeout, and drops it when a write has hung for the write timeout
-// (the client stopped reading).
+// pingLoop pings the client every PingInterval, and between pings checks
+// that the client is not silent past IdleTimeout and that no write has hung
+// past WriteTimeout (the client stopped reading).
 func (s *session) pingLoop(ctx context.Context) {
-	t := time.NewTicker(min(s.srv.cfg.PingInterval, s.srv.cfg.WriteTimeout))
-	defer t.Stop()
-	var lastPing time.Time
+	cfg := &s.srv.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	check := time.NewTicker(min(cfg.PingInterval, cfg.IdleTimeout, cfg.WriteTimeout) / 2)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, cfg.PingInterval)
+			if s.conn.Ping(pctx) == nil {
+				s.lastSeen.Store(cfg.Now().UnixNano())
+			}
+			cancel()
+		case <-check.C:
+			now := cfg.Now()
+			if ws := s.writeStart.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) > cfg.WriteTimeout {
+				cfg.Metrics.Closed.WithLabelValues("write-timeout").Inc()
+				s.conn.CloseNow() // the writer is stuck: no close frame can get through
+				return
+			}
+			if now.Sub(time.Unix(0, s.lastSeen.Load())) > cfg.IdleTimeout {
+				s.close(protocol.CloseIdle, "no message or pong for too long", endDetach, nil)
+				return
+			}
 		}
-		now := s.srv.cfg.Now()
-		if ws := s.writeStart.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) > s.srv.cfg.WriteTimeout {
-			s.srv.cfg.Metrics.Closed.WithLabelValues("write-timeout").Inc()
-			s.conn.CloseNow() // the writer is stuck: no close frame can get through
-			return
-		}
-		if now.Sub(lastPing) < s.srv.cfg.PingInterval {
-			continue
-		}
-		lastPing = now
-		if now.Sub(time.Unix(0, s.lastSeen.Load())) > s.srv.cfg.IdleTimeout {
-			s.close(protocol.CloseIdle, "no message or pong for too long", endDetach, nil)
-			return
-		}
-		pctx, cancel := context.WithTimeout(ctx, s.srv.cfg.PingInterval)
-		if s.conn.Ping(pctx) == nil {
-			s.lastSeen.Store(s.srv.cfg.Now().UnixNano())
-		}
-		cancel()
 	}
 }
 
