@@ -116,26 +116,23 @@ func (s *Server) check(r *http.Request) (request, *protocol.ProtocolError, webso
 	if req.token != "" && !protocol.ValidToken(req.token) {
 		return request{}, protocol.Errorf(protocol.ErrInvalidMessage, "token must be 1 to %d characters of [A-Za-z0-9_-]", protocol.MaxTokenLength), websocket.StatusPolicyViolation
 	}
-	if raw := q.Get("credential"); raw != "" {
-		var c protocol.Credential
-		if len(raw) > 1024 || json.Unmarshal([]byte(raw), &c) != nil {
-			return request{}, protocol.Errorf(protocol.ErrAuthentication, "credential is not a JSON object {timestamp, ttl, authToken}"), protocol.CloseAuthFailed
-		}
-		req.credential = &c
+	if !app.Permissions.PeerAuthentication {
+		return req, nil, 0 // a credential the app does not ask for is not even read
 	}
-	if app.Permissions.PeerAuthentication {
-		switch {
-		case req.credential == nil:
-			return request{}, protocol.Errorf(protocol.ErrAuthentication, "the app requires a credential"), protocol.CloseAuthFailed
-		case req.peerID == "":
-			return request{}, protocol.Errorf(protocol.ErrAuthentication, "a credential is for a peer ID chosen by the app: give peerId"), protocol.CloseAuthFailed
-		}
-		if err := req.credential.Verify(app.Secret, req.peerID, s.cfg.Now()); err != nil {
-			return request{}, protocol.Errorf(protocol.ErrAuthentication, "%v", err), protocol.CloseAuthFailed
-		}
-	} else {
-		req.credential = nil // a credential the app does not ask for is not enforced
+	raw := q.Get("credential")
+	var c protocol.Credential
+	switch {
+	case raw == "":
+		return request{}, protocol.Errorf(protocol.ErrAuthentication, "the app requires a credential"), protocol.CloseAuthFailed
+	case len(raw) > 1024 || json.Unmarshal([]byte(raw), &c) != nil:
+		return request{}, protocol.Errorf(protocol.ErrAuthentication, "credential is not a JSON object {timestamp, ttl, authToken}"), protocol.CloseAuthFailed
+	case req.peerID == "":
+		return request{}, protocol.Errorf(protocol.ErrAuthentication, "a credential is for a peer ID chosen by the app: give peerId"), protocol.CloseAuthFailed
 	}
+	if err := c.Verify(app.Secret, req.peerID, s.cfg.Now()); err != nil {
+		return request{}, protocol.Errorf(protocol.ErrAuthentication, "%v", err), protocol.CloseAuthFailed
+	}
+	req.credential = &c
 	return req, nil, 0
 }
 

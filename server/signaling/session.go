@@ -104,7 +104,11 @@ func (s *session) readLoop(ctx context.Context) endMode {
 			switch websocket.CloseStatus(err) {
 			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
 				return endGone
-			case websocket.StatusMessageTooBig:
+			}
+			if s.buf.Len() >= protocol.MaxFrameSize {
+				// coder/websocket stops a message exactly at the read
+				// limit and closes with 1009 itself; its error carries
+				// no status to tell this case by.
 				s.srv.cfg.Metrics.Closed.WithLabelValues("message-too-big").Inc()
 			}
 			if !errors.Is(err, context.Canceled) {
