@@ -124,13 +124,15 @@ func forbidden(t MessageType) uint32 {
 	return 0
 }
 
-func clientType(b []byte) (MessageType, bool) {
-	for _, t := range ClientTypes {
-		if string(b) == string(t) {
-			return t, true
+// oneOf returns the choice that s spells, without converting s to a string.
+func oneOf[T ~string](s []byte, choices ...T) (T, bool) {
+	for _, c := range choices {
+		if string(s) == string(c) {
+			return c, true
 		}
 	}
-	return "", false
+	var zero T
+	return zero, false
 }
 
 // Parse validates one client frame into m. binary says whether it came as a
@@ -182,7 +184,7 @@ func Parse(m *ClientMessage, frame []byte, binary bool) error {
 	if typ == nil {
 		return invalid("", `missing field "type"`)
 	}
-	t, ok := clientType(typ)
+	t, ok := oneOf(typ, ClientTypes...)
 	if !ok {
 		if len(typ) > 64 {
 			typ = typ[:64]
@@ -277,21 +279,13 @@ func (m *ClientMessage) field(bit uint32, name string, f jsonscan.Member) error 
 			return invalid(t, `field "connectionId" must be 1 to %d characters of [A-Za-z0-9_-]`, MaxConnectionIDLength)
 		}
 	case fConnectionType:
-		switch ConnectionType(s) {
-		case Media:
-			m.ConnectionType = Media
-		case Data:
-			m.ConnectionType = Data
-		default:
+		var ok bool
+		if m.ConnectionType, ok = oneOf(s, Media, Data); !ok {
 			return invalid(t, `field "connectionType" must be "media" or "data"`)
 		}
 	case fRoomType:
-		switch RoomType(s) {
-		case Mesh:
-			m.RoomType = Mesh
-		case SFU:
-			m.RoomType = SFU
-		default:
+		var ok bool
+		if m.RoomType, ok = oneOf(s, Mesh, SFU); !ok {
 			return invalid(t, `field "roomType" must be "mesh" or "sfu"`)
 		}
 	case fRoomName:
