@@ -22,6 +22,10 @@ type Signaling struct {
 	// Received counts messages received by type, looked up once per type
 	// so that counting allocates nothing.
 	Received map[protocol.MessageType]prometheus.Counter
+	// Relayed counts messages passed on to other peers, by the type
+	// delivered (OFFER, ANSWER, CANDIDATE, FORCE_CLOSE, ROOM_DATA); room
+	// data counts once however many members it reaches.
+	Relayed map[protocol.MessageType]prometheus.Counter
 	// Errors counts ERROR messages sent, by error type.
 	Errors *prometheus.CounterVec
 	// Rejected counts connections refused before OPEN, by reason.
@@ -38,6 +42,9 @@ func New() (*prometheus.Registry, *Signaling) {
 	received := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "skywasm_signaling_messages_total", Help: "Signaling messages received from clients, by type.",
 	}, []string{"type"})
+	relayed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skywasm_signaling_relayed_total", Help: "Messages relayed to other peers, by delivered type; room data once per message.",
+	}, []string{"type"})
 	s := &Signaling{
 		Peers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "skywasm_signaling_peers", Help: "Peers held by this server, connected or within their reclaim window.",
@@ -49,6 +56,7 @@ func New() (*prometheus.Registry, *Signaling) {
 			Name: "skywasm_rooms", Help: "Rooms that exist.",
 		}),
 		Received: make(map[protocol.MessageType]prometheus.Counter),
+		Relayed:  make(map[protocol.MessageType]prometheus.Counter),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skywasm_signaling_errors_total", Help: "ERROR messages sent to clients, by error type.",
 		}, []string{"type"}),
@@ -62,6 +70,9 @@ func New() (*prometheus.Registry, *Signaling) {
 	for _, t := range protocol.ClientTypes {
 		s.Received[t] = received.WithLabelValues(string(t))
 	}
-	reg.MustRegister(s.Peers, s.Connections, s.Rooms, received, s.Errors, s.Rejected, s.Closed)
+	for _, t := range []protocol.MessageType{protocol.Offer, protocol.Answer, protocol.Candidate, protocol.ForceClose, protocol.RoomData} {
+		s.Relayed[t] = relayed.WithLabelValues(string(t))
+	}
+	reg.MustRegister(s.Peers, s.Connections, s.Rooms, received, relayed, s.Errors, s.Rejected, s.Closed)
 	return reg, s
 }

@@ -76,6 +76,8 @@ func (s *session) relay(ctx context.Context, m *protocol.ClientMessage) {
 	err := s.srv.cfg.Router.Send(ctx, p.key, dst, msg)
 	switch {
 	case err == nil:
+		out, _ := m.Type.Relayed()
+		s.srv.cfg.Metrics.Relayed[out].Inc()
 	case errors.Is(err, routing.ErrPeerUnavailable):
 		s.fail(protocol.Errorf(protocol.ErrPeerUnavailable, "peer %q is not connected", dst), m)
 	default:
@@ -178,7 +180,9 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 	}
 	msg := routing.NewMessage(m.Binary)
 	msg.Data = protocol.AppendRoomData(msg.Data, m, p.id)
-	s.ok(r.Broadcast(ctx, p.key, name, p.id, msg), m)
+	if s.ok(r.Broadcast(ctx, p.key, name, p.id, msg), m) {
+		s.srv.cfg.Metrics.Relayed[protocol.RoomData].Inc()
+	}
 }
 
 func (s *session) updateCredential(m *protocol.ClientMessage) {

@@ -1,12 +1,13 @@
 package signaling_test
 
 import (
+	"testing"
 	"time"
 
-	"github.com/skywasm/skywasm/server/signaling"
-	"testing"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/signaling"
 )
 
 func TestOpenAssignsID(t *testing.T) {
@@ -189,4 +190,21 @@ func TestLeaveAtOnceOnNormalClose(t *testing.T) {
 	b.expect(protocol.Leave, nil)
 	// A page reload gets its chosen ID back at once.
 	e.dial(dialOpts{peerID: "a", token: "other"})
+}
+
+func TestRelayedMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	a := e.dial(dialOpts{peerID: "a"})
+	b := e.dial(dialOpts{peerID: "b"})
+	a.send(protocol.SendOffer, offer("b", "mc_1"))
+	b.expect(protocol.Offer, nil)
+	a.send(protocol.SendOffer, offer("nobody", "mc_2"))
+	a.expectError(protocol.ErrPeerUnavailable)
+	if got := testutil.ToFloat64(e.metrics.Relayed[protocol.Offer]); got != 1 {
+		t.Fatalf("relayed offers = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.Received[protocol.SendOffer]); got != 2 {
+		t.Fatalf("received offers = %v, want 2", got)
+	}
 }
