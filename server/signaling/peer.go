@@ -121,12 +121,16 @@ func (p *peer) contactLocked(id string) string {
 	return id
 }
 
-// attach makes sess the peer's socket and hands it what was kept.
+// attach makes sess the peer's socket and hands it what was kept. A socket
+// still attached (two reconnects with one token racing) is replaced.
 func (p *peer) attach(sess *session) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.gone {
 		return false
+	}
+	if old := p.sess; old != nil && old != sess {
+		old.close(protocol.CloseReplaced, "peer ID reclaimed by a newer connection", endQuiet, nil)
 	}
 	p.sess = sess
 	p.stopLocked(reclaimTimer)
