@@ -3,7 +3,6 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -113,6 +112,11 @@ type dialOpts struct {
 // dialRaw connects without waiting for OPEN.
 func (e *env) dialRaw(o dialOpts) *client {
 	e.t.Helper()
+	return e.dialQuery(o.query())
+}
+
+// query returns the URL query and headers with which dialRaw connects for o.
+func (o dialOpts) query() (url.Values, http.Header) {
 	q := url.Values{}
 	if o.key == "" {
 		o.key = keyA
@@ -132,6 +136,13 @@ func (e *env) dialRaw(o dialOpts) *client {
 	if o.origin != "" {
 		h.Set("Origin", o.origin)
 	}
+	return q, h
+}
+
+// dialQuery connects with exactly query q and header h, for what dialOpts
+// cannot say, and starts the client's read loop without waiting for OPEN.
+func (e *env) dialQuery(q url.Values, h http.Header) *client {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	conn, _, err := websocket.Dial(ctx, e.url+"?"+q.Encode(), &websocket.DialOptions{HTTPHeader: h})
@@ -303,5 +314,3 @@ func (e *env) exists(key, id string) bool {
 	ok, _ := e.router.Exists(context.Background(), key, id)
 	return ok
 }
-
-var _ = fmt.Sprintf

@@ -24,6 +24,10 @@ func TestHungWriteIsDropped(t *testing.T) {
 		c.RoomDataInterval = 0
 		c.ReclaimWindow = 0
 	})
+	sender := e.dial(dialOpts{peerID: "sender"})
+	sender.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+	sender.expect(protocol.RoomUserJoin, nil)
+
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	// A client with no read loop: nothing it is sent is ever read.
@@ -36,16 +40,18 @@ func TestHungWriteIsDropped(t *testing.T) {
 	if err := stuck.Write(ctx, websocket.MessageText, join); err != nil {
 		t.Fatal(err)
 	}
-	sender := e.dial(dialOpts{peerID: "sender"})
-	sender.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
-	sender.expect(protocol.RoomUserJoin, nil)
+	var joined protocol.RoomUserJoinPayload
+	sender.expect(protocol.RoomUserJoin, &joined) // stuck is in the room
+	if joined.Src != "stuck" {
+		t.Fatalf("ROOM_USER_JOIN from %q", joined.Src)
+	}
 
 	// 10 MiB twice is more than the socket buffers hold for a client that never
 	// reads (the kernel grows a receive buffer only as it is drained), and within
 	// the server's per-socket queue, so only a hung write can end it.
 	big := protocol.BinaryFrame([]byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r"}}`), make([]byte, protocol.MaxRoomDataSize/2))
-	sender.sendFrame(websocket.MessageBinary, big)
-	sender.sendFrame(websocket.MessageBinary, big)
+	sender.sendHeavy(websocket.MessageBinary, big)
+	sender.sendHeavy(websocket.MessageBinary, big)
 
 	var leave protocol.RoomUserLeavePayload
 	sender.expect(protocol.RoomUserLeave, &leave)
