@@ -3,7 +3,6 @@ package signaling_test
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/skywasm/skywasm/protocol"
-	"github.com/skywasm/skywasm/server/metrics"
-	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/signaling"
 )
 
@@ -20,18 +17,8 @@ import (
 // on loopback, pipelined, and reports messages a second. Client and server
 // share the machine's two cores, so this is a floor for the server alone.
 func BenchmarkRelayWebSocket(b *testing.B) {
-	_, m := metrics.New()
-	cfg := signaling.DefaultConfig()
-	cfg.Apps, cfg.Router, cfg.Metrics = testApps(), routing.NewLocal(), m
-	cfg.MessageRate, cfg.MessageBurst = 1e9, 1e9
-	srv, err := signaling.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	defer srv.Shutdown(context.Background())
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + signaling.Path + "?key=" + keyA + "&peerId="
+	e := newEnv(b, func(c *signaling.Config) { c.MessageRate, c.MessageBurst = 1e9, 1e9 })
+	url := e.url + "?key=" + keyA + "&peerId="
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dial := func(id string) *websocket.Conn {

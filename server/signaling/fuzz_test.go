@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,8 +16,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/skywasm/skywasm/protocol"
-	"github.com/skywasm/skywasm/server/metrics"
-	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/signaling"
 )
 
@@ -69,32 +66,21 @@ type fuzzConn struct {
 // "fuzzer", both in mesh room "r". tb's cleanup ends them all.
 func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	tb.Helper()
-	_, m := metrics.New()
-	cfg := signaling.DefaultConfig()
-	cfg.Apps, cfg.Router, cfg.Metrics = testApps(), routing.NewLocal(), m
-	cfg.MessageRate, cfg.MessageBurst, cfg.RoomDataInterval = 1e6, 1e6, 0
-	srv, err := signaling.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
+	e := newEnv(tb, func(c *signaling.Config) {
+		c.MessageRate, c.MessageBurst, c.RoomDataInterval = 1e6, 1e6, 0
+	})
 	tag := make([]byte, 8)
 	_, _ = rand.Read(tag)
-	fe := &fuzzEnv{url: "ws" + strings.TrimPrefix(hs.URL, "http") + signaling.Path, tag: hex.EncodeToString(tag)}
-	tb.Cleanup(func() {
+	fe := &fuzzEnv{url: e.url, tag: hex.EncodeToString(tag)}
+	tb.Cleanup(func() { // before newEnv's, which shuts the server down
 		for _, c := range []*fuzzConn{fe.fuzzer, fe.peer} {
 			if c != nil {
 				c.close()
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			tb.Errorf("Shutdown: %v", err)
-		}
-		hs.Close()
 	})
 
+	var err error
 	if fe.peer, err = fe.dial("peer"); err != nil {
 		tb.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func testApps() *config.Config {
 
 // env is a signaling server on loopback.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *signaling.Server
 	http    *httptest.Server
 	url     string // ws://127.0.0.1:port/v1/signaling
@@ -60,7 +60,7 @@ type env struct {
 }
 
 // newEnv starts a server; adjust may change its Config.
-func newEnv(t *testing.T, adjust func(*signaling.Config)) *env {
+func newEnv(t testing.TB, adjust func(*signaling.Config)) *env {
 	t.Helper()
 	_, m := metrics.New()
 	cfg := signaling.DefaultConfig()
@@ -89,7 +89,7 @@ func newEnv(t *testing.T, adjust func(*signaling.Config)) *env {
 
 // client is a raw protocol client.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	id   string
 	in   chan frame
@@ -139,9 +139,9 @@ func (o dialOpts) query() (url.Values, http.Header) {
 	return q, h
 }
 
-// dialQuery connects with exactly query q and header h, for what dialOpts
-// cannot say, and starts the client's read loop without waiting for OPEN.
-func (e *env) dialQuery(q url.Values, h http.Header) *client {
+// dialWS opens a WebSocket to the server with query q and header h; the
+// test's cleanup closes it.
+func (e *env) dialWS(q url.Values, h http.Header) *websocket.Conn {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -150,6 +150,15 @@ func (e *env) dialQuery(q url.Values, h http.Header) *client {
 		e.t.Fatalf("dial: %v", err)
 	}
 	conn.SetReadLimit(protocol.MaxFrameSize)
+	e.t.Cleanup(func() { conn.CloseNow() })
+	return conn
+}
+
+// dialQuery connects with exactly query q and header h, for what dialOpts
+// cannot say, and starts the client's read loop without waiting for OPEN.
+func (e *env) dialQuery(q url.Values, h http.Header) *client {
+	e.t.Helper()
+	conn := e.dialWS(q, h)
 	c := &client{t: e.t, conn: conn, in: make(chan frame, 1024), done: make(chan struct{})}
 	go c.readLoop()
 	e.t.Cleanup(func() { c.conn.CloseNow(); <-c.done })
@@ -299,7 +308,7 @@ func offer(dst, connID string) protocol.RelayPayload {
 }
 
 // eventually polls cond until it holds or wait passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {

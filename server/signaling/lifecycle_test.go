@@ -17,7 +17,7 @@ import (
 
 // readUntilClose reads a socket of dialConn until it ends and returns the
 // close code.
-func readUntilClose(t *testing.T, conn *websocket.Conn) websocket.StatusCode {
+func readUntilClose(t testing.TB, conn *websocket.Conn) websocket.StatusCode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()

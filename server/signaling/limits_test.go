@@ -22,15 +22,7 @@ import (
 // stays unread.
 func (e *env) dialConn(o dialOpts) *websocket.Conn {
 	e.t.Helper()
-	q, h := o.query()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, e.url+"?"+q.Encode(), &websocket.DialOptions{HTTPHeader: h})
-	if err != nil {
-		e.t.Fatalf("dial: %v", err)
-	}
-	conn.SetReadLimit(protocol.MaxFrameSize)
-	e.t.Cleanup(func() { conn.CloseNow() })
+	conn := e.dialWS(o.query())
 	if o.peerID != "" {
 		key := o.key
 		if key == "" {
@@ -42,7 +34,7 @@ func (e *env) dialConn(o dialOpts) *websocket.Conn {
 }
 
 // write sends one message of type typ on a socket of dialConn.
-func write(t *testing.T, conn *websocket.Conn, typ protocol.MessageType, payload any) {
+func write(t testing.TB, conn *websocket.Conn, typ protocol.MessageType, payload any) {
 	t.Helper()
 	b, err := protocol.Marshal(typ, payload)
 	if err != nil {
@@ -57,7 +49,7 @@ func write(t *testing.T, conn *websocket.Conn, typ protocol.MessageType, payload
 
 // read reads the next text message on a socket of dialConn, which must be
 // of type typ, into payload (if not nil).
-func read(t *testing.T, conn *websocket.Conn, typ protocol.MessageType, payload any) {
+func read(t testing.TB, conn *websocket.Conn, typ protocol.MessageType, payload any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -107,7 +99,7 @@ func awaitMessage(c *client, d time.Duration) {
 
 // within polls cond until it holds or d passes, for waits longer than the
 // harness's.
-func within(t *testing.T, d time.Duration, what string, cond func() bool) {
+func within(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
