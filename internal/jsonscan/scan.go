@@ -8,6 +8,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf8"
 )
@@ -86,7 +87,8 @@ func Members(obj []byte) Iter {
 	return Iter{data: obj, pos: 1}
 }
 
-// Next returns the next member, or false after the last one.
+// Next returns the next member, or false after the last one. The object was
+// validated already, so Next only looks for where each value ends.
 func (it *Iter) Next() (Member, bool) {
 	p := skipSpace(it.data, it.pos)
 	if p >= len(it.data) || it.data[p] == '}' {
@@ -95,20 +97,82 @@ func (it *Iter) Next() (Member, bool) {
 	if it.data[p] == ',' {
 		p = skipSpace(it.data, p+1)
 	}
-	keyEnd, escaped, err := skipString(it.data, p)
-	if err != nil {
-		return Member{}, false
-	}
-	m := Member{Key: it.data[p+1 : keyEnd-1], KeyEscaped: escaped}
+	keyEnd := endOfString(it.data, p)
+	key := it.data[p+1 : keyEnd-1]
+	m := Member{Key: key, KeyEscaped: bytes.IndexByte(key, '\\') >= 0}
 	p = skipSpace(it.data, keyEnd)
 	p = skipSpace(it.data, p+1) // the colon
-	end, kind, err := skipValue(it.data, p, 1)
-	if err != nil {
-		return Member{}, false
-	}
-	m.Value, m.Kind = it.data[p:end], kind
+	end := endOfValue(it.data, p)
+	m.Value, m.Kind = it.data[p:end], kindOf(it.data[p])
 	it.pos = end
 	return m, true
+}
+
+// endOfValue returns the end of the valid value starting at p.
+func endOfValue(data []byte, p int) int {
+	switch data[p] {
+	case '"':
+		return endOfString(data, p)
+	case '{', '[':
+		depth := 0
+		for ; ; p++ {
+			switch data[p] {
+			case '"':
+				p = endOfString(data, p) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return p + 1
+				}
+			}
+		}
+	}
+	for p < len(data) && !isDelimiter(data[p]) { // a number or a literal
+		p++
+	}
+	return p
+}
+
+// endOfString returns the end of the valid string whose opening quote is at
+// p: the first quote after it not escaped by an odd run of backslashes.
+func endOfString(data []byte, p int) int {
+	for q := p + 1; ; q++ {
+		q += bytes.IndexByte(data[q:], '"')
+		n := 0
+		for data[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+	}
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func kindOf(c byte) Kind {
+	switch c {
+	case '"':
+		return String
+	case '{':
+		return Object
+	case '[':
+		return Array
+	case 't':
+		return True
+	case 'f':
+		return False
+	case 'n':
+		return Null
+	}
+	return Number
 }
 
 func skipSpace(data []byte, p int) int {
@@ -233,6 +297,14 @@ func skipString(data []byte, p int) (int, bool, error) {
 	}
 	escaped := false
 	for p++; p < len(data); {
+		// Most of a string (an SDP, say) is printable ASCII: skip it in a
+		// tight loop and take the switch only for what needs a look.
+		for p < len(data) && plain[data[p]] {
+			p++
+		}
+		if p >= len(data) {
+			break
+		}
 		c := data[p]
 		switch {
 		case c == '"':
@@ -272,6 +344,15 @@ func skipString(data []byte, p int) (int, bool, error) {
 	}
 	return 0, false, ErrSyntax
 }
+
+// plain marks the bytes that stand for themselves inside a string: ASCII
+// from space on, but for the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func skipNumber(data []byte, p int) (int, error) {
 	if data[p] == '-' {

@@ -126,8 +126,11 @@ func FuzzValue(f *testing.F) {
 			it := Members(span)
 			n := 0
 			for m, ok := it.Next(); ok; m, ok = it.Next() {
-				if _, _, err := Value(m.Value); err != nil {
-					t.Fatalf("member value %q of %q does not scan: %v", m.Value, span, err)
+				if _, k, err := Value(m.Value); err != nil || k != m.Kind {
+					t.Fatalf("member value %q of %q scans as %v, %v; Next said %v", m.Value, span, k, err, m.Kind)
+				}
+				if _, _, err := Value(append(append([]byte{'"'}, m.Key...), '"')); err != nil {
+					t.Fatalf("member key %q of %q is not a string's content: %v", m.Key, span, err)
 				}
 				n++
 			}
