@@ -76,18 +76,11 @@ func TestPeerAuthentication(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, nil)
-			o := dialOpts{key: keyAuth, peerID: tt.peer}
+			o := dialOpts{key: keyAuth, peerID: tt.peer, rawCredential: tt.raw}
 			if tt.cred != nil {
 				o.credential = tt.cred()
 			}
-			var c *client
-			if tt.raw != "" {
-				q, h := o.query()
-				q.Set("credential", tt.raw)
-				c = e.dialQuery(q, h)
-			} else {
-				c = e.dialRaw(o)
-			}
+			c := e.dialRaw(o)
 			if tt.ok {
 				var open protocol.OpenPayload
 				c.expect(protocol.Open, &open)
@@ -234,18 +227,11 @@ func TestCredentialIgnoredWithoutPeerAuthentication(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, nil)
-			o := dialOpts{key: keyA, peerID: "alice"}
+			o := dialOpts{key: keyA, peerID: "alice", rawCredential: tt.raw}
 			if tt.cred != nil {
 				o.credential = tt.cred()
 			}
-			var a *client
-			if tt.raw != "" {
-				q, h := o.query()
-				q.Set("credential", tt.raw)
-				a = e.dialQuery(q, h)
-			} else {
-				a = e.dialRaw(o)
-			}
+			a := e.dialRaw(o)
 			a.expect(protocol.Open, nil)
 			a.id = "alice"
 			// Renewing is a no-op too, whatever is sent.

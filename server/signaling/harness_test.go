@@ -106,7 +106,10 @@ type frame struct {
 type dialOpts struct {
 	key, peerID, token string
 	credential         *protocol.Credential
-	origin             string
+	// rawCredential, if set, is sent as the credential parameter as it is,
+	// in place of credential: for malformed ones.
+	rawCredential string
+	origin        string
 }
 
 // dialRaw connects without waiting for OPEN.
@@ -131,6 +134,9 @@ func (o dialOpts) query() (url.Values, http.Header) {
 	if o.credential != nil {
 		b, _ := json.Marshal(o.credential)
 		q.Set("credential", string(b))
+	}
+	if o.rawCredential != "" {
+		q.Set("credential", o.rawCredential)
 	}
 	h := http.Header{}
 	if o.origin != "" {
