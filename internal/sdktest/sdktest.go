@@ -1,0 +1,197 @@
+//go:build !js
+
+// Package sdktest runs what the SDK's tests need natively: a real skywasm
+// server on 127.0.0.1, a TCP proxy that can cut connections the way a
+// network does, and a pion API that finds loopback candidates. It is for
+// skywasm's own tests and benchmarks.
+package sdktest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/server"
+	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+// Keys of the test server's apps.
+const (
+	// Key is an app with every permission.
+	Key = "0f6a7c3e-1d2b-4c5a-9e8f-112233445566"
+	// AuthKey is an app that requires peer authentication.
+	AuthKey = "2b3c4d5e-6f7a-4b2c-9d3e-4f5a6b7c8d9e"
+	// Secret is both apps' secret.
+	Secret = "sdktest-secret-0123456789"
+)
+
+// Server is a skywasm server on loopback.
+type Server struct {
+	// URL is the base address, http://127.0.0.1:port.
+	URL string
+	// Signaling is the signaling plane's configuration as started.
+	Signaling signaling.Config
+
+	srv  *server.Server
+	http *httptest.Server
+}
+
+// StartServer starts a server for the test and stops it at cleanup.
+// adjust may change the signaling configuration before it starts.
+func StartServer(t testing.TB, adjust func(*signaling.Config)) *Server {
+	t.Helper()
+	app := func(key string) config.App {
+		return config.App{
+			Key: key, Secret: Secret,
+			Permissions: config.Permissions{ListPeers: true, SFU: true, TURN: true},
+			Limits:      config.Limits{MaxPeers: 200, MaxRoomMembers: 16},
+		}
+	}
+	auth := app(AuthKey)
+	auth.Permissions.PeerAuthentication = true
+	cfg := &config.Config{Addr: "127.0.0.1:0", Apps: []config.App{app(Key), auth}}
+	scfg := signaling.DefaultConfig()
+	scfg.ReclaimWindow = 5 * time.Second
+	if adjust != nil {
+		adjust(&scfg)
+	}
+	srv, err := server.New(server.Options{Config: cfg, Signaling: &scfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	s := &Server{URL: hs.URL, Signaling: scfg, srv: srv, http: hs}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down; it is idempotent.
+func (s *Server) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	s.http.CloseClientConnections()
+	s.http.Close()
+}
+
+// LoopbackAPI is a pion API with pion's default codecs and interceptors
+// that gathers host candidates on the loopback interface only, as tests in
+// a loopback-only network namespace need.
+func LoopbackAPI() (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// Proxy forwards TCP connections to a target and can cut them all at
+// once, which a client sees as the network dropping: no close frame, no
+// FIN it could tell from a crash.
+type Proxy struct {
+	// URL is the proxy's base address, http://127.0.0.1:port.
+	URL string
+
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+// StartProxy forwards to the server at baseURL (http://host:port) until
+// the test ends.
+func StartProxy(t testing.TB, baseURL string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{URL: "http://" + ln.Addr().String(), ln: ln, target: baseURL[len("http://"):], conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, err := io.Copy(dst, src)
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		_ = err // a cut connection ends here
+	}
+	p.forget(dst)
+	p.forget(src)
+}
+
+func (p *Proxy) forget(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	// Reset rather than FIN: the far end sees the network fail.
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// Cut drops every connection through the proxy; new ones are still
+// accepted.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		p.forget(c)
+	}
+}
+
+// Close stops the proxy and cuts its connections.
+func (p *Proxy) Close() {
+	_ = p.ln.Close()
+	p.Cut()
+	p.wg.Wait()
+}

@@ -1,0 +1,313 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+)
+
+// maxEarlyCandidates bounds the remote candidates kept until the remote
+// description is set.
+const maxEarlyCandidates = 256
+
+// conn is what media and data connections share: the PeerConnection, the
+// offer/answer exchange through the server, the candidates, and closing.
+type conn struct {
+	peer     *Peer
+	id       string
+	remoteID string
+	typ      protocol.ConnectionType
+	metadata json.RawMessage
+
+	// ops runs this connection's negotiation steps one at a time, in the
+	// order the messages that caused them arrived; in the browser they wait
+	// on promises, which must not happen on the JavaScript event loop.
+	ops     queue
+	events  queue
+	onClose handler[struct{}]
+	onError handler[error]
+
+	// mungeRemote rewrites a remote description before it is applied
+	// (bandwidth limits); onShutdown releases what the outer type holds.
+	mungeRemote func(sdp string) (string, error)
+	onShutdown  func()
+
+	mu         sync.Mutex
+	pc         *webrtc.PeerConnection
+	open       bool
+	closed     bool
+	remoteSet  bool
+	candidates []webrtc.ICECandidateInit
+	release    []func()
+	done       chan struct{}
+}
+
+func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, metadata json.RawMessage, incoming bool) {
+	c.peer, c.id, c.remoteID, c.typ, c.metadata = p, id, remoteID, typ, metadata
+	c.done = make(chan struct{})
+	if incoming {
+		// Until the Peer's call or connection handler has seen it.
+		c.events.hold()
+	}
+}
+
+// ID is the connectionId.
+func (c *conn) ID() string { return c.id }
+
+// Type is the connection's type.
+func (c *conn) Type() protocol.ConnectionType { return c.typ }
+
+// RemoteID is the far peer's ID.
+func (c *conn) RemoteID() string { return c.remoteID }
+
+// Metadata is the caller's metadata as JSON, nil if none was given.
+func (c *conn) Metadata() json.RawMessage { return c.metadata }
+
+// Open reports whether the connection is up.
+func (c *conn) Open() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open
+}
+
+// PeerConnection is the underlying PeerConnection, nil before it exists.
+// In the browser, its JSValue is the page's RTCPeerConnection.
+func (c *conn) PeerConnection() *webrtc.PeerConnection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pc
+}
+
+// Done is closed when the connection has closed.
+func (c *conn) Done() <-chan struct{} { return c.done }
+
+// OnClose sets the handler of the close event, fired once whichever side
+// ended the connection.
+func (c *conn) OnClose(f func()) { c.onClose.set(func(struct{}) { f() }) }
+
+// OnError sets the handler of the connection's errors.
+func (c *conn) OnError(f func(error)) { c.onError.set(f) }
+
+func (c *conn) base() *conn { return c }
+
+// newPeerConnection creates the PeerConnection and wires its candidates
+// and state to the connection.
+func (c *conn) newPeerConnection() (*webrtc.PeerConnection, error) {
+	pc, err := c.peer.api.NewPeerConnection(c.peer.rtcConfiguration())
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a PeerConnection: %w", err)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		_ = pc.Close()
+		return nil, ErrClosed
+	}
+	c.pc = pc
+	c.mu.Unlock()
+	stop := watchLocalCandidates(pc, func(candidate json.RawMessage) {
+		c.sendRelay(protocol.SendCandidate, protocol.RelayPayload{Candidate: candidate})
+	})
+	c.addRelease(stop)
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		c.peer.opts.Logger.Debug("ICE state", "connectionId", c.id, "state", s)
+		if s == webrtc.ICEConnectionStateFailed {
+			// Never close a PeerConnection inside its own callback.
+			go c.shutdown(false, "ICE failed")
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			if c.typ == protocol.Media { // a data connection opens with its channel
+				c.mu.Lock()
+				c.open = !c.closed
+				c.mu.Unlock()
+			}
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			go c.shutdown(false, "the PeerConnection "+s.String())
+		}
+	})
+	return pc, nil
+}
+
+func (c *conn) addRelease(f func()) {
+	c.mu.Lock()
+	c.release = append(c.release, f)
+	c.mu.Unlock()
+}
+
+// sendRelay sends a relayed message about this connection.
+func (c *conn) sendRelay(t protocol.MessageType, r protocol.RelayPayload) {
+	r.Dst, r.ConnectionID = c.remoteID, c.id
+	if t != protocol.SendForceClose {
+		r.ConnectionType = c.typ
+	}
+	if err := c.peer.send(t, r); err != nil {
+		c.fail(err, false)
+	}
+}
+
+// handleAnswer applies the far side's answer.
+func (c *conn) handleAnswer(desc protocol.SessionDescription) {
+	c.ops.post(func() {
+		if err := c.setRemote(webrtc.SDPTypeAnswer, desc.SDP); err != nil {
+			c.fail(err, true)
+		}
+	})
+}
+
+// setRemote applies a remote description, then the candidates that came
+// before it.
+func (c *conn) setRemote(t webrtc.SDPType, sdp string) error {
+	c.mu.Lock()
+	pc, closed := c.pc, c.closed
+	c.mu.Unlock()
+	if closed || pc == nil {
+		return ErrClosed
+	}
+	if c.mungeRemote != nil {
+		var err error
+		if sdp, err = c.mungeRemote(sdp); err != nil {
+			return err
+		}
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: sdp}); err != nil {
+		return fmt.Errorf("failed to set the remote %s: %w", t, err)
+	}
+	c.mu.Lock()
+	c.remoteSet = true
+	early := c.candidates
+	c.candidates = nil
+	c.mu.Unlock()
+	for _, cand := range early {
+		c.addCandidate(pc, cand)
+	}
+	return nil
+}
+
+// handleCandidate applies a remote candidate, or keeps it until the remote
+// description is set.
+func (c *conn) handleCandidate(raw json.RawMessage) {
+	var cand webrtc.ICECandidateInit
+	if err := json.Unmarshal(raw, &cand); err != nil {
+		c.peer.opts.Logger.Warn("malformed remote candidate", "connectionId", c.id, "err", err)
+		return
+	}
+	if cand.Candidate == "" {
+		return // end of candidates
+	}
+	c.ops.post(func() {
+		c.mu.Lock()
+		pc, ready := c.pc, c.remoteSet && !c.closed
+		if !ready {
+			if len(c.candidates) < maxEarlyCandidates {
+				c.candidates = append(c.candidates, cand)
+			}
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		c.addCandidate(pc, cand)
+	})
+}
+
+func (c *conn) addCandidate(pc *webrtc.PeerConnection, cand webrtc.ICECandidateInit) {
+	if err := pc.AddICECandidate(cand); err != nil {
+		c.peer.opts.Logger.Debug("remote candidate refused", "connectionId", c.id, "err", err)
+	}
+}
+
+// offer creates and sends an offer (or a re-offer) with extra fields.
+func (c *conn) offer(pc *webrtc.PeerConnection, munge func(string) (string, error), r protocol.RelayPayload) error {
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("failed to create an offer: %w", err)
+	}
+	if munge != nil {
+		if o.SDP, err = munge(o.SDP); err != nil {
+			return err
+		}
+	}
+	if err := pc.SetLocalDescription(o); err != nil {
+		return fmt.Errorf("failed to set the local offer: %w", err)
+	}
+	r.Offer = &protocol.SessionDescription{Type: "offer", SDP: o.SDP}
+	c.sendRelay(protocol.SendOffer, r)
+	return nil
+}
+
+// answer applies an offer and sends the answer; before is run between the
+// two, to attach the local media.
+func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error, munge func(string) (string, error)) error {
+	if err := c.setRemote(webrtc.SDPTypeOffer, offer); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	pc := c.pc
+	c.mu.Unlock()
+	if before != nil {
+		if err := before(pc); err != nil {
+			return err
+		}
+	}
+	a, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("failed to create an answer: %w", err)
+	}
+	if munge != nil {
+		if a.SDP, err = munge(a.SDP); err != nil {
+			return err
+		}
+	}
+	if err := pc.SetLocalDescription(a); err != nil {
+		return fmt.Errorf("failed to set the local answer: %w", err)
+	}
+	c.sendRelay(protocol.SendAnswer, protocol.RelayPayload{
+		Answer: &protocol.SessionDescription{Type: "answer", SDP: a.SDP},
+	})
+	return nil
+}
+
+// fail reports err on the connection, and closes it if asked.
+func (c *conn) fail(err error, closeIt bool) {
+	c.peer.opts.Logger.Debug("connection error", "connectionId", c.id, "err", err)
+	emit(&c.events, &c.onError, err)
+	if closeIt {
+		c.shutdown(false, err.Error())
+	}
+}
+
+
+// shutdown closes the connection once; notify tells the far side.
+func (c *conn) shutdown(notify bool, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.open = true, false
+	pc, release := c.pc, c.release
+	c.release, c.candidates = nil, nil
+	c.mu.Unlock()
+	c.peer.opts.Logger.Debug("connection closed", "connectionId", c.id, "reason", reason)
+	if notify {
+		c.sendRelay(protocol.SendForceClose, protocol.RelayPayload{})
+	}
+	c.peer.unregister(c)
+	if c.onShutdown != nil {
+		c.onShutdown()
+	}
+	for _, f := range release {
+		f()
+	}
+	if pc != nil {
+		_ = pc.Close()
+	}
+	close(c.done)
+	emit(&c.events, &c.onClose, struct{}{})
+}

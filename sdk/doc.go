@@ -1,0 +1,37 @@
+// Package sdk is skywasm's client: a Peer that connects to a skywasm server,
+// places and receives calls (MediaConnection) and data connections
+// (DataConnection), with the semantics of the SkyWay (ECLWebRTC) JavaScript
+// SDK. The same code builds natively, on pion/webrtc, for bots, load tests and
+// server-side clients, and with GOOS=js for the browser, where pion drives the
+// page's own RTCPeerConnection.
+//
+// # Events
+//
+// Every object delivers its events from one queue of its own, in the order
+// they happened, on a goroutine of the SDK, never under one of its locks: a
+// handler may call back into the SDK. Handlers are set with OnX methods; each
+// call replaces the previous handler. A handler is looked up when its event is
+// delivered, so one set right after Call or Connect returns sees every event
+// of that connection. The events of an incoming connection wait until the
+// Peer's OnCall or OnConnection handler has returned, so handlers set there
+// miss nothing either.
+//
+// # Signaling outages
+//
+// The Peer keeps its signaling socket up by itself: after an unexpected drop
+// it reports OnDisconnected, reconnects with back-off under the same ID (the
+// server keeps the ID for 30 s for the Peer's reconnection token), and reports
+// OnOpen again. Established connections keep running meanwhile; signaling
+// they send waits for the socket.
+//
+// # Wasm
+//
+// With GOOS=js GOARCH=wasm:
+//   - MediaStream wraps a JavaScript MediaStream (StreamFromJS), which the
+//     page gets from getUserMedia or getDisplayMedia; media goes to the page's
+//     RTCPeerConnection through its JavaScript object, because pion's browser
+//     build has no tracks of its own.
+//   - PeerOptions.API can only carry what pion's browser SettingEngine has.
+//   - Blocking methods wait on JavaScript promises: never call them from a
+//     js.Func callback directly; start a goroutine.
+package sdk

@@ -1,0 +1,66 @@
+package sdk
+
+import (
+	"errors"
+
+	"github.com/skywasm/skywasm/protocol"
+)
+
+// ErrorType is SkyWay's `type` of an error: protocol.ErrPeerUnavailable and
+// the other protocol.Err* values.
+type ErrorType = protocol.ErrorType
+
+// Error is an error of the SDK or of the server, with SkyWay's type string,
+// which is what a page's `err.type` shows. Match it with errors.As, or with
+// errors.Is against an *Error holding only the Type:
+//
+//	var e *sdk.Error
+//	if errors.As(err, &e) && e.Type == protocol.ErrPeerUnavailable { … }
+type Error struct {
+	// Type is SkyWay's error type.
+	Type ErrorType
+	// Message explains the error; it is not stable.
+	Message string
+	// ConnectionID is the connection the error belongs to, if one.
+	ConnectionID string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Type) + ": " + e.Message
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error of the same Type with no Message,
+// so errors.Is(err, &sdk.Error{Type: protocol.ErrDisconnected}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Message == "" && t.Type == e.Type
+}
+
+func newError(t ErrorType, msg string, cause error) *Error {
+	return &Error{Type: t, Message: msg, Err: cause}
+}
+
+// Errors the SDK returns without a SkyWay type.
+var (
+	// ErrClosed is returned by methods of a Peer that was destroyed or of a
+	// connection that was closed.
+	ErrClosed = errors.New("sdk: closed")
+	// ErrNotOpen is returned by DataConnection.Send before the channel
+	// opened: SkyWay neither sends nor buffers such data.
+	ErrNotOpen = errors.New("sdk: data connection is not open")
+	// ErrUnsupportedCodec is returned for a videoCodec or audioCodec that this
+	// build cannot negotiate.
+	ErrUnsupportedCodec = errors.New("sdk: unsupported codec")
+	// ErrTooManyRequests is returned by FetchPeerExists called again within a
+	// second, as SkyWay's did.
+	ErrTooManyRequests = errors.New("sdk: fetchPeerExists may be called once a second")
+)

@@ -1,0 +1,147 @@
+//go:build !js
+
+package sdk
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+var kinds = [...]webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}
+
+// attachStream adds a local stream's tracks to pc; an offer also gets a
+// receive-only transceiver for each kind it receives but does not send.
+func attachStream(pc *webrtc.PeerConnection, s *MediaStream, d directions) error {
+	if s != nil {
+		for _, t := range s.local {
+			var sender *webrtc.RTPSender
+			if d.offering {
+				dir := webrtc.RTPTransceiverDirectionSendrecv
+				if !d.receives(t.Kind().String()) {
+					dir = webrtc.RTPTransceiverDirectionSendonly
+				}
+				tr, err := pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: dir})
+				if err != nil {
+					return err
+				}
+				sender = tr.Sender()
+			} else {
+				var err error
+				if sender, err = pc.AddTrack(t); err != nil {
+					return err
+				}
+			}
+			go readRTCP(sender)
+		}
+	}
+	if d.offering {
+		for _, kind := range kinds {
+			if !s.hasKind(kind) && d.receives(kind.String()) {
+				if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{
+					Direction: webrtc.RTPTransceiverDirectionRecvonly,
+				}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readRTCP reads a sender's RTCP until the PeerConnection closes: pion's
+// interceptors (NACK responses, reports) act on what is read.
+func readRTCP(s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := s.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// watchRemoteStreams reports each remote stream once all the tracks the far
+// side's description announces for it have arrived.
+func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop func()) {
+	var mu sync.Mutex
+	streams := map[string]*MediaStream{}
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		mu.Lock()
+		s := streams[t.StreamID()]
+		if s == nil {
+			s = &MediaStream{id: t.StreamID()}
+			streams[s.id] = s
+		}
+		mu.Unlock()
+		s.mu.Lock()
+		s.remote = append(s.remote, t)
+		n := len(s.remote)
+		s.mu.Unlock()
+		want := 1
+		if rd := pc.RemoteDescription(); rd != nil {
+			want = max(1, sendingStreams(rd.SDP)[s.id])
+		}
+		if n >= want {
+			m.remoteStream(s)
+		}
+	})
+	return func() { pc.OnTrack(func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {}) }
+}
+
+// replaceStream puts s's tracks on pc's senders, and says whether a kind
+// was added or removed, which needs a new offer.
+func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
+	for _, kind := range kinds {
+		var sender *webrtc.RTPSender
+		for _, tr := range pc.GetTransceivers() {
+			if tr.Kind() == kind && tr.Sender() != nil && tr.Sender().Track() != nil {
+				sender = tr.Sender()
+				break
+			}
+		}
+		var track webrtc.TrackLocal
+		if s != nil {
+			for _, t := range s.local {
+				if t.Kind() == kind {
+					track = t
+					break
+				}
+			}
+		}
+		switch {
+		case sender != nil && track != nil:
+			err = sender.ReplaceTrack(track)
+		case sender != nil:
+			err, renegotiate = pc.RemoveTrack(sender), true
+		case track != nil:
+			var snd *webrtc.RTPSender
+			if snd, err = pc.AddTrack(track); err == nil {
+				go readRTCP(snd)
+			}
+			renegotiate = true
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return renegotiate, nil
+}
+
+// codecSupported reports whether the default native API has codec, which
+// is what pion's RegisterDefaultCodecs registers.
+func codecSupported(kind, codec string) bool {
+	var known []string
+	switch kind {
+	case "video":
+		known = []string{"VP8", "VP9", "H264", "H265", "AV1"}
+	case "audio":
+		known = []string{"opus", "G722", "PCMU", "PCMA"}
+	}
+	for _, k := range known {
+		if strings.EqualFold(k, codec) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+)
+
+// PeerOptions configures a Peer. Only Key and the server's address are
+// required; every other zero value means the default.
+type PeerOptions struct {
+	// Key is the app's API key, a lower-case UUID.
+	Key string
+	// ID is the peer ID to ask for; "" lets the server assign one.
+	ID string
+
+	// URL is the server's base address, "http(s)://host:port" or
+	// "ws(s)://host:port". It wins over Host, Port and Secure.
+	URL string
+	// Host, Port and Secure give the server's address SkyWay's way; they
+	// are used when URL is empty, and then Host and Port are required.
+	Host   string
+	Port   int
+	Secure bool
+
+	// Credential is the peer-authentication credential, for apps that
+	// require one; it is signed for ID.
+	Credential *protocol.Credential
+	// Config is the RTCConfiguration of every PeerConnection. Its ICE
+	// servers are kept and the server's TURN servers are added to them.
+	Config webrtc.Configuration
+	// DisableTURN leaves out the TURN servers the server offers in OPEN
+	// (SkyWay's `turn: false`).
+	DisableTURN bool
+	// API creates the PeerConnections; nil means pion's defaults (natively:
+	// the default codecs and interceptors).
+	API *webrtc.API
+	// Logger receives the SDK's logs; nil discards them.
+	Logger *slog.Logger
+	// HTTPClient makes ListAllPeers and FetchPeerExists requests; nil means
+	// http.DefaultClient.
+	HTTPClient *http.Client
+
+	// ReconnectDelay is the first wait before reconnecting after an
+	// unexpected drop, doubled on every failure up to MaxReconnectDelay.
+	// Defaults: 500 ms and 10 s.
+	ReconnectDelay    time.Duration
+	MaxReconnectDelay time.Duration
+	// NoReconnect turns automatic reconnection off.
+	NoReconnect bool
+}
+
+// Default reconnection back-off.
+const (
+	DefaultReconnectDelay    = 500 * time.Millisecond
+	DefaultMaxReconnectDelay = 10 * time.Second
+)
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// validate checks the options and fills in defaults, returning SkyWay's
+// error types for a bad key or ID.
+func (o *PeerOptions) validate() error {
+	if !uuidPattern.MatchString(o.Key) {
+		return newError(protocol.ErrInvalidKey, fmt.Sprintf("API key %q is not a lower-case UUID", o.Key), nil)
+	}
+	if o.ID != "" && !protocol.ValidPeerID(o.ID) {
+		return newError(protocol.ErrInvalidID, fmt.Sprintf("peer ID %q is not valid", o.ID), nil)
+	}
+	if o.ReconnectDelay <= 0 {
+		o.ReconnectDelay = DefaultReconnectDelay
+	}
+	if o.MaxReconnectDelay <= 0 {
+		o.MaxReconnectDelay = DefaultMaxReconnectDelay
+	}
+	if o.MaxReconnectDelay < o.ReconnectDelay {
+		o.MaxReconnectDelay = o.ReconnectDelay
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	_, err := o.baseURL()
+	return err
+}
+
+// baseURL is the server's HTTP(S) base address.
+func (o *PeerOptions) baseURL() (*url.URL, error) {
+	raw := o.URL
+	if raw == "" {
+		if o.Host == "" || o.Port == 0 {
+			return nil, errors.New("sdk: PeerOptions needs URL, or Host and Port")
+		}
+		scheme := "http"
+		if o.Secure {
+			scheme = "https"
+		}
+		raw = scheme + "://" + o.Host + ":" + strconv.Itoa(o.Port)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: server URL %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	default:
+		return nil, fmt.Errorf("sdk: server URL %q: scheme must be http, https, ws or wss", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("sdk: server URL %q has no host", raw)
+	}
+	u.Path, u.RawQuery, u.Fragment = "", "", ""
+	return u, nil
+}

@@ -1,0 +1,560 @@
+package sdk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+)
+
+// Limits on what a remote peer can make this one hold.
+const (
+	// maxConnections bounds the connections of a Peer: every incoming offer
+	// costs a PeerConnection.
+	maxConnections = 256
+	// maxPendingKeys and maxPendingPerKey bound the answers and candidates
+	// kept for connections that do not exist yet.
+	maxPendingKeys   = 64
+	maxPendingPerKey = 64
+)
+
+type peerState int
+
+const (
+	stateRunning      peerState = iota // connecting, open, or reconnecting
+	stateDisconnected                  // Disconnect, or refused for good
+	stateDestroyed
+)
+
+// connKey names a connection: connectionIds are chosen by the caller, so
+// they are unique only per remote peer.
+type connKey struct{ remote, id string }
+
+// connection is a MediaConnection or DataConnection, as the Peer sees it.
+type connection interface {
+	Connection
+	base() *conn
+	// handleOffer takes a re-offer on an existing connection.
+	handleOffer(p *protocol.RelayPayload)
+}
+
+// Connection is a MediaConnection or a DataConnection.
+type Connection interface {
+	// ID is the connectionId.
+	ID() string
+	// Type is protocol.Media or protocol.Data.
+	Type() protocol.ConnectionType
+	// RemoteID is the far peer's ID.
+	RemoteID() string
+	// Metadata is what the caller attached, as JSON; nil if nothing.
+	Metadata() json.RawMessage
+	// Open reports whether the connection is up.
+	Open() bool
+	// Close ends the connection; see MediaConnection.Close.
+	Close(force bool)
+	// PeerConnection is the underlying PeerConnection; nil before it exists.
+	PeerConnection() *webrtc.PeerConnection
+}
+
+// Peer is a client of a skywasm server: SkyWay's Peer.
+type Peer struct {
+	opts  PeerOptions
+	base  *url.URL
+	api   *webrtc.API
+	token string
+
+	events         queue
+	onOpen         handler[string]
+	onCall         handler[*MediaConnection]
+	onConnection   handler[*DataConnection]
+	onClose        handler[struct{}]
+	onDisconnected handler[string]
+	onExpiresIn    handler[int64]
+	onError        handler[error]
+
+	outReady chan struct{}
+
+	mu         sync.Mutex
+	state      peerState
+	id         string
+	open       bool
+	openWait   chan struct{} // closed at the next OPEN
+	refusal    ErrorType     // the ERROR that came before a refusing close
+	lastErr    error
+	turn       *protocol.TURNCredential
+	credential *protocol.Credential
+	conns      map[connKey]connection
+	pending    map[connKey][]protocol.Envelope
+	outbox     []outMessage
+	writing    bool // the writer holds a message it took from outbox
+	stopRun    context.CancelFunc
+	runDone    chan struct{}
+	lastExists int64 // time of the last FetchPeerExists, Unix nanoseconds
+}
+
+// NewPeer validates opts and starts connecting to the server; OnOpen
+// reports success. Like SkyWay's constructor it does not wait. A malformed
+// key or ID is an *Error of type invalid-key or invalid-id.
+func NewPeer(opts PeerOptions) (*Peer, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	base, _ := opts.baseURL()
+	api := opts.API
+	if api == nil {
+		var err error
+		if api, err = defaultAPI(); err != nil {
+			return nil, fmt.Errorf("sdk: creating the WebRTC API: %w", err)
+		}
+	}
+	p := &Peer{
+		opts:       opts,
+		base:       base,
+		api:        api,
+		token:      randomID(22),
+		outReady:   make(chan struct{}, 1),
+		id:         opts.ID,
+		openWait:   make(chan struct{}),
+		credential: opts.Credential,
+		conns:      make(map[connKey]connection),
+		pending:    make(map[connKey][]protocol.Envelope),
+	}
+	p.start()
+	return p, nil
+}
+
+func (p *Peer) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	p.stopRun, p.runDone = cancel, done
+	p.state = stateRunning
+	go func() {
+		defer close(done)
+		p.run(ctx)
+	}()
+}
+
+// ID is the peer's ID: the one asked for, or the server's choice once open.
+func (p *Peer) ID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.id
+}
+
+// Open reports whether the signaling socket is up and OPEN was received.
+func (p *Peer) Open() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.open
+}
+
+// OnOpen sets the handler of the open event: the server accepted the peer
+// (again, after a reconnection) under id.
+func (p *Peer) OnOpen(f func(id string)) { p.onOpen.set(f) }
+
+// OnCall sets the handler of incoming calls; answer them with
+// MediaConnection.Answer.
+func (p *Peer) OnCall(f func(*MediaConnection)) { p.onCall.set(f) }
+
+// OnConnection sets the handler of incoming data connections, which are
+// accepted by themselves.
+func (p *Peer) OnConnection(f func(*DataConnection)) { p.onConnection.set(f) }
+
+// OnClose sets the handler of the close event, fired once by Destroy.
+func (p *Peer) OnClose(f func()) { p.onClose.set(func(struct{}) { f() }) }
+
+// OnDisconnected sets the handler of the disconnected event: the signaling
+// socket closed. Unless it was Disconnect or a refusal, the Peer is
+// reconnecting.
+func (p *Peer) OnDisconnected(f func(id string)) { p.onDisconnected.set(f) }
+
+// OnExpiresIn sets the handler of the expiresin event: the credential
+// expires in that many seconds; call UpdateCredential.
+func (p *Peer) OnExpiresIn(f func(seconds int64)) { p.onExpiresIn.set(f) }
+
+// OnError sets the handler of errors; most are *Error.
+func (p *Peer) OnError(f func(error)) { p.onError.set(f) }
+
+func (p *Peer) emitError(err error) {
+	p.mu.Lock()
+	p.lastErr = err
+	p.mu.Unlock()
+	p.opts.Logger.Debug("peer error", "err", err)
+	emit(&p.events, &p.onError, err)
+}
+
+// WaitOpen waits until the peer is open and returns its ID, or returns the
+// error that stopped it.
+func (p *Peer) WaitOpen(ctx context.Context) (string, error) {
+	for {
+		p.mu.Lock()
+		if p.open {
+			id := p.id
+			p.mu.Unlock()
+			return id, nil
+		}
+		wait, done, state, lastErr := p.openWait, p.runDone, p.state, p.lastErr
+		p.mu.Unlock()
+		if state == stateDestroyed {
+			return "", ErrClosed
+		}
+		select {
+		case <-wait:
+		case <-done:
+			p.mu.Lock()
+			open, err := p.open, p.lastErr
+			p.mu.Unlock()
+			if open {
+				continue
+			}
+			if err == nil {
+				err = newError(protocol.ErrDisconnected, "the peer is disconnected", nil)
+			}
+			return "", err
+		case <-ctx.Done():
+			if lastErr != nil {
+				return "", fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
+			}
+			return "", ctx.Err()
+		}
+	}
+}
+
+func (p *Peer) handleOpen(payload json.RawMessage) {
+	var o protocol.OpenPayload
+	if err := json.Unmarshal(payload, &o); err != nil || o.PeerID == "" {
+		p.opts.Logger.Warn("malformed OPEN", "err", err)
+	}
+	p.mu.Lock()
+	p.id, p.open, p.turn, p.lastErr = o.PeerID, true, o.TURNCredential, nil
+	close(p.openWait)
+	p.openWait = make(chan struct{})
+	p.mu.Unlock()
+	p.opts.Logger.Debug("open", "id", o.PeerID)
+	emit(&p.events, &p.onOpen, o.PeerID)
+}
+
+// handle dispatches one message from the server.
+func (p *Peer) handle(env protocol.Envelope) {
+	switch env.Type {
+	case protocol.Error:
+		p.handleError(env.Payload)
+	case protocol.Offer, protocol.Answer, protocol.Candidate, protocol.ForceClose:
+		var r protocol.RelayPayload
+		if err := json.Unmarshal(env.Payload, &r); err != nil || r.Src == "" || r.ConnectionID == "" {
+			p.opts.Logger.Warn("malformed relayed message", "type", env.Type, "err", err)
+			return
+		}
+		p.handleRelay(env, &r)
+	case protocol.Leave:
+		var l protocol.LeavePayload
+		if json.Unmarshal(env.Payload, &l) == nil {
+			for _, c := range p.connectionsOf(l.Src) {
+				c.base().shutdown(false, "the remote peer left")
+			}
+		}
+	case protocol.AuthExpiresIn:
+		var a protocol.AuthExpiresInPayload
+		if json.Unmarshal(env.Payload, &a) == nil {
+			emit(&p.events, &p.onExpiresIn, a.Seconds)
+		}
+	default:
+		p.opts.Logger.Debug("ignored message", "type", env.Type)
+	}
+}
+
+func (p *Peer) handleError(payload json.RawMessage) {
+	var e protocol.ErrorPayload
+	if err := json.Unmarshal(payload, &e); err != nil {
+		p.opts.Logger.Warn("malformed ERROR", "err", err)
+		return
+	}
+	sdkErr := &Error{Type: e.Type, Message: e.Message, ConnectionID: e.ConnectionID}
+	p.mu.Lock()
+	if !p.open {
+		p.refusal = e.Type // the close that follows is reported by this
+	}
+	c := p.conns[connKey{e.Dst, e.ConnectionID}]
+	p.mu.Unlock()
+	p.emitError(sdkErr)
+	if c != nil {
+		c.base().fail(sdkErr, e.Type == protocol.ErrPeerUnavailable)
+	}
+}
+
+func (p *Peer) handleRelay(env protocol.Envelope, r *protocol.RelayPayload) {
+	key := connKey{r.Src, r.ConnectionID}
+	p.mu.Lock()
+	c := p.conns[key]
+	if c == nil && env.Type != protocol.Offer {
+		p.keepPending(key, env)
+		p.mu.Unlock()
+		return
+	}
+	full := len(p.conns) >= maxConnections
+	p.mu.Unlock()
+
+	switch {
+	case env.Type == protocol.ForceClose:
+		c.base().shutdown(false, "the remote peer closed the connection")
+	case env.Type == protocol.Answer:
+		if r.Answer != nil {
+			c.base().handleAnswer(*r.Answer)
+		}
+	case env.Type == protocol.Candidate:
+		c.base().handleCandidate(r.Candidate)
+	case c != nil:
+		c.handleOffer(r)
+	case r.Offer == nil:
+	case full:
+		p.opts.Logger.Warn("offer refused: too many connections", "src", r.Src)
+	case r.ConnectionType == protocol.Media:
+		p.incomingCall(r)
+	case r.ConnectionType == protocol.Data:
+		p.incomingData(r)
+	}
+}
+
+// keepPending keeps an answer or candidate that came before its
+// connection existed. p.mu is held.
+func (p *Peer) keepPending(key connKey, env protocol.Envelope) {
+	if env.Type == protocol.ForceClose {
+		return
+	}
+	list, ok := p.pending[key]
+	if (!ok && len(p.pending) >= maxPendingKeys) || len(list) >= maxPendingPerKey {
+		p.opts.Logger.Warn("dropped a message for an unknown connection", "type", env.Type, "connectionId", key.id)
+		return
+	}
+	p.pending[key] = append(list, env)
+}
+
+// register adds c to the peer's connections, first delivering what came
+// for it in advance.
+func (p *Peer) register(c connection) {
+	b := c.base()
+	key := connKey{b.remoteID, b.id}
+	p.mu.Lock()
+	p.conns[key] = c
+	early := p.pending[key]
+	delete(p.pending, key)
+	p.mu.Unlock()
+	for _, env := range early {
+		var r protocol.RelayPayload
+		if json.Unmarshal(env.Payload, &r) == nil {
+			p.handleRelay(env, &r)
+		}
+	}
+}
+
+func (p *Peer) unregister(b *conn) {
+	key := connKey{b.remoteID, b.id}
+	p.mu.Lock()
+	if c, ok := p.conns[key]; ok && c.base() == b {
+		delete(p.conns, key)
+	}
+	p.mu.Unlock()
+}
+
+// allPeers makes connectionsOf return every connection.
+const allPeers = ""
+
+// connectionsOf returns the connections with remote, or all of them.
+func (p *Peer) connectionsOf(remote string) []connection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var list []connection
+	for k, c := range p.conns {
+		if remote == allPeers || k.remote == remote {
+			list = append(list, c)
+		}
+	}
+	return list
+}
+
+// deliverIncoming posts the event announcing an incoming connection, and
+// lets the connection's own events go once its handler has returned.
+func deliverIncoming[T any](p *Peer, h *handler[T], c T, q *queue) {
+	p.events.post(func() {
+		if f := h.get(); f != nil {
+			f(c)
+		}
+		q.release()
+	})
+}
+
+// GetConnection returns the connection connectionID with peerID, or nil.
+func (p *Peer) GetConnection(peerID, connectionID string) Connection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[connKey{peerID, connectionID}]; ok {
+		return c
+	}
+	return nil
+}
+
+// Connections returns the open and opening connections by remote peer ID,
+// as SkyWay's peer.connections.
+func (p *Peer) Connections() map[string][]Connection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[string][]Connection)
+	for k, c := range p.conns {
+		m[k.remote] = append(m[k.remote], c)
+	}
+	return m
+}
+
+// checkOpen returns SkyWay's disconnected error unless the peer is open.
+func (p *Peer) checkOpen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == stateDestroyed {
+		return ErrClosed
+	}
+	if !p.open {
+		return newError(protocol.ErrDisconnected, "the peer is not connected to the server", nil)
+	}
+	return nil
+}
+
+// rtcConfiguration is the configuration of a new PeerConnection: the
+// application's, plus the server's TURN servers unless turned off.
+func (p *Peer) rtcConfiguration() webrtc.Configuration {
+	cfg := p.opts.Config
+	cfg.ICEServers = append([]webrtc.ICEServer(nil), cfg.ICEServers...)
+	p.mu.Lock()
+	turn := p.turn
+	p.mu.Unlock()
+	if turn != nil && !p.opts.DisableTURN && len(turn.URLs) > 0 {
+		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{
+			URLs: turn.URLs, Username: turn.Username, Credential: turn.Password,
+		})
+	}
+	return cfg
+}
+
+// Disconnect closes the signaling socket, which releases the ID on the
+// server at once; connections stay up. Reconnect restores the socket.
+func (p *Peer) Disconnect() {
+	p.mu.Lock()
+	if p.state != stateRunning {
+		p.mu.Unlock()
+		return
+	}
+	p.state = stateDisconnected
+	stop, done, wasOpen, id := p.stopRun, p.runDone, p.open, p.id
+	p.open = false
+	p.mu.Unlock()
+	stop()
+	<-done
+	if wasOpen {
+		emit(&p.events, &p.onDisconnected, id)
+	}
+}
+
+// Reconnect opens the signaling socket again after Disconnect or a refusal,
+// asking for the same ID.
+func (p *Peer) Reconnect() error {
+	p.mu.Lock()
+	state, done := p.state, p.runDone
+	p.mu.Unlock()
+	switch state {
+	case stateDestroyed:
+		return ErrClosed
+	case stateRunning:
+		return nil
+	}
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == stateDisconnected && p.runDone == done {
+		p.start()
+	}
+	return nil
+}
+
+// flush waits, for a second at most, until the outbox has been written or
+// the socket is gone.
+func (p *Peer) flush(done <-chan struct{}) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		idle := len(p.outbox) == 0 && !p.writing || !p.open
+		p.mu.Unlock()
+		if idle {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Destroy closes every connection and the signaling socket and fires close
+// once. The Peer cannot be used again.
+func (p *Peer) Destroy() {
+	p.mu.Lock()
+	if p.state == stateDestroyed {
+		p.mu.Unlock()
+		return
+	}
+	p.state = stateDestroyed
+	stop, done := p.stopRun, p.runDone
+	p.mu.Unlock()
+	// Connections close first, so their SEND_FORCE_CLOSE can still leave
+	// with the socket's orderly close.
+	for _, c := range p.connectionsOf(allPeers) {
+		c.Close(true)
+	}
+	p.flush(done)
+	stop()
+	<-done
+	p.mu.Lock()
+	p.open = false
+	p.mu.Unlock()
+	emit(&p.events, &p.onClose, struct{}{})
+}
+
+// UpdateCredential sends a fresh credential; it is also used for every
+// reconnection from now on.
+func (p *Peer) UpdateCredential(c protocol.Credential) error {
+	p.mu.Lock()
+	if p.state == stateDestroyed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	p.credential = &c
+	open := p.open
+	p.mu.Unlock()
+	if !open {
+		return nil
+	}
+	return p.send(protocol.UpdateCredential, c)
+}
+
+// randomID returns n characters of [A-Za-z0-9] from crypto/rand.
+func randomID(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	buf := make([]byte, 1)
+	for i := range b {
+		for {
+			_, _ = rand.Read(buf)
+			if int(buf[0]) < 256-256%len(alphabet) { // no modulo bias
+				b[i] = alphabet[int(buf[0])%len(alphabet)]
+				break
+			}
+		}
+	}
+	return string(b)
+}
