@@ -13,11 +13,16 @@ import (
 	"github.com/skywasm/skywasm/sdk"
 )
 
-// dataPair connects a to b with opts and returns both ends once open,
-// with b's received values on a channel.
+// dataPair connects two new peers with opts; see connectPeers.
 func dataPair(t *testing.T, e *env, opts *sdk.ConnectOptions) (*sdk.DataConnection, *sdk.DataConnection, <-chan any) {
 	t.Helper()
-	a, b := e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{})
+	return connectPeers(t, e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{}), opts)
+}
+
+// connectPeers connects a to b with opts and returns both ends once open,
+// with what b receives on a channel.
+func connectPeers(t *testing.T, a, b *sdk.Peer, opts *sdk.ConnectOptions) (*sdk.DataConnection, *sdk.DataConnection, <-chan any) {
+	t.Helper()
 	incoming := make(chan *sdk.DataConnection, 1)
 	received := make(chan any, 2048)
 	bOpen := make(chan struct{}, 1)

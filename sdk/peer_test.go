@@ -1,0 +1,251 @@
+//go:build !js
+
+package sdk_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/skywasm/skywasm/internal/sdktest"
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/sdk"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+func TestNewPeerRefusesBadOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts sdk.PeerOptions
+		want sdk.ErrorType
+	}{
+		{"upper-case key", sdk.PeerOptions{Key: "0F6A7C3E-1D2B-4C5A-9E8F-112233445566", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidKey},
+		{"not a UUID", sdk.PeerOptions{Key: "key", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidKey},
+		{"bad ID", sdk.PeerOptions{Key: sdktest.Key, ID: "a/b", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := sdk.NewPeer(tc.opts)
+			if p != nil || errorType(err) != tc.want {
+				t.Errorf("NewPeer: %v, want a %s error", err, tc.want)
+			}
+		})
+	}
+	if _, err := sdk.NewPeer(sdk.PeerOptions{Key: sdktest.Key}); err == nil {
+		t.Error("NewPeer without a server address succeeded")
+	}
+}
+
+func TestOpenAndChosenID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	opened := make(chan string, 1)
+	p := e.newPeer(sdk.PeerOptions{ID: "alice smith"})
+	p.OnOpen(func(id string) { opened <- id })
+	if id := recv(t, opened, "open"); id != "alice smith" || p.ID() != id || !p.Open() {
+		t.Errorf("open %q, ID %q, Open %v", id, p.ID(), p.Open())
+	}
+	q := e.peer(sdk.PeerOptions{})
+	if len(q.ID()) != protocol.GeneratedPeerIDLength {
+		t.Errorf("assigned ID %q", q.ID())
+	}
+}
+
+func TestUnavailableID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.peer(sdk.PeerOptions{ID: "taken"})
+	p := e.newPeer(sdk.PeerOptions{ID: "taken"})
+	errs := make(chan error, 4)
+	p.OnError(func(err error) { errs <- err })
+	if err := recv(t, errs, "error"); errorType(err) != protocol.ErrUnavailableID {
+		t.Errorf("error %v, want unavailable-id", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := p.WaitOpen(ctx); errorType(err) != protocol.ErrUnavailableID {
+		t.Errorf("WaitOpen: %v, want unavailable-id", err)
+	}
+}
+
+func TestPeerUnavailable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.peer(sdk.PeerOptions{})
+	peerErrs := make(chan error, 4)
+	p.OnError(func(err error) { peerErrs <- err })
+	dc, err := p.Connect("nobody", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	dc.OnClose(func() { close(closed) })
+	err = recv(t, peerErrs, "peer error")
+	var e2 *sdk.Error
+	if !errors.As(err, &e2) || e2.Type != protocol.ErrPeerUnavailable || e2.ConnectionID != dc.ID() {
+		t.Errorf("error %#v, want peer-unavailable for %s", err, dc.ID())
+	}
+	within(t, closed, time.Second, "close of the connection to nobody")
+	if p.GetConnection("nobody", dc.ID()) != nil {
+		t.Error("the closed connection is still listed")
+	}
+}
+
+func TestCallNotOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.peer(sdk.PeerOptions{})
+	p.Disconnect()
+	if _, err := p.Connect("x", nil); !errors.Is(err, &sdk.Error{Type: protocol.ErrDisconnected}) {
+		t.Errorf("Connect while disconnected: %v", err)
+	}
+	if _, err := p.Call("x", nil, nil); errorType(err) != protocol.ErrDisconnected {
+		t.Errorf("Call while disconnected: %v", err)
+	}
+	if _, err := p.Connect("x", &sdk.ConnectOptions{Serialization: "xml"}); err == nil {
+		t.Error("an unknown serialization was accepted")
+	}
+}
+
+func TestListAndExists(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a, b := e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ids, err := a.ListAllPeers(ctx)
+	if err != nil || !slices.Contains(ids, a.ID()) || !slices.Contains(ids, b.ID()) {
+		t.Errorf("ListAllPeers: %v %v", ids, err)
+	}
+	if ok, err := a.FetchPeerExists(ctx, b.ID()); !ok || err != nil {
+		t.Errorf("FetchPeerExists(b): %v %v", ok, err)
+	}
+	if _, err := a.FetchPeerExists(ctx, "nobody"); !errors.Is(err, sdk.ErrTooManyRequests) {
+		t.Errorf("a second FetchPeerExists within a second: %v", err)
+	}
+	time.Sleep(time.Second)
+	if ok, err := a.FetchPeerExists(ctx, "nobody"); ok || err != nil {
+		t.Errorf("FetchPeerExists(nobody): %v %v", ok, err)
+	}
+}
+
+// TestCloseBothWays ends a data connection each way it can end and checks
+// that both sides' close events fire within a second.
+func TestCloseBothWays(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		end  func(near, far *sdk.DataConnection, nearPeer, farPeer *sdk.Peer)
+	}{
+		{"caller closes", func(near, _ *sdk.DataConnection, _, _ *sdk.Peer) { near.Close(false) }},
+		{"caller force-closes", func(near, _ *sdk.DataConnection, _, _ *sdk.Peer) { near.Close(true) }},
+		{"callee closes", func(_, far *sdk.DataConnection, _, _ *sdk.Peer) { far.Close(false) }},
+		{"callee force-closes", func(_, far *sdk.DataConnection, _, _ *sdk.Peer) { far.Close(true) }},
+		{"caller destroys its peer", func(_, _ *sdk.DataConnection, p, _ *sdk.Peer) { p.Destroy() }},
+		{"callee destroys its peer", func(_, _ *sdk.DataConnection, _, p *sdk.Peer) { p.Destroy() }},
+	}
+	e := newEnv(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{})
+			near, far, _ := connectPeers(t, a, b, nil)
+			nearClosed, farClosed := make(chan struct{}), make(chan struct{})
+			near.OnClose(func() { close(nearClosed) })
+			far.OnClose(func() { close(farClosed) })
+			tc.end(near, far, a, b)
+			d1 := within(t, nearClosed, time.Second, "the caller's close")
+			d2 := within(t, farClosed, time.Second, "the callee's close")
+			t.Logf("close fired after %v (caller) and %v (callee)", d1, d2)
+			if near.Open() || far.Open() {
+				t.Error("a closed connection says it is open")
+			}
+		})
+	}
+}
+
+// TestCloseOnLeave: the far peer vanishes without closing anything (its
+// network drops and it never returns); the server's LEAVE closes the
+// connection on this side.
+func TestCloseOnLeave(t *testing.T) {
+	t.Parallel()
+	srv := sdktest.StartServer(t, func(c *signaling.Config) { c.ReclaimWindow = 200 * time.Millisecond })
+	proxy := sdktest.StartProxy(t, srv.URL)
+	e := &env{t: t, srv: srv, url: srv.URL}
+	a := e.peer(sdk.PeerOptions{})
+	b := e.peer(sdk.PeerOptions{URL: proxy.URL, NoReconnect: true})
+	near, _, _ := connectPeers(t, a, b, nil)
+	closed := make(chan struct{})
+	near.OnClose(func() { close(closed) })
+	proxy.Cut()
+	// The reclaim window (200 ms) passes, then LEAVE arrives.
+	d := within(t, closed, 2*time.Second, "close after the far peer left")
+	t.Logf("closed %v after the far peer's network dropped", d)
+}
+
+// TestReclaimAfterDrop: the network drops the signaling socket; the peer
+// reports disconnected, reconnects under the same ID with its token, and
+// opens again, while its data connection keeps working.
+func TestReclaimAfterDrop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	proxy := sdktest.StartProxy(t, e.url)
+	a := e.peer(sdk.PeerOptions{URL: proxy.URL, ReconnectDelay: 100 * time.Millisecond})
+	b := e.peer(sdk.PeerOptions{})
+	id := a.ID()
+	near, _, received := connectPeers(t, a, b, nil)
+	events := make(chan string, 8)
+	a.OnDisconnected(func(id string) { events <- "disconnected " + id })
+	a.OnOpen(func(id string) { events <- "open " + id })
+	proxy.Cut()
+	if ev := recv(t, events, "disconnected"); ev != "disconnected "+id {
+		t.Fatalf("event %q", ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	// The data connection does not need signaling.
+	if err := near.Send(ctx, "during the outage"); err != nil {
+		t.Fatal(err)
+	}
+	if v := recv(t, received, "data during the outage"); v != "during the outage" {
+		t.Errorf("got %v", v)
+	}
+	if ev := recv(t, events, "open"); ev != "open "+id {
+		t.Fatalf("event %q, want the same ID back", ev)
+	}
+	if !a.Open() || a.ID() != id {
+		t.Errorf("Open %v, ID %q", a.Open(), a.ID())
+	}
+	// Signaling works again: a new connection through the reclaimed ID.
+	if _, _, _ = connectPeers(t, b, a, nil); !near.Open() {
+		t.Error("the old connection closed")
+	}
+}
+
+func TestDestroy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a, b := e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{})
+	connectPeers(t, a, b, nil)
+	closes := make(chan struct{}, 4)
+	a.OnClose(func() { closes <- struct{}{} })
+	a.Destroy()
+	a.Destroy()
+	recv(t, closes, "close")
+	select {
+	case <-closes:
+		t.Error("close fired twice")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if a.Open() || len(a.Connections()) != 0 {
+		t.Errorf("after Destroy: Open %v, %d connections", a.Open(), len(a.Connections()))
+	}
+	if _, err := a.Connect(b.ID(), nil); err == nil {
+		t.Error("Connect after Destroy succeeded")
+	}
+	// goleak in TestMain checks that nothing of a's is left running.
+}
