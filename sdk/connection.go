@@ -223,19 +223,15 @@ func (c *conn) addCandidate(pc *webrtc.PeerConnection, cand webrtc.ICECandidateI
 }
 
 // offer creates and sends an offer (or a re-offer) with extra fields.
-func (c *conn) offer(pc *webrtc.PeerConnection, munge func(string) (string, error), r protocol.RelayPayload) error {
+func (c *conn) offer(pc *webrtc.PeerConnection, r protocol.RelayPayload) error {
 	o, err := pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("failed to create an offer: %w", err)
 	}
-	if munge != nil {
-		if o.SDP, err = munge(o.SDP); err != nil {
-			return err
-		}
-	}
 	if err := pc.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("failed to set the local offer: %w", err)
 	}
+	c.peer.opts.Logger.Debug("sending an offer", "connectionId", c.id)
 	r.Offer = &protocol.SessionDescription{Type: "offer", SDP: o.SDP}
 	c.sendRelay(protocol.SendOffer, r)
 	return nil
@@ -243,7 +239,7 @@ func (c *conn) offer(pc *webrtc.PeerConnection, munge func(string) (string, erro
 
 // answer applies an offer and sends the answer; before is run between the
 // two, to attach the local media.
-func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error, munge func(string) (string, error)) error {
+func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error) error {
 	if err := c.setRemote(webrtc.SDPTypeOffer, offer); err != nil {
 		return err
 	}
@@ -259,14 +255,10 @@ func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error
 	if err != nil {
 		return fmt.Errorf("failed to create an answer: %w", err)
 	}
-	if munge != nil {
-		if a.SDP, err = munge(a.SDP); err != nil {
-			return err
-		}
-	}
 	if err := pc.SetLocalDescription(a); err != nil {
 		return fmt.Errorf("failed to set the local answer: %w", err)
 	}
+	c.peer.opts.Logger.Debug("sending an answer", "connectionId", c.id)
 	c.sendRelay(protocol.SendAnswer, protocol.RelayPayload{
 		Answer: &protocol.SessionDescription{Type: "answer", SDP: a.SDP},
 	})
@@ -281,7 +273,6 @@ func (c *conn) fail(err error, closeIt bool) {
 		c.shutdown(false, err.Error())
 	}
 }
-
 
 // shutdown closes the connection once; notify tells the far side.
 func (c *conn) shutdown(notify bool, reason string) {

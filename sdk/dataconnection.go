@@ -150,7 +150,7 @@ func (p *Peer) Connect(remoteID string, opts *ConnectOptions) (*DataConnection, 
 		}
 		if err == nil {
 			d.attach(dc)
-			err = d.offer(pc, nil, protocol.RelayPayload{
+			err = d.offer(pc, protocol.RelayPayload{
 				Metadata: metadata, Serialization: ser, Label: label, DCInit: dcInitJSON,
 			})
 		}
@@ -190,7 +190,7 @@ func (p *Peer) incomingData(r *protocol.RelayPayload) {
 		pc, err := d.newPeerConnection()
 		if err == nil {
 			pc.OnDataChannel(d.attach)
-			err = d.answer(offer, nil, nil)
+			err = d.answer(offer, nil)
 		}
 		if err != nil {
 			d.fail(err, true)
@@ -205,7 +205,7 @@ func (d *DataConnection) handleOffer(r *protocol.RelayPayload) {
 		return
 	}
 	d.ops.post(func() {
-		if err := d.answer(r.Offer.SDP, nil, nil); err != nil {
+		if err := d.answer(r.Offer.SDP, nil); err != nil {
 			d.fail(err, false)
 		}
 	})
@@ -323,12 +323,13 @@ func split(id uint32, v any) (*datapack.Splitter, error) {
 	var err error
 	switch x := v.(type) {
 	case []byte:
-		head, err = datapack.AppendBinHeader(nil, len(x))
-		body = x
+		if x != nil {
+			head, err = datapack.AppendBinHeader(nil, len(x))
+			body = x
+		} else {
+			head, err = datapack.Encode(nil)
+		}
 	case File:
-		head, err = datapack.AppendFileHeader(nil, x.Name, x.Type, len(x.Data))
-		body = x.Data
-	case *File:
 		head, err = datapack.AppendFileHeader(nil, x.Name, x.Type, len(x.Data))
 		body = x.Data
 	default:

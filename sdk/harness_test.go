@@ -5,6 +5,8 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -59,6 +61,9 @@ func (e *env) newPeer(opts sdk.PeerOptions) *sdk.Peer {
 	}
 	if opts.URL == "" {
 		opts.URL = e.url
+	}
+	if opts.Logger == nil && os.Getenv("SDK_DEBUG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if opts.API == nil {
 		api, err := sdktest.LoopbackAPI()

@@ -118,3 +118,28 @@ func codecSupported(kind, codec string) bool {
 	}
 	return false
 }
+
+// preferCodec keeps only codec (and retransmission) on the page's
+// transceivers of kind, with setCodecPreferences.
+func preferCodec(pc *webrtc.PeerConnection, kind, codec string) error {
+	if codec == "" {
+		return nil
+	}
+	return jsutil.Try(func() {
+		caps := js.Global().Get("RTCRtpReceiver").Call("getCapabilities", kind).Get("codecs")
+		var keep []any
+		for i := range caps.Length() {
+			mime := caps.Index(i).Get("mimeType").String()
+			if strings.EqualFold(mime, kind+"/"+codec) || strings.EqualFold(mime, kind+"/rtx") {
+				keep = append(keep, caps.Index(i))
+			}
+		}
+		trs := pc.JSValue().Call("getTransceivers")
+		for i := range trs.Length() {
+			tr := trs.Index(i)
+			if tr.Get("receiver").Get("track").Get("kind").String() == kind {
+				tr.Call("setCodecPreferences", keep)
+			}
+		}
+	})
+}

@@ -3,8 +3,10 @@
 package sdk
 
 import (
+	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -61,12 +63,16 @@ func readRTCP(s *webrtc.RTPSender) {
 	}
 }
 
+// streamWait is how long a remote stream waits for the rest of its tracks.
+const streamWait = 500 * time.Millisecond
+
 // watchRemoteStreams reports each remote stream once all the tracks the far
 // side's description announces for it have arrived.
 func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop func()) {
 	var mu sync.Mutex
 	streams := map[string]*MediaStream{}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		m.peer.opts.Logger.Debug("remote track", "connectionId", m.id, "stream", t.StreamID(), "kind", t.Kind())
 		mu.Lock()
 		s := streams[t.StreamID()]
 		if s == nil {
@@ -84,13 +90,22 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 		}
 		if n >= want {
 			m.remoteStream(s)
+		} else if n == 1 {
+			// A renegotiation can announce under this stream a track that
+			// pion delivered before under another (replaceTrack keeps the
+			// receiver): report the stream even if that one never comes.
+			time.AfterFunc(streamWait, func() { m.remoteStream(s) })
 		}
 	})
 	return func() { pc.OnTrack(func(*webrtc.TrackRemote, *webrtc.RTPReceiver) {}) }
 }
 
-// replaceStream puts s's tracks on pc's senders, and says whether a kind
-// was added or removed, which needs a new offer.
+// replaceStream puts s's tracks on pc and says whether that needs a new
+// offer. Natively every change does: pion's ReplaceTrack would keep the
+// sender's SSRC but not its sequence numbers (each TrackLocalStaticSample
+// numbers its own packets), and the far side's SRTP replay check then
+// drops the new track's packets as duplicates. A track removed and added
+// gets a fresh SSRC, and the far side a new stream event.
 func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
 	for _, kind := range kinds {
 		var sender *webrtc.RTPSender
@@ -109,20 +124,22 @@ func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool,
 				}
 			}
 		}
-		switch {
-		case sender != nil && track != nil:
-			err = sender.ReplaceTrack(track)
-		case sender != nil:
-			err, renegotiate = pc.RemoveTrack(sender), true
-		case track != nil:
-			var snd *webrtc.RTPSender
-			if snd, err = pc.AddTrack(track); err == nil {
-				go readRTCP(snd)
+		if sender != nil && sender.Track() == track {
+			continue
+		}
+		if sender != nil {
+			if err := pc.RemoveTrack(sender); err != nil {
+				return false, err
 			}
 			renegotiate = true
 		}
-		if err != nil {
-			return false, err
+		if track != nil {
+			snd, err := pc.AddTrack(track)
+			if err != nil {
+				return false, err
+			}
+			go readRTCP(snd)
+			renegotiate = true
 		}
 	}
 	return renegotiate, nil
@@ -144,4 +161,38 @@ func codecSupported(kind, codec string) bool {
 		}
 	}
 	return false
+}
+
+// preferCodec keeps only codec (and its retransmission format) on pc's
+// transceivers of kind.
+func preferCodec(pc *webrtc.PeerConnection, kind, codec string) error {
+	if codec == "" {
+		return nil
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind().String() != kind || tr.Receiver() == nil {
+			continue
+		}
+		var keep []webrtc.RTPCodecParameters
+		all := tr.Receiver().GetParameters().Codecs
+		for _, c := range all {
+			if strings.EqualFold(c.MimeType, kind+"/"+codec) {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("%w: %s codec %q", ErrUnsupportedCodec, kind, codec)
+		}
+		for _, c := range all { // the RTX of a kept codec
+			for _, k := range keep {
+				if strings.EqualFold(c.MimeType, kind+"/rtx") && c.SDPFmtpLine == fmt.Sprintf("apt=%d", k.PayloadType) {
+					keep = append(keep, c)
+				}
+			}
+		}
+		if err := tr.SetCodecPreferences(keep); err != nil {
+			return err
+		}
+	}
+	return nil
 }

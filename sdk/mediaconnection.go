@@ -48,19 +48,24 @@ func (o mediaOptions) check() error {
 	return nil
 }
 
-// mungeLocal applies the codec choice to a local offer.
-func (o mediaOptions) mungeLocal(sdp string) (string, error) {
-	sdp, err := keepCodec(sdp, "video", o.videoCodec)
-	if err != nil {
-		return "", err
+// prefer sets the codec choice on pc's transceivers before an offer: the
+// local description itself may not be edited (browsers and pion refuse).
+func (o mediaOptions) prefer(pc *webrtc.PeerConnection) error {
+	if err := preferCodec(pc, "video", o.videoCodec); err != nil {
+		return err
 	}
-	return keepCodec(sdp, "audio", o.audioCodec)
+	return preferCodec(pc, "audio", o.audioCodec)
 }
 
 // mungeRemote applies the codec choice and the bandwidth caps to a remote
-// description.
+// description; a remote description may be edited. On an offer the
+// choice shapes the answer; on an answer it checks that the far side
+// accepted the codec.
 func (o mediaOptions) mungeRemote(sdp string) (string, error) {
-	sdp, err := o.mungeLocal(sdp)
+	sdp, err := keepCodec(sdp, "video", o.videoCodec)
+	if err == nil {
+		sdp, err = keepCodec(sdp, "audio", o.audioCodec)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +77,7 @@ func (o mediaOptions) mungeRemote(sdp string) (string, error) {
 
 // directions says how to attach a local stream.
 type directions struct {
-	offering               bool
+	offering                 bool
 	noVideoRecv, noAudioRecv bool
 }
 
@@ -136,7 +141,10 @@ func (p *Peer) Call(remoteID string, stream *MediaStream, opts *CallOptions) (*M
 			err = attachStream(pc, stream, d)
 		}
 		if err == nil {
-			err = m.offer(pc, mo.mungeLocal, protocol.RelayPayload{Metadata: metadata})
+			err = mo.prefer(pc)
+		}
+		if err == nil {
+			err = m.offer(pc, protocol.RelayPayload{Metadata: metadata})
 		}
 		if err != nil {
 			m.fail(err, true)
@@ -211,7 +219,7 @@ func (m *MediaConnection) Answer(stream *MediaStream, opts *AnswerOptions) error
 			m.addRelease(m.watchRemoteStreams(pc))
 			err = m.answer(offer, func(pc *webrtc.PeerConnection) error {
 				return attachStream(pc, stream, directions{})
-			}, nil)
+			})
 		}
 		if err != nil {
 			m.fail(err, true)
@@ -233,7 +241,7 @@ func (m *MediaConnection) handleOffer(r *protocol.RelayPayload) {
 	}
 	m.mu.Unlock()
 	m.ops.post(func() {
-		if err := m.answer(r.Offer.SDP, nil, nil); err != nil {
+		if err := m.answer(r.Offer.SDP, nil); err != nil {
 			m.fail(err, false)
 		}
 	})
@@ -257,7 +265,10 @@ func (m *MediaConnection) ReplaceStream(stream *MediaStream) error {
 		}
 		renegotiate, err := replaceStream(pc, stream)
 		if err == nil && renegotiate {
-			err = m.offer(pc, m.opts.mungeLocal, protocol.RelayPayload{Metadata: m.metadata})
+			err = m.opts.prefer(pc)
+		}
+		if err == nil && renegotiate {
+			err = m.offer(pc, protocol.RelayPayload{Metadata: m.metadata})
 		}
 		if err != nil {
 			m.fail(fmt.Errorf("failed to replace the stream: %w", err), false)

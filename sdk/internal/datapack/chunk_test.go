@@ -2,6 +2,7 @@ package datapack
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -136,7 +137,7 @@ func TestAppendFrameOutOfRange(t *testing.T) {
 	t.Parallel()
 	s := NewSplitter(1, make([]byte, 3*ChunkSize))
 	dst := []byte("keep")
-	for _, i := range []int{-1, s.Frames(), 1 << 40} {
+	for _, i := range []int{-1, s.Frames(), math.MaxInt} {
 		if got := s.AppendFrame(dst, i); string(got) != "keep" {
 			t.Fatalf("AppendFrame(dst, %d) = %d bytes, want dst unchanged", i, len(got))
 		}

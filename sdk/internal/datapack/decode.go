@@ -80,8 +80,8 @@ func (d *decoder) byte1(what string) (byte, error) {
 	return c, nil
 }
 
-// uint reads a big-endian unsigned integer of size bytes (1, 2, 4 or 8).
-func (d *decoder) uint(size int, what string) (uint64, error) {
+// uintN reads a big-endian unsigned integer of size bytes (1, 2, 4 or 8).
+func (d *decoder) uintN(size int, what string) (uint64, error) {
 	if err := d.need(uint64(size), what); err != nil {
 		return 0, err
 	}
@@ -129,37 +129,37 @@ func (d *decoder) value(depth int) (any, error) {
 	case codeTrue:
 		return true, nil
 	case codeBin8, codeBin16, codeBin32:
-		n, err := d.uint(sizeOf(c, codeBin8), "a bin length")
+		n, err := d.uintN(sizeOf(c, codeBin8), "a bin length")
 		if err != nil {
 			return nil, err
 		}
 		return d.binBody(n)
 	case codeStr8, codeStr16, codeStr32:
-		n, err := d.uint(sizeOf(c, codeStr8), "a str length")
+		n, err := d.uintN(sizeOf(c, codeStr8), "a str length")
 		if err != nil {
 			return nil, err
 		}
 		return d.strBody(n)
 	case codeArray16, codeArray32:
-		n, err := d.uint(sizeOf(c, codeArray16)*2, "an array length")
+		n, err := d.uintN(sizeOf(c, codeArray16)*2, "an array length")
 		if err != nil {
 			return nil, err
 		}
 		return d.arrayBody(n, depth)
 	case codeMap16, codeMap32:
-		n, err := d.uint(sizeOf(c, codeMap16)*2, "a map length")
+		n, err := d.uintN(sizeOf(c, codeMap16)*2, "a map length")
 		if err != nil {
 			return nil, err
 		}
 		return d.mapBody(n, depth)
 	case codeFloat32:
-		u, err := d.uint(4, "a float32")
+		u, err := d.uintN(4, "a float32")
 		return float64(math.Float32frombits(uint32(u))), err
 	case codeFloat64:
-		u, err := d.uint(8, "a float64")
+		u, err := d.uintN(8, "a float64")
 		return math.Float64frombits(u), err
 	case codeUint8, codeUint16, codeUint32, codeUint64:
-		u, err := d.uint(sizeOf(c, codeUint8), "an integer")
+		u, err := d.uintN(sizeOf(c, codeUint8), "an integer")
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func (d *decoder) value(depth int) (any, error) {
 		return int64(u), nil
 	case codeInt8, codeInt16, codeInt32, codeInt64:
 		size := sizeOf(c, codeInt8)
-		u, err := d.uint(size, "an integer")
+		u, err := d.uintN(size, "an integer")
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +179,7 @@ func (d *decoder) value(depth int) (any, error) {
 	case codeFixExt1, codeFixExt2, codeFixExt4, codeFixExt8, codeFixExt16:
 		return d.extBody(uint64(1) << (c - codeFixExt1))
 	case codeExt8, codeExt16, codeExt32:
-		n, err := d.uint(sizeOf(c, codeExt8), "an ext length")
+		n, err := d.uintN(sizeOf(c, codeExt8), "an ext length")
 		if err != nil {
 			return nil, err
 		}
@@ -379,7 +379,7 @@ func (d *decoder) file() (File, error) {
 	if c < codeBin8 || c > codeBin32 {
 		return File{}, fmt.Errorf("file data of code 0x%02x, want bin", c)
 	}
-	n, err := d.uint(sizeOf(c, codeBin8), "a bin length")
+	n, err := d.uintN(sizeOf(c, codeBin8), "a bin length")
 	if err != nil {
 		return File{}, err
 	}
@@ -403,7 +403,7 @@ func (d *decoder) str(what string) (string, error) {
 	case c >= codeFixStrMin && c <= codeFixStrMax:
 		n = uint64(c & 0x1f)
 	case c >= codeStr8 && c <= codeStr32:
-		if n, err = d.uint(sizeOf(c, codeStr8), what); err != nil {
+		if n, err = d.uintN(sizeOf(c, codeStr8), what); err != nil {
 			return "", err
 		}
 	default:

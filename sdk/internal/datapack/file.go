@@ -3,8 +3,6 @@ package datapack
 import (
 	"fmt"
 	"math"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // File is a named blob, a browser File: it crosses the connection with its
@@ -37,19 +35,16 @@ func AppendFileHeader(dst []byte, name, typ string, n int) ([]byte, error) {
 	return appendBinHeader(dst, n), nil
 }
 
-// EncodeMsgpack lets msgpack's reflection pack a File found inside a struct,
-// a typed slice or a typed map, the same way Encode packs one itself.
-func (f File) EncodeMsgpack(enc *msgpack.Encoder) error {
-	hdr, err := AppendFileHeader(nil, f.Name, f.Type, len(f.Data))
+// MarshalMsgpack returns the encoding of f, as Encode gives it. It lets
+// msgpack's reflection pack a File found inside a struct, a typed slice or a
+// typed map; it is a msgpack.Marshaler rather than a msgpack.CustomEncoder so
+// that File's methods name no msgpack type.
+func (f File) MarshalMsgpack() ([]byte, error) {
+	b, err := AppendFileHeader(nil, f.Name, f.Type, len(f.Data))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w := enc.Writer()
-	if _, err := w.Write(hdr); err != nil {
-		return err
-	}
-	_, err = w.Write(f.Data)
-	return err
+	return append(b, f.Data...), nil
 }
 
 func strHeaderLen(n int) uint64 {

@@ -76,8 +76,10 @@ func (r *Reassembler) limits() (maxSize, maxPending, maxBuffered int) {
 // belongs to the caller. A frame that is not a chunk is a whole message by
 // itself: Add returns it as msg, done, without copying it.
 //
-// An error concerns this frame only, and the message it belonged to, which
-// is dropped; the Reassembler stays usable for the others.
+// An error concerns this frame only, and the message in progress it
+// contradicts, if any, which is dropped; the Reassembler stays usable for the
+// others. A message dropped to keep within MaxPending or MaxBuffered is
+// dropped silently: its later chunks start it over, and it never completes.
 func (r *Reassembler) Add(frame []byte) (msg []byte, done bool, err error) {
 	if !IsChunk(frame) {
 		return frame, true, nil
