@@ -249,3 +249,27 @@ func TestDestroy(t *testing.T) {
 	}
 	// goleak in TestMain checks that nothing of a's is left running.
 }
+
+func TestAuthentication(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	good := protocol.SignCredential(sdktest.Secret, "carol", time.Now(), time.Hour)
+	p := e.peer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "carol", Credential: &good})
+	if err := p.UpdateCredential(protocol.SignCredential(sdktest.Secret, "carol", time.Now(), 2*time.Hour)); err != nil {
+		t.Errorf("UpdateCredential: %v", err)
+	}
+
+	forged := protocol.SignCredential("another secret", "dave", time.Now(), time.Hour)
+	q := e.newPeer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "dave", Credential: &forged, ReconnectDelay: 10 * time.Millisecond})
+	errs := make(chan error, 8)
+	q.OnError(func(err error) { errs <- err })
+	if err := recv(t, errs, "error"); errorType(err) != protocol.ErrAuthentication {
+		t.Errorf("forged credential: %v, want authentication", err)
+	}
+	// A refusal is final: the peer does not keep knocking.
+	select {
+	case err := <-errs:
+		t.Errorf("a second error after a refusal: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

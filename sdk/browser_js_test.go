@@ -1,0 +1,265 @@
+//go:build js && wasm
+
+package sdk_test
+
+// These tests run in headless Chromium through wasmbrowsertest. The native
+// TestBrowser (browser_test.go) starts the server and a native peer, and
+// runs them with the addresses in the environment.
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/sdk"
+)
+
+const wait = 20 * time.Second
+
+// server returns the test server's URL and key from the environment.
+func server(t *testing.T) (url, key string) {
+	t.Helper()
+	url, key = os.Getenv("SKYWASM_URL"), os.Getenv("SKYWASM_KEY")
+	if url == "" || key == "" {
+		t.Fatal("SKYWASM_URL and SKYWASM_KEY are unset: run these tests through the native TestBrowser")
+	}
+	return url, key
+}
+
+func openPeer(t *testing.T, opts sdk.PeerOptions) *sdk.Peer {
+	t.Helper()
+	opts.URL, opts.Key = server(t)
+	p, err := sdk.NewPeer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Destroy)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := p.WaitOpen(ctx); err != nil {
+		t.Fatalf("peer did not open: %v", err)
+	}
+	return p
+}
+
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// camera returns the fake camera and microphone.
+func camera(t *testing.T) *sdk.MediaStream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	constraints := map[string]any{"video": true, "audio": true}
+	v, err := jsutil.Await(ctx, js.Global().Get("navigator").Get("mediaDevices").Call("getUserMedia", constraints))
+	if err != nil {
+		t.Fatalf("getUserMedia: %v", err)
+	}
+	t.Cleanup(func() {
+		tracks := v.Call("getTracks")
+		for i := range tracks.Length() {
+			tracks.Index(i).Call("stop")
+		}
+	})
+	return sdk.StreamFromJS(v)
+}
+
+// liveTracks counts a stream's tracks in readyState "live", by kind.
+func liveTracks(s *sdk.MediaStream) map[string]int {
+	n := map[string]int{}
+	tracks := s.JSValue().Call("getTracks")
+	for i := range tracks.Length() {
+		if tr := tracks.Index(i); tr.Get("readyState").String() == "live" {
+			n[tr.Get("kind").String()]++
+		}
+	}
+	return n
+}
+
+// framesDecoded sums the decoded video frames of a connection's receivers.
+func framesDecoded(t *testing.T, c sdk.Connection) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	report, err := jsutil.Await(ctx, c.PeerConnection().JSValue().Call("getStats"))
+	if err != nil {
+		t.Fatalf("getStats: %v", err)
+	}
+	total := 0
+	each := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		s := args[0]
+		if s.Get("type").String() == "inbound-rtp" && s.Get("kind").String() == "video" {
+			if f := s.Get("framesDecoded"); f.Type() == js.TypeNumber {
+				total += f.Int()
+			}
+		}
+		return nil
+	})
+	defer each.Release()
+	report.Call("forEach", each)
+	return total
+}
+
+// waitFrames waits until a connection has decoded at least n video frames.
+func waitFrames(t *testing.T, c sdk.Connection, n int, who string) int {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		f := framesDecoded(t, c)
+		if f >= n {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s decoded %d video frames, want %d", who, f, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestInBrowserCall: two Peers in one page call each other with the fake
+// camera; both get a stream with live tracks and decode video.
+func TestInBrowserCall(t *testing.T) {
+	a, b := openPeer(t, sdk.PeerOptions{}), openPeer(t, sdk.PeerOptions{})
+	calls := make(chan *sdk.MediaConnection, 1)
+	farGot, nearGot := make(chan *sdk.MediaStream, 4), make(chan *sdk.MediaStream, 4)
+	bStream := camera(t)
+	b.OnCall(func(mc *sdk.MediaConnection) {
+		mc.OnStream(func(s *sdk.MediaStream) { farGot <- s })
+		if err := mc.Answer(bStream, nil); err != nil {
+			t.Error(err)
+		}
+		calls <- mc
+	})
+	near, err := a.Call(b.ID(), camera(t), &sdk.CallOptions{Metadata: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near.OnStream(func(s *sdk.MediaStream) { nearGot <- s })
+	far := recv(t, calls, "the call event")
+	for who, ch := range map[string]chan *sdk.MediaStream{"caller": nearGot, "callee": farGot} {
+		s := recv(t, ch, "the "+who+"'s stream event")
+		if n := liveTracks(s); n["audio"] != 1 || n["video"] != 1 {
+			t.Errorf("the %s's remote stream has live tracks %v", who, n)
+		}
+	}
+	t.Logf("frames decoded: caller %d, callee %d",
+		waitFrames(t, near, 10, "the caller"), waitFrames(t, far, 10, "the callee"))
+
+	closed := make(chan struct{}, 2)
+	near.OnClose(func() { closed <- struct{}{} })
+	far.OnClose(func() { closed <- struct{}{} })
+	start := time.Now()
+	near.Close(true)
+	recv(t, closed, "a close")
+	recv(t, closed, "the other close")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("both closes took %v", d)
+	}
+}
+
+// TestInBrowserData: two Peers in one page exchange values.
+func TestInBrowserData(t *testing.T) {
+	a, b := openPeer(t, sdk.PeerOptions{}), openPeer(t, sdk.PeerOptions{})
+	for _, ser := range []string{sdk.SerializationBinary, sdk.SerializationJSON} {
+		t.Run(ser, func(t *testing.T) {
+			incoming := make(chan *sdk.DataConnection, 1)
+			received := make(chan any, 16)
+			opened := make(chan struct{}, 2)
+			b.OnConnection(func(dc *sdk.DataConnection) {
+				dc.OnData(func(v any) { received <- v })
+				dc.OnOpen(func() { opened <- struct{}{} })
+				incoming <- dc
+			})
+			dc, err := a.Connect(b.ID(), &sdk.ConnectOptions{Serialization: ser})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc.OnOpen(func() { opened <- struct{}{} })
+			recv(t, incoming, "the connection event")
+			recv(t, opened, "open")
+			recv(t, opened, "open")
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			msg := map[string]any{"text": "hello", "n": 2.5, "list": []any{"a", true}}
+			if err := dc.Send(ctx, msg); err != nil {
+				t.Fatal(err)
+			}
+			if got := recv(t, received, "data"); !reflect.DeepEqual(got, msg) {
+				t.Errorf("got %#v, want %#v", got, msg)
+			}
+			if ser == sdk.SerializationBinary {
+				big := make([]byte, 3<<20)
+				for i := range big {
+					big[i] = byte(i * 7)
+				}
+				if err := dc.Send(ctx, big); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := recv(t, received, "3 MB").([]byte); !reflect.DeepEqual(got, big) {
+					t.Errorf("3 MB arrived as %d bytes, not equal", len(got))
+				}
+			}
+			dc.Close(true)
+		})
+	}
+}
+
+// TestInBrowserWithNative talks to the native peer the harness runs: data
+// both ways (it echoes), and a call whose camera the native side receives
+// as RTP (it checks that after this test ends) and answers with synthetic
+// VP8 that this browser must decode.
+func TestInBrowserWithNative(t *testing.T) {
+	native := os.Getenv("SKYWASM_NATIVE_ID")
+	if native == "" {
+		t.Fatal("SKYWASM_NATIVE_ID is unset: run these tests through the native TestBrowser")
+	}
+	p := openPeer(t, sdk.PeerOptions{})
+	dc, err := p.Connect(native, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan any, 4)
+	opened := make(chan struct{}, 1)
+	dc.OnData(func(v any) { received <- v })
+	dc.OnOpen(func() { opened <- struct{}{} })
+	recv(t, opened, "open with the native peer")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := dc.Send(ctx, map[string]any{"from": "browser", "bytes": []byte{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"echo": map[string]any{"from": "browser", "bytes": []byte{1, 2, 3}}}
+	if got := recv(t, received, "the native echo"); !reflect.DeepEqual(got, want) {
+		t.Errorf("echo %#v, want %#v", got, want)
+	}
+
+	mc, err := p.Call(native, camera(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := make(chan *sdk.MediaStream, 2)
+	mc.OnStream(func(s *sdk.MediaStream) { streams <- s })
+	s := recv(t, streams, "the native peer's stream")
+	if n := liveTracks(s); n["video"] != 1 || n["audio"] != 1 {
+		t.Errorf("the native stream's live tracks: %v", n)
+	}
+	t.Logf("decoded %d frames of the native peer's synthetic VP8", waitFrames(t, mc, 10, "the browser"))
+	// Let the camera's RTP reach the native side before hanging up.
+	time.Sleep(time.Second)
+	if err := dc.Send(ctx, "done"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, received, "the native echo of done")
+}

@@ -1,0 +1,80 @@
+//go:build !js
+
+package sdk_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/skywasm/skywasm/sdk"
+	"github.com/skywasm/skywasm/sdk/synth"
+)
+
+// A bot that answers every call with a synthetic test pattern and echoes
+// every value it receives on a data connection.
+func ExampleNewPeer() {
+	peer, err := sdk.NewPeer(sdk.PeerOptions{
+		Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566",
+		URL: "http://localhost:8080",
+		ID:  "echo-bot",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Destroy()
+
+	src, err := synth.Start(synth.Options{Label: "echo-bot"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	stream := sdk.NewMediaStream(src.Tracks()...)
+
+	peer.OnCall(func(call *sdk.MediaConnection) {
+		call.OnStream(func(s *sdk.MediaStream) {
+			fmt.Println("receiving", len(s.RemoteTracks()), "tracks from", call.RemoteID())
+		})
+		_ = call.Answer(stream, nil)
+	})
+	peer.OnConnection(func(dc *sdk.DataConnection) {
+		dc.OnData(func(v any) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = dc.Send(ctx, v)
+		})
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id, err := peer.WaitOpen(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("open as", id)
+}
+
+// Sending a file over a data connection: Send returns once the channel has
+// taken it, holding at most about 1 MiB in flight.
+func ExamplePeer_Connect() {
+	peer, err := sdk.NewPeer(sdk.PeerOptions{Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566", URL: "http://localhost:8080"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Destroy()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := peer.WaitOpen(ctx); err != nil {
+		log.Fatal(err)
+	}
+	dc, err := peer.Connect("echo-bot", &sdk.ConnectOptions{Label: "files"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opened := make(chan struct{})
+	dc.OnOpen(func() { close(opened) })
+	<-opened
+	err = dc.Send(ctx, sdk.File{Name: "notes.txt", Type: "text/plain", Data: []byte("hello")})
+	fmt.Println("sent:", err == nil)
+}
