@@ -6,6 +6,9 @@ FUZZTIME ?= 10s
 
 # Packages that must also vet for the browser, when they hold Go files.
 WASM_DIRS := protocol sdk wasm
+# The wasm test packages that internal/browsertest's own tests run in Chromium.
+# Being under testdata, ./... skips them: gofmt and vet name them explicitly.
+WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
@@ -29,12 +32,14 @@ deps:
 	GO=$(GO) scripts/deps.sh
 
 check:
-	@files=$$(find . \( -name .git -o -name node_modules -o -name testdata \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
+	@files=$$( (find . \( -name .git -o -name node_modules -o -name testdata \) -prune -o -name '*.go' -print; \
+		$(if $(WASM_FIXTURES),find $(WASM_FIXTURES) -name '*.go') ) | xargs -r $(GOFMT) -l); \
 	if [ -n "$$files" ]; then echo "gofmt: these files need formatting:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 	@pkgs=; for d in $(WASM_DIRS); do \
 		if [ -n "$$(find $$d -name '*.go' 2>/dev/null | head -n 1)" ]; then pkgs="$$pkgs ./$$d/..."; fi; \
 	done; \
+	for d in $(WASM_FIXTURES); do pkgs="$$pkgs ./$$d"; done; \
 	if [ -n "$$pkgs" ]; then \
 		echo "GOOS=js GOARCH=wasm $(GO) vet$$pkgs"; \
 		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \

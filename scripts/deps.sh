@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 apt_updated=""
 
 # need CMD PACKAGE: install the Debian PACKAGE if the command CMD is missing.
-# Without root or apt-get it only warns; the tests that need CMD say so.
+# Without root or apt-get it only warns, and what needs CMD says so:
+# scripts/netns.sh falls back to the host's network, and the browser tests
+# fail (they never skip).
 need() {
 	if command -v "$1" >/dev/null 2>&1; then
 		return 0
@@ -28,7 +30,7 @@ need() {
 
 need ip iproute2       # scripts/netns.sh
 need unshare util-linux # scripts/netns.sh
-# Browser tests will add: need chromium chromium
+need chromium chromium  # internal/browsertest, through scripts/chromium
 
 "$go" mod download
 

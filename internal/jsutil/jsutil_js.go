@@ -12,24 +12,29 @@ import (
 
 // Await waits for promise to settle and returns its value, or its reason as
 // an error. It must be called from a goroutine, never from a js.Func
-// callback, which would block the event loop the promise needs. Both
-// callbacks are released whichever way it ends.
+// callback, which would block the event loop the promise needs. Its two
+// callbacks are released when the promise settles, not when ctx ends: a
+// released js.Func that the promise still calls would crash the program.
 func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 	type result struct {
 		v   js.Value
 		err error
 	}
 	ch := make(chan result, 1)
-	resolve := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{v: arg(args)}
+	var resolve, reject js.Func
+	settle := func(r result) {
+		resolve.Release()
+		reject.Release()
+		ch <- r
+	}
+	resolve = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		settle(result{v: arg(args)})
 		return nil
 	})
-	reject := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{err: Error(arg(args))}
+	reject = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		settle(result{err: Error(arg(args))})
 		return nil
 	})
-	defer resolve.Release()
-	defer reject.Release()
 	promise.Call("then", resolve, reject)
 	select {
 	case r := <-ch:
