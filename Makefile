@@ -5,7 +5,7 @@ GOFMT    ?= $(shell $(GO) env GOROOT)/bin/gofmt
 FUZZTIME ?= 10s
 
 # Packages that must also vet for the browser, when they hold Go files.
-WASM_DIRS := protocol sdk wasm
+WASM_DIRS := protocol sdk wasm internal/jsutil
 # The wasm test packages that internal/browsertest's own tests run in Chromium.
 # Being under testdata, ./... skips them: gofmt and vet name them explicitly.
 WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
@@ -45,6 +45,8 @@ check:
 		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \
 	fi
 	$(GO) tool staticcheck ./...
+	@# staticcheck itself must be built for the host, then run on the js build.
+	GOOS=js GOARCH=wasm $$($(GO) tool -n staticcheck) ./sdk/... ./internal/jsutil/...
 
 # Every fuzz target, found automatically, for FUZZTIME each.
 fuzz:

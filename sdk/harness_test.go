@@ -113,15 +113,3 @@ func errorType(err error) sdk.ErrorType {
 	}
 	return ""
 }
-
-// signal returns a channel and a function that closes it once.
-func signal() (chan struct{}, func()) {
-	ch := make(chan struct{})
-	var done bool
-	return ch, func() {
-		if !done {
-			done = true
-			close(ch)
-		}
-	}
-}

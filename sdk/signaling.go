@@ -187,19 +187,27 @@ func (p *Peer) read(c *websocket.Conn, openCh chan struct{}, opened *bool) error
 			p.opts.Logger.Debug("ignored a binary frame", "bytes", len(data))
 			continue
 		}
-		var env protocol.Envelope
-		if err := json.Unmarshal(data, &env); err != nil {
-			p.opts.Logger.Warn("unreadable message from the server", "err", err)
-			continue
-		}
-		if env.Type == protocol.Open && !*opened {
+		if p.handleText(data) && !*opened {
 			*opened = true
-			p.handleOpen(env.Payload)
 			close(openCh)
-			continue
 		}
-		p.handle(env)
 	}
+}
+
+// handleText handles one text message from the server and reports whether
+// it was OPEN.
+func (p *Peer) handleText(data []byte) (open bool) {
+	var env protocol.Envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		p.opts.Logger.Warn("unreadable message from the server", "err", err)
+		return false
+	}
+	if env.Type == protocol.Open {
+		p.handleOpen(env.Payload)
+		return true
+	}
+	p.handle(env)
+	return false
 }
 
 // write sends the outbox once OPEN has come, and a PING every
