@@ -273,3 +273,25 @@ func TestAuthentication(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestExpiresIn: the server warns before the credential expires; the
+// expiresin event fires and UpdateCredential answers it.
+func TestExpiresIn(t *testing.T) {
+	t.Parallel()
+	ttl := time.Duration(protocol.MinCredentialTTL) * time.Second
+	srv := sdktest.StartServer(t, func(c *signaling.Config) { c.AuthExpiryWarning = ttl - 500*time.Millisecond })
+	e := &env{t: t, srv: srv, url: srv.URL}
+	cred := protocol.SignCredential(sdktest.Secret, "erin", time.Now(), ttl)
+	p := e.newPeer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "erin", Credential: &cred})
+	warned := make(chan int64, 2)
+	p.OnExpiresIn(func(s int64) { warned <- s })
+	if s := recv(t, warned, "expiresin"); s < int64(ttl/time.Second)-5 || s > int64(ttl/time.Second) {
+		t.Errorf("expiresin %d s, want about %d", s, int64(ttl/time.Second))
+	}
+	if err := p.UpdateCredential(protocol.SignCredential(sdktest.Secret, "erin", time.Now(), 2*ttl)); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Open() {
+		t.Error("the peer closed after renewing its credential")
+	}
+}
