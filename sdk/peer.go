@@ -23,7 +23,16 @@ const (
 	// kept for connections that do not exist yet.
 	maxPendingKeys   = 64
 	maxPendingPerKey = 64
+	// pendingTTL is how long they are kept: late candidates for a
+	// connection that has closed must not fill the table for good.
+	pendingTTL = 30 * time.Second
 )
+
+// pending is what came for a connection before it existed.
+type pending struct {
+	since time.Time
+	msgs  []protocol.Envelope
+}
 
 type peerState int
 
@@ -91,7 +100,7 @@ type Peer struct {
 	turn       *protocol.TURNCredential
 	credential *protocol.Credential
 	conns      map[connKey]connection
-	pending    map[connKey][]protocol.Envelope
+	pending    map[connKey]*pending
 	outbox     []outMessage
 	writing    bool // the writer holds a message it took from outbox
 	stopRun    context.CancelFunc
@@ -124,7 +133,7 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 		openWait:   make(chan struct{}),
 		credential: opts.Credential,
 		conns:      make(map[connKey]connection),
-		pending:    make(map[connKey][]protocol.Envelope),
+		pending:    make(map[connKey]*pending),
 	}
 	p.start()
 	return p, nil
@@ -328,12 +337,22 @@ func (p *Peer) keepPending(key connKey, env protocol.Envelope) {
 	if env.Type == protocol.ForceClose {
 		return
 	}
-	list, ok := p.pending[key]
-	if (!ok && len(p.pending) >= maxPendingKeys) || len(list) >= maxPendingPerKey {
+	now := time.Now()
+	for k, e := range p.pending {
+		if now.Sub(e.since) > pendingTTL {
+			delete(p.pending, k)
+		}
+	}
+	e := p.pending[key]
+	if (e == nil && len(p.pending) >= maxPendingKeys) || (e != nil && len(e.msgs) >= maxPendingPerKey) {
 		p.opts.Logger.Warn("dropped a message for an unknown connection", "type", env.Type, "connectionId", key.id)
 		return
 	}
-	p.pending[key] = append(list, env)
+	if e == nil {
+		e = &pending{since: now}
+		p.pending[key] = e
+	}
+	e.msgs = append(e.msgs, env)
 }
 
 // register adds c to the peer's connections, first delivering what came
@@ -343,7 +362,10 @@ func (p *Peer) register(c connection) {
 	key := connKey{b.remoteID, b.id}
 	p.mu.Lock()
 	p.conns[key] = c
-	early := p.pending[key]
+	var early []protocol.Envelope
+	if e := p.pending[key]; e != nil {
+		early = e.msgs
+	}
 	delete(p.pending, key)
 	p.mu.Unlock()
 	for _, env := range early {
