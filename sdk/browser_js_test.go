@@ -10,6 +10,8 @@ import (
 	"context"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"syscall/js"
 	"testing"
 	"time"
@@ -262,4 +264,74 @@ func TestInBrowserWithNative(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, received, "the native echo of done")
+}
+
+// senderTrackIDs lists the IDs of the tracks a connection sends.
+func senderTrackIDs(c sdk.Connection) map[string]bool {
+	ids := map[string]bool{}
+	senders := c.PeerConnection().JSValue().Call("getSenders")
+	for i := range senders.Length() {
+		if tr := senders.Index(i).Get("track"); tr.Truthy() {
+			ids[tr.Get("id").String()] = true
+		}
+	}
+	return ids
+}
+
+// TestInBrowserCodecAndReplace: a call limited to VP9 offers nothing else;
+// replacing the stream with one of the same kinds swaps the tracks in place
+// and the far side keeps decoding.
+func TestInBrowserCodecAndReplace(t *testing.T) {
+	a, b := openPeer(t, sdk.PeerOptions{}), openPeer(t, sdk.PeerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ids, err := a.ListAllPeers(ctx)
+	if err != nil || !slices.Contains(ids, a.ID()) || !slices.Contains(ids, b.ID()) {
+		t.Errorf("ListAllPeers from the page: %v %v", ids, err)
+	}
+
+	calls := make(chan *sdk.MediaConnection, 1)
+	streams := make(chan *sdk.MediaStream, 2)
+	b.OnCall(func(mc *sdk.MediaConnection) {
+		mc.OnStream(func(s *sdk.MediaStream) { streams <- s })
+		if err := mc.Answer(nil, nil); err != nil {
+			t.Error(err)
+		}
+		calls <- mc
+	})
+	near, err := a.Call(b.ID(), camera(t), &sdk.CallOptions{VideoCodec: "VP9", VideoBandwidth: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := recv(t, calls, "the call")
+	recv(t, streams, "the stream")
+	offer := far.PeerConnection().RemoteDescription().SDP
+	if strings.Contains(offer, "VP8/90000") || !strings.Contains(offer, "VP9/90000") {
+		t.Errorf("the offer of a VP9 call:\n%s", offer)
+	}
+	before := waitFrames(t, far, 5, "the callee")
+
+	next := camera(t)
+	if err := near.ReplaceStream(next); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	tracks := next.JSValue().Call("getTracks")
+	for i := range tracks.Length() {
+		want[tracks.Index(i).Get("id").String()] = true
+	}
+	deadline := time.Now().Add(wait)
+	for !reflect.DeepEqual(senderTrackIDs(near), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("senders send %v, want the new stream's %v", senderTrackIDs(near), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := waitFrames(t, far, before+10, "the callee after the replacement")
+	t.Logf("the callee decoded %d frames before the replacement and %d after", before, after-before)
+	select {
+	case s := <-streams:
+		t.Errorf("a same-kinds replacement made a new stream event %q", s.ID())
+	default:
+	}
 }

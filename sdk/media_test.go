@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/sdktest"
 	"github.com/skywasm/skywasm/sdk"
 	"github.com/skywasm/skywasm/sdk/synth"
 )
@@ -193,4 +194,30 @@ func TestMediaReplaceStream(t *testing.T) {
 	second := recv(t, farGot, "the replacing stream")
 	v, au := countRTP(second)
 	waitPackets(t, "the callee after the replacement", v, au, 10)
+}
+
+// TestMediaICEFailureCloses: the far side goes silent without a word
+// through signaling or DTLS (its network is cut); ICE fails on this side
+// and the call closes.
+func TestMediaICEFailureCloses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	api, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hole := sdktest.NewBlackhole(t)
+	farAPI, err := sdktest.LoopbackAPI(sdktest.WithUDP(hole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.peer(sdk.PeerOptions{API: api})
+	b := e.peer(sdk.PeerOptions{API: farAPI})
+	near, _, nearGot, _ := call(t, a, b, nil, source(t, "b"), nil)
+	recv(t, nearGot, "the stream")
+	closed := make(chan struct{})
+	near.OnClose(func() { close(closed) })
+	hole.Freeze()
+	d := within(t, closed, 5*time.Second, "close after ICE failed")
+	t.Logf("closed %v after the far side's network was cut", d)
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,10 +85,16 @@ func (s *Server) Close() {
 	s.http.Close()
 }
 
+// ShortICETimeouts makes ICE give up within about a second, for tests of
+// what follows a failure.
+func ShortICETimeouts(se *webrtc.SettingEngine) {
+	se.SetICETimeouts(300*time.Millisecond, time.Second, 100*time.Millisecond)
+}
+
 // LoopbackAPI is a pion API with pion's default codecs and interceptors
 // that gathers host candidates on the loopback interface only, as tests in
-// a loopback-only network namespace need.
-func LoopbackAPI() (*webrtc.API, error) {
+// a loopback-only network namespace need. adjust may change its settings.
+func LoopbackAPI(adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -101,6 +108,9 @@ func LoopbackAPI() (*webrtc.API, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	for _, f := range adjust {
+		f(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -194,4 +204,52 @@ func (p *Proxy) Close() {
 	_ = p.ln.Close()
 	p.Cut()
 	p.wg.Wait()
+}
+
+// Blackhole is a UDP socket on 127.0.0.1 that can stop carrying packets in
+// both directions at once, as a frozen process or a cut cable does: the far
+// side hears nothing, not even a DTLS close. Use it with WithUDP.
+type Blackhole struct {
+	net.PacketConn
+	frozen atomic.Bool
+}
+
+// NewBlackhole listens on a free UDP port of 127.0.0.1 until the test ends.
+func NewBlackhole(t testing.TB) *Blackhole {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Blackhole{PacketConn: c}
+	t.Cleanup(func() { _ = c.Close() })
+	return b
+}
+
+// Freeze stops all traffic from now on.
+func (b *Blackhole) Freeze() { b.frozen.Store(true) }
+
+// ReadFrom drops what arrives while frozen.
+func (b *Blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := b.PacketConn.ReadFrom(p)
+		if err != nil || !b.frozen.Load() {
+			return n, addr, err
+		}
+	}
+}
+
+// WriteTo pretends to send while frozen.
+func (b *Blackhole) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if b.frozen.Load() {
+		return len(p), nil
+	}
+	return b.PacketConn.WriteTo(p, addr)
+}
+
+// WithUDP makes every PeerConnection of the API use conn for ICE.
+func WithUDP(conn net.PacketConn) func(*webrtc.SettingEngine) {
+	return func(se *webrtc.SettingEngine) {
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+	}
 }
