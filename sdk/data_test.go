@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -217,5 +218,56 @@ func TestDataBackpressure(t *testing.T) {
 	t.Logf("100 MB sent; peak SCTP buffered amount %d bytes", peak)
 	if peak > 4<<20 {
 		t.Errorf("the channel held %d bytes at once; Send should stop near 1 MiB", peak)
+	}
+}
+
+// TestDataEchoFromHandler: the callee answers from its data handler. pion
+// may deliver the first message before it reports the channel open; the
+// SDK reports open first, and Send works from the handler.
+func TestDataEchoFromHandler(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a, b := e.peer(sdk.PeerOptions{}), e.peer(sdk.PeerOptions{})
+	errs := make(chan error, 16)
+	b.OnConnection(func(dc *sdk.DataConnection) {
+		opened := false
+		dc.OnOpen(func() { opened = true })
+		dc.OnData(func(v any) {
+			if !opened {
+				errs <- errors.New("data before open")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if err := dc.Send(ctx, v); err != nil {
+				errs <- err
+			}
+		})
+	})
+	for i := range 10 {
+		dc, err := a.Connect(b.ID(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoes := make(chan any, 1)
+		ready := make(chan struct{})
+		dc.OnOpen(func() { close(ready) })
+		dc.OnData(func(v any) { echoes <- v })
+		recv(t, ready, "open")
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		if err := dc.Send(ctx, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		select {
+		case v := <-echoes:
+			if v != int64(i) {
+				t.Errorf("echo %v, want %d", v, i)
+			}
+		case err := <-errs:
+			t.Fatalf("the callee: %v", err)
+		case <-time.After(wait):
+			t.Fatal("no echo")
+		}
+		dc.Close(true)
 	}
 }

@@ -223,17 +223,26 @@ func (d *DataConnection) attach(dc *webrtc.DataChannel) {
 		default:
 		}
 	})
-	dc.OnOpen(func() {
-		d.mu.Lock()
-		opened := !d.closed && !d.open
-		d.open = opened || d.open
-		d.mu.Unlock()
-		if opened {
-			emit(&d.events, &d.onOpen, struct{}{})
-		}
-	})
+	dc.OnOpen(d.opened)
 	dc.OnClose(func() { go d.shutdown(false, "the data channel closed") })
 	dc.OnMessage(d.receive)
+	if dc.ReadyState() == webrtc.DataChannelStateOpen {
+		d.opened()
+	}
+}
+
+// opened marks the connection open and fires open, once. pion reports the
+// open of a channel the far side created from a goroutine of its own, so
+// the first message can come before it: receive calls this too, so that
+// open always comes first and Send works from a data handler.
+func (d *DataConnection) opened() {
+	d.mu.Lock()
+	first := !d.closed && !d.open
+	d.open = first || d.open
+	d.mu.Unlock()
+	if first {
+		emit(&d.events, &d.onOpen, struct{}{})
+	}
 }
 
 func (d *DataConnection) channel() *webrtc.DataChannel {
@@ -250,6 +259,7 @@ func (d *DataConnection) closeChannel() {
 
 // receive decodes one channel message and delivers its value.
 func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
+	d.opened()
 	var v any
 	var err error
 	switch d.serialization {
