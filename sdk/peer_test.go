@@ -109,6 +109,16 @@ func TestCallNotOpen(t *testing.T) {
 	if _, err := p.Connect("x", &sdk.ConnectOptions{Serialization: "xml"}); err == nil {
 		t.Error("an unknown serialization was accepted")
 	}
+	// Disconnect released the ID at once; Reconnect takes it again.
+	id := p.ID()
+	if err := p.Reconnect(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if got, err := p.WaitOpen(ctx); err != nil || got != id {
+		t.Errorf("after Reconnect: %q %v, want %q", got, err, id)
+	}
 }
 
 func TestListAndExists(t *testing.T) {
