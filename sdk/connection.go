@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -135,10 +136,17 @@ func (c *conn) newPeerConnection() (*webrtc.PeerConnection, error) {
 	return pc, nil
 }
 
+// addRelease makes f run when the connection closes, or now if it has.
 func (c *conn) addRelease(f func()) {
 	c.mu.Lock()
-	c.release = append(c.release, f)
+	closed := c.closed
+	if !closed {
+		c.release = append(c.release, f)
+	}
 	c.mu.Unlock()
+	if closed {
+		f()
+	}
 }
 
 // sendRelay sends a relayed message about this connection.
@@ -265,8 +273,12 @@ func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error
 	return nil
 }
 
-// fail reports err on the connection, and closes it if asked.
+// fail reports err on the connection, and closes it if asked. A step that
+// failed because the connection had closed meanwhile is not an error.
 func (c *conn) fail(err error, closeIt bool) {
+	if errors.Is(err, ErrClosed) {
+		return
+	}
 	c.peer.opts.Logger.Debug("connection error", "connectionId", c.id, "err", err)
 	emit(&c.events, &c.onError, err)
 	if closeIt {
