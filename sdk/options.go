@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -65,12 +64,32 @@ const (
 	DefaultMaxReconnectDelay = 10 * time.Second
 )
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// isLowerUUID reports whether s is a UUID written in lower case, the form of
+// an API key. (A hand-written check: regexp would add to sdk.wasm's size.)
+func isLowerUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // validate checks the options and fills in defaults, returning SkyWay's
 // error types for a bad key or ID.
 func (o *PeerOptions) validate() error {
-	if !uuidPattern.MatchString(o.Key) {
+	if !isLowerUUID(o.Key) {
 		return newError(protocol.ErrInvalidKey, fmt.Sprintf("API key %q is not a lower-case UUID", o.Key), nil)
 	}
 	if o.ID != "" && !protocol.ValidPeerID(o.ID) {
