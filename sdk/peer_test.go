@@ -305,3 +305,33 @@ func TestExpiresIn(t *testing.T) {
 		t.Error("the peer closed after renewing its credential")
 	}
 }
+
+// TestServerRestart: the server goes away (closing every socket with 1001)
+// and comes back empty; the peer reconnects by itself and gets its ID back,
+// and its data connection runs on meanwhile.
+func TestServerRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.peer(sdk.PeerOptions{ReconnectDelay: 50 * time.Millisecond})
+	b := e.peer(sdk.PeerOptions{ReconnectDelay: 50 * time.Millisecond})
+	id := a.ID()
+	near, _, received := connectPeers(t, a, b, nil)
+	events := make(chan string, 8)
+	a.OnDisconnected(func(string) { events <- "disconnected" })
+	a.OnOpen(func(id string) { events <- "open " + id })
+	e.srv.Restart(t)
+	if ev := recv(t, events, "disconnected"); ev != "disconnected" {
+		t.Fatalf("event %q", ev)
+	}
+	if ev := recv(t, events, "open"); ev != "open "+id {
+		t.Fatalf("event %q, want the same ID back", ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := near.Send(ctx, "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	if v := recv(t, received, "data"); v != "after the restart" {
+		t.Errorf("got %v", v)
+	}
+}

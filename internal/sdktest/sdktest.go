@@ -43,6 +43,8 @@ type Server struct {
 	// Signaling is the signaling plane's configuration as started.
 	Signaling signaling.Config
 
+	apps *config.Config
+	mu   sync.Mutex
 	srv  *server.Server
 	http *httptest.Server
 }
@@ -60,29 +62,66 @@ func StartServer(t testing.TB, adjust func(*signaling.Config)) *Server {
 	}
 	auth := app(AuthKey)
 	auth.Permissions.PeerAuthentication = true
-	cfg := &config.Config{Addr: "127.0.0.1:0", Apps: []config.App{app(Key), auth}}
 	scfg := signaling.DefaultConfig()
 	scfg.ReclaimWindow = 5 * time.Second
 	if adjust != nil {
 		adjust(&scfg)
 	}
-	srv, err := server.New(server.Options{Config: cfg, Signaling: &scfg})
+	s := &Server{Signaling: scfg, apps: &config.Config{Addr: "127.0.0.1:0", Apps: []config.App{app(Key), auth}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
-	s := &Server{URL: hs.URL, Signaling: scfg, srv: srv, http: hs}
+	if err := s.start(ln); err != nil {
+		t.Fatal(err)
+	}
+	s.URL = s.http.URL
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Close shuts the server down; it is idempotent.
+func (s *Server) start(ln net.Listener) error {
+	scfg := s.Signaling
+	srv, err := server.New(server.Options{Config: s.apps, Signaling: &scfg})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	_ = hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	s.mu.Lock()
+	s.srv, s.http = srv, hs
+	s.mu.Unlock()
+	return nil
+}
+
+// Close shuts the server down, closing every socket with 1001 as a
+// server going away does; it is idempotent.
 func (s *Server) Close() {
+	s.mu.Lock()
+	srv, hs := s.srv, s.http
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-	s.http.CloseClientConnections()
-	s.http.Close()
+	_ = srv.Shutdown(ctx)
+	hs.CloseClientConnections()
+	hs.Close()
+}
+
+// Restart shuts the server down and starts a new one, with no memory of
+// the old one's peers, on the same address.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Close()
+	ln, err := net.Listen("tcp", s.URL[len("http://"):])
+	if err != nil {
+		t.Fatalf("listening again on %s: %v", s.URL, err)
+	}
+	if err := s.start(ln); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ShortICETimeouts makes ICE give up within about a second, for tests of
