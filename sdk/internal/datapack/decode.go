@@ -26,8 +26,7 @@ func Decode(b []byte) (any, error) {
 }
 
 // decoder reads one value from b. In dry mode it only checks b and builds
-// nothing, so that Encode can check msgpack's output with the very code that
-// will read it on the far side.
+// nothing.
 type decoder struct {
 	b     []byte
 	off   int

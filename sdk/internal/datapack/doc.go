@@ -5,11 +5,14 @@
 //
 // # Values
 //
-// Encode and Decode map Go values to MessagePack and back. Decode gives the
-// dynamic forms a JavaScript peer also sees: maps become map[string]any,
-// arrays []any, integers int64 (uint64 above math.MaxInt64), floats float64,
-// bin []byte, str string. Two extension types carry what plain MessagePack
-// cannot:
+// Encode and Decode map Go values to MessagePack and back. Encode packs the
+// dynamic values (those Decode gives) with a type switch, and any other Go
+// value by reflection, as encoding/json would see it: a struct as a map of
+// its fields named by their `msgpack` or `json` tags, a typed slice as an
+// array, a pointer as what it points to. Decode gives the dynamic forms a
+// JavaScript peer also sees: maps become map[string]any, arrays []any,
+// integers int64 (uint64 above math.MaxInt64), floats float64, bin []byte,
+// str string. Two extension types carry what plain MessagePack cannot:
 //
 //   - FileExt ('F', 70): a File, a browser File or Blob with its name and
 //     MIME type. The payload is the MessagePack array [name str, type str,
@@ -34,6 +37,10 @@
 //
 // # Limits
 //
+// Encode refuses what Decode would refuse: nesting past MaxDepth (so a
+// value that contains itself, also through pointers), map keys that are
+// neither strings nor integers.
+//
 // The far peer is not trusted. Decode bounds nesting (MaxDepth), checks
 // every declared length against the bytes that remain before it allocates,
 // and refuses trailing bytes. A Reassembler bounds the size of a message, the
@@ -41,5 +48,7 @@
 // grows with the bytes that arrived, never with what a header claims.
 //
 // The package does no I/O, starts no goroutines, and keeps no state outside
-// a Reassembler.
+// a Reassembler, but for what Encode learned of each Go type it met (its
+// fields, its methods), kept for the life of the process as encoding/json
+// does.
 package datapack

@@ -3,26 +3,50 @@ package datapack
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"time"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Encode packs v as MessagePack. It accepts nil, bool, every Go integer and
-// float kind, string, []byte, File and *File, time.Time, []any and
-// map[string]any, and, through msgpack's reflection, structs, pointers,
-// arrays, typed slices and typed maps made of these. Struct fields take their
-// names from a `msgpack` tag, else a `json` tag, else the field name, so a
-// struct reaches JavaScript as the object it would be in JSON. A nil slice,
-// map or pointer is nil. Map keys come out in no particular order.
+// Encode packs v as MessagePack, in the smallest form of every value. It
+// accepts nil, bool, every Go integer and float kind, string, []byte, File
+// and *File, time.Time, []any and map[string]any, and, by reflection, any
+// type made of these:
 //
-// It fails with ErrUnsupported for a value it cannot pack (a channel, a func,
-// a complex number), and with ErrTooDeep or ErrInvalid for a value Decode
-// would refuse (nested past MaxDepth, or a map keyed by bools), so what Encode
-// accepts the far side can read. A []any or map[string]any that contains
-// itself is refused as too deep; a cyclic struct reached through pointers is
-// not detected and exhausts the stack, as with msgpack.Marshal.
+//   - A struct is a map of its exported fields. A field's name comes from
+//     its `msgpack` tag, else its `json` tag, else the field itself; "-"
+//     leaves the field out, and so do the options omitempty (false, 0, "",
+//     a nil pointer or interface, an empty slice, map, array or string, or
+//     a value whose IsZero method reports true, such as a zero time.Time)
+//     and omitzero (IsZero true, else the zero value). The fields of an
+//     untagged embedded struct, or pointer to one, are promoted as in
+//     encoding/json; a nil embedded pointer promotes none. So a struct
+//     reaches JavaScript as the object it would be in JSON.
+//   - A slice or an array is an array, but one of bytes is bin. A map is a
+//     map; a key must be a string, an integer (sent as its decimal string,
+//     which is what Decode and a JavaScript object make of an integer key)
+//     or an encoding.TextMarshaler (sent as its text).
+//   - A pointer or an interface is what it points to or holds; nil is nil.
+//     So are a nil slice and a nil map.
+//   - A named type is its kind (type Celsius float64 is a float64), but a
+//     time.Time or a File anywhere is its ext value, and a type that
+//     implements encoding.TextMarshaler is its text, a str, as in
+//     encoding/json (a method of the pointer applies where the value has an
+//     address: behind a pointer, in a slice). MarshalJSON and MarshalBinary
+//     are not called: they write for JSON and for Go, not for a MessagePack
+//     peer.
+//
+// Map keys come out in no particular order. A File's data is appended as
+// it is, never copied on the way.
+//
+// It fails with ErrUnsupported, naming the type, for a value it cannot pack:
+// a channel, a func, a complex number or an unsafe.Pointer, even a nil one;
+// a uintptr whose type is static (a field, an element of a typed slice),
+// though one held in an interface is packed as an integer, as Encode always
+// has; a map with a key Decode would refuse, such as a bool (that error is
+// ErrInvalid as well); a MarshalText that fails. It fails with ErrTooDeep
+// for arrays and maps, structs included, nested past MaxDepth, as Decode
+// would refuse them: so a value that contains itself fails too, through
+// pointers as well, and so does a chain of more than MaxDepth pointers. What
+// Encode accepts the far side can read.
 func Encode(v any) ([]byte, error) {
 	return AppendEncode(nil, v)
 }
@@ -30,19 +54,11 @@ func Encode(v any) ([]byte, error) {
 // AppendEncode is Encode appending to dst, so a caller can reuse a buffer.
 // On error it returns dst unchanged.
 func AppendEncode(dst []byte, v any) ([]byte, error) {
-	e := encoder{b: dst}
-	if err := e.value(v, 0); err != nil {
+	b, err := appendValue(dst, v, 0)
+	if err != nil {
 		return dst, err
 	}
-	if e.reflected {
-		// msgpack's reflection knows neither MaxDepth nor which map keys
-		// Decode takes: check its output as the far side will.
-		d := decoder{b: e.b[len(dst):], dry: true}
-		if err := d.top(); err != nil {
-			return dst, fmt.Errorf("datapack: encoding %T: %w", v, err)
-		}
-	}
-	return e.b, nil
+	return b, nil
 }
 
 // AppendBinHeader appends the MessagePack header of an n-byte bin value (the
@@ -56,125 +72,125 @@ func AppendBinHeader(dst []byte, n int) ([]byte, error) {
 	return appendBinHeader(dst, n), nil
 }
 
-// encoder packs the dynamic values itself, which is faster than reflection,
-// bounds their depth, and leaves the rest to msgpack.
-type encoder struct {
-	b         []byte
-	reflected bool // msgpack's reflection packed a part of the value
-}
-
-func (e *encoder) value(v any, depth int) error {
+// appendValue appends v, found inside depth arrays and maps. It packs the
+// dynamic values of Decode's results with a type switch, which is faster
+// than reflection and allocates nothing, and leaves the rest to
+// appendReflect. On error the bytes it returns are to be dropped.
+func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
-		e.b = append(e.b, codeNil)
+		b = append(b, codeNil)
 	case bool:
 		if v {
-			e.b = append(e.b, codeTrue)
+			b = append(b, codeTrue)
 		} else {
-			e.b = append(e.b, codeFalse)
+			b = append(b, codeFalse)
 		}
 	case int:
-		e.b = appendInt(e.b, int64(v))
+		b = appendInt(b, int64(v))
 	case int8:
-		e.b = appendInt(e.b, int64(v))
+		b = appendInt(b, int64(v))
 	case int16:
-		e.b = appendInt(e.b, int64(v))
+		b = appendInt(b, int64(v))
 	case int32:
-		e.b = appendInt(e.b, int64(v))
+		b = appendInt(b, int64(v))
 	case int64:
-		e.b = appendInt(e.b, v)
+		b = appendInt(b, v)
 	case uint:
-		e.b = appendUint(e.b, uint64(v))
+		b = appendUint(b, uint64(v))
 	case uint8:
-		e.b = appendUint(e.b, uint64(v))
+		b = appendUint(b, uint64(v))
 	case uint16:
-		e.b = appendUint(e.b, uint64(v))
+		b = appendUint(b, uint64(v))
 	case uint32:
-		e.b = appendUint(e.b, uint64(v))
+		b = appendUint(b, uint64(v))
 	case uint64:
-		e.b = appendUint(e.b, v)
+		b = appendUint(b, v)
 	case uintptr:
-		// msgpack's reflection has no encoder for this kind.
-		e.b = appendUint(e.b, uint64(v))
+		// Kept for compatibility: Encode has always packed it here.
+		b = appendUint(b, uint64(v))
 	case float32:
-		e.b = binary.BigEndian.AppendUint32(append(e.b, codeFloat32), math.Float32bits(v))
+		b = appendFloat32(b, v)
 	case float64:
-		e.b = binary.BigEndian.AppendUint64(append(e.b, codeFloat64), math.Float64bits(v))
+		b = appendFloat64(b, v)
 	case string:
 		if !fitsLen(len(v)) {
-			return fmt.Errorf("%w: string of %d bytes", ErrTooLarge, len(v))
+			return b, fmt.Errorf("%w: string of %d bytes", ErrTooLarge, len(v))
 		}
-		e.b = append(appendStrHeader(e.b, len(v)), v...)
+		b = append(appendStrHeader(b, len(v)), v...)
 	case []byte:
 		if v == nil {
-			e.b = append(e.b, codeNil)
-			return nil
+			return append(b, codeNil), nil
 		}
 		if !fitsLen(len(v)) {
-			return fmt.Errorf("%w: []byte of %d bytes", ErrTooLarge, len(v))
+			return b, fmt.Errorf("%w: []byte of %d bytes", ErrTooLarge, len(v))
 		}
-		e.b = append(appendBinHeader(e.b, len(v)), v...)
+		b = append(appendBinHeader(b, len(v)), v...)
 	case File:
-		return e.file(&v)
+		return appendFile(b, &v)
 	case *File:
 		if v == nil {
-			e.b = append(e.b, codeNil)
-			return nil
+			return append(b, codeNil), nil
 		}
-		return e.file(v)
+		return appendFile(b, v)
 	case time.Time:
-		e.b = appendTime(e.b, v)
+		b = appendTime(b, v)
 	case []any:
 		if v == nil {
-			e.b = append(e.b, codeNil)
-			return nil
+			return append(b, codeNil), nil
 		}
 		if depth >= MaxDepth {
-			return fmt.Errorf("%w: over %d levels of arrays and maps", ErrTooDeep, MaxDepth)
+			return b, errTooDeep()
 		}
 		if !fitsLen(len(v)) {
-			return fmt.Errorf("%w: array of %d elements", ErrTooLarge, len(v))
+			return b, fmt.Errorf("%w: array of %d elements", ErrTooLarge, len(v))
 		}
-		e.b = appendArrayHeader(e.b, len(v))
+		b = appendArrayHeader(b, len(v))
 		for _, x := range v {
-			if err := e.value(x, depth+1); err != nil {
-				return err
+			var err error
+			if b, err = appendValue(b, x, depth+1); err != nil {
+				return b, err
 			}
 		}
 	case map[string]any:
 		if v == nil {
-			e.b = append(e.b, codeNil)
-			return nil
+			return append(b, codeNil), nil
 		}
 		if depth >= MaxDepth {
-			return fmt.Errorf("%w: over %d levels of arrays and maps", ErrTooDeep, MaxDepth)
+			return b, errTooDeep()
 		}
 		if !fitsLen(len(v)) {
-			return fmt.Errorf("%w: map of %d entries", ErrTooLarge, len(v))
+			return b, fmt.Errorf("%w: map of %d entries", ErrTooLarge, len(v))
 		}
-		e.b = appendMapHeader(e.b, len(v))
+		b = appendMapHeader(b, len(v))
 		for k, x := range v {
 			if !fitsLen(len(k)) {
-				return fmt.Errorf("%w: map key of %d bytes", ErrTooLarge, len(k))
+				return b, fmt.Errorf("%w: map key of %d bytes", ErrTooLarge, len(k))
 			}
-			e.b = append(appendStrHeader(e.b, len(k)), k...)
-			if err := e.value(x, depth+1); err != nil {
-				return err
+			b = append(appendStrHeader(b, len(k)), k...)
+			var err error
+			if b, err = appendValue(b, x, depth+1); err != nil {
+				return b, err
 			}
 		}
 	default:
-		return e.reflect(v)
+		return appendReflect(b, v, depth)
 	}
-	return nil
+	return b, nil
 }
 
-func (e *encoder) file(f *File) error {
-	b, err := AppendFileHeader(e.b, f.Name, f.Type, len(f.Data))
+// errTooDeep is the error for an array or a map at depth MaxDepth.
+func errTooDeep() error {
+	return fmt.Errorf("%w: over %d levels of arrays and maps", ErrTooDeep, MaxDepth)
+}
+
+// appendFile appends f, its data as it is.
+func appendFile(b []byte, f *File) ([]byte, error) {
+	b, err := AppendFileHeader(b, f.Name, f.Type, len(f.Data))
 	if err != nil {
-		return err
+		return b, err
 	}
-	e.b = append(b, f.Data...)
-	return nil
+	return append(b, f.Data...), nil
 }
 
 // appendTime appends t as a MessagePack timestamp, in the smallest of its
@@ -191,44 +207,4 @@ func appendTime(dst []byte, t time.Time) []byte {
 	}
 	dst = binary.BigEndian.AppendUint32(appendExtHeader(dst, timeExt, 12), uint32(nsec))
 	return binary.BigEndian.AppendUint64(dst, uint64(sec))
-}
-
-// reflect packs v with msgpack's reflection, appending to e.b.
-func (e *encoder) reflect(v any) (err error) {
-	start := len(e.b)
-	w := appendWriter{b: e.b}
-	enc := msgpack.GetEncoder()
-	defer func() {
-		// msgpack v5.4.1 panics on some kinds (a uintptr field calls a nil
-		// encoder): make that an error, as for any other unsupported value.
-		if r := recover(); r != nil {
-			e.b = e.b[:start]
-			err = fmt.Errorf("%w: %T: %v", ErrUnsupported, v, r)
-			return
-		}
-		msgpack.PutEncoder(enc)
-	}()
-	enc.Reset(&w)
-	enc.UseCompactInts(true)
-	enc.SetCustomStructTag("json")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("%w: %T: %w", ErrUnsupported, v, err)
-	}
-	e.b = w.b
-	e.reflected = true
-	return nil
-}
-
-// appendWriter is the io.Writer and io.ByteWriter msgpack's Encoder wants,
-// appending to a slice.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
-
-func (w *appendWriter) WriteByte(c byte) error {
-	w.b = append(w.b, c)
-	return nil
 }

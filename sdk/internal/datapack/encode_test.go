@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 type point struct {
@@ -164,8 +162,7 @@ func TestRoundTripNaN(t *testing.T) {
 }
 
 // TestEncodeBytes pins the exact bytes of the headers, by the MessagePack
-// specification, and checks that the fast path writes what msgpack's own
-// encoder does.
+// specification, and checks that reflection writes what the fast path does.
 func TestEncodeBytes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -201,17 +198,15 @@ func TestEncodeBytes(t *testing.T) {
 			if !bytes.Equal(got, tt.want) {
 				t.Fatalf("Encode(%#v) = % x, want % x", tt.in, got, tt.want)
 			}
-			if _, ok := tt.in.(File); ok {
+			if tt.in == nil {
 				return
 			}
-			var buf bytes.Buffer
-			enc := msgpack.NewEncoder(&buf)
-			enc.UseCompactInts(true)
-			if err := enc.Encode(tt.in); err != nil {
+			reflected, err := appendReflect(nil, tt.in, 0)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, buf.Bytes()) {
-				t.Fatalf("Encode(%#v) = % x, msgpack writes % x", tt.in, got, buf.Bytes())
+			if !bytes.Equal(got, reflected) {
+				t.Fatalf("Encode(%#v) = % x, reflection writes % x", tt.in, got, reflected)
 			}
 		})
 	}

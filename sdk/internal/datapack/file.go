@@ -7,7 +7,8 @@ import (
 
 // File is a named blob, a browser File: it crosses the connection with its
 // name and MIME type, where a plain []byte would lose them. On the wire it is
-// an ext value of type FileExt.
+// an ext value of type FileExt, wherever it is: a File or a *File in a
+// struct, a slice or a map is packed as one too, its Data appended as it is.
 type File struct {
 	Name string // the file name, without a path
 	Type string // the MIME type, "" when unknown
@@ -33,18 +34,6 @@ func AppendFileHeader(dst []byte, name, typ string, n int) ([]byte, error) {
 	dst = append(appendStrHeader(dst, len(name)), name...)
 	dst = append(appendStrHeader(dst, len(typ)), typ...)
 	return appendBinHeader(dst, n), nil
-}
-
-// MarshalMsgpack returns the encoding of f, as Encode gives it. It lets
-// msgpack's reflection pack a File found inside a struct, a typed slice or a
-// typed map; it is a msgpack.Marshaler rather than a msgpack.CustomEncoder so
-// that File's methods name no msgpack type.
-func (f File) MarshalMsgpack() ([]byte, error) {
-	b, err := AppendFileHeader(nil, f.Name, f.Type, len(f.Data))
-	if err != nil {
-		return nil, err
-	}
-	return append(b, f.Data...), nil
 }
 
 func strHeaderLen(n int) uint64 {

@@ -167,3 +167,11 @@ func appendUint(dst []byte, v uint64) []byte {
 		return binary.BigEndian.AppendUint64(append(dst, codeUint64), v)
 	}
 }
+
+func appendFloat32(dst []byte, v float32) []byte {
+	return binary.BigEndian.AppendUint32(append(dst, codeFloat32), math.Float32bits(v))
+}
+
+func appendFloat64(dst []byte, v float64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, codeFloat64), math.Float64bits(v))
+}

@@ -3,14 +3,15 @@ package datapack
 import (
 	"bytes"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 // FuzzDecode feeds Decode arbitrary bytes. Besides not panicking, Decode
-// must agree with its dry run (which Encode uses to check msgpack's output)
-// and with its aliasing mode (which Unpack uses), and whatever it accepts
-// must encode again into the same value.
+// must agree with its dry run and with its aliasing mode (which Unpack
+// uses), and whatever it accepts must encode again into the same value.
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data)
@@ -33,6 +34,71 @@ func FuzzDecode(f *testing.F) {
 		v2, err := Decode(b)
 		if err != nil || !sameValue(v, v2) {
 			t.Fatalf("Decode(Encode(%#v)) = %#v, %v", v, v2, err)
+		}
+	})
+}
+
+// FuzzEncodeReflect packs values of Go types made of the fuzzer's numbers,
+// text and bytes. Reflection must write the very bytes the type switch
+// writes for the same value, and a struct must decode to the map of its
+// fields.
+func FuzzEncodeReflect(f *testing.F) {
+	f.Add(int64(-33), uint64(300), 1.5, "name", []byte{1, 2})
+	f.Add(int64(math.MinInt64), uint64(math.MaxUint64), math.Inf(-1), strings.Repeat("s", 40), []byte(nil))
+	f.Add(int64(1<<34), uint64(1<<63), math.NaN(), "", make([]byte, 300))
+	type fuzzed struct {
+		C celsius `json:"c"`
+		L label   `json:"l,omitempty"`
+		I smallInt
+		U bigUint `msgpack:"u"`
+		B blob
+		M map[int64]string
+		K byUID
+		T *time.Time
+		F []File
+	}
+	f.Fuzz(func(t *testing.T, n int64, u uint64, fl float64, s string, b []byte) {
+		when := time.Unix(n, int64(u%1e9))
+		file := File{Name: s, Type: s, Data: b}
+		for _, v := range []any{
+			int(n), int8(n), int16(n), int32(n), n,
+			uint(u), uint8(u), uint16(u), uint32(u), u,
+			float32(fl), fl, n%2 == 0, s, b, when, file, &file,
+			[]any{n, s}, map[string]any{s: u},
+		} {
+			want, err := Encode(v)
+			if err != nil {
+				t.Fatalf("Encode(%#v): %v", v, err)
+			}
+			got, err := appendReflect(nil, v, 0)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%#v: reflection writes % x, %v; the type switch % x", v, got, err, want)
+			}
+		}
+
+		in := fuzzed{C: celsius(fl), L: label(s), I: smallInt(n), U: bigUint(u), B: b,
+			M: map[int64]string{n: s}, K: byUID{bigUint(u): true}, T: &when, F: []File{file}}
+		var wantU any = int64(u)
+		if u > math.MaxInt64 {
+			wantU = u
+		}
+		var wantB any
+		if b != nil {
+			wantB = b
+		}
+		want := map[string]any{"c": fl, "I": int64(int8(n)), "u": wantU, "B": wantB,
+			"M": map[string]any{strconv.FormatInt(n, 10): s}, "K": map[string]any{strconv.FormatUint(u, 10): true},
+			"T": when, "F": []any{file}}
+		if s != "" {
+			want["l"] = s
+		}
+		enc, err := Encode(in)
+		if err != nil {
+			t.Fatalf("Encode(%#v): %v", in, err)
+		}
+		got, err := Decode(enc)
+		if err != nil || !sameValue(got, want) {
+			t.Fatalf("Decode(Encode(%#v)) = %#v, %v; want %#v", in, got, err, want)
 		}
 	})
 }
