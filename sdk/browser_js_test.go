@@ -16,11 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/sdk"
 )
 
 const wait = 20 * time.Second
+
+// TestMain checks that the browser build leaves no goroutine behind once
+// every Peer is destroyed.
+func TestMain(m *testing.M) {
+	// runtime.handleEvent is the wasm runtime's own event goroutine.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+}
 
 // server returns the test server's URL and key from the environment.
 func server(t *testing.T) (url, key string) {

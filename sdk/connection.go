@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,6 +96,34 @@ func (c *conn) OnError(f func(error)) { c.onError.set(f) }
 
 func (c *conn) base() *conn { return c }
 
+// context is a context that ends when the connection closes, for the steps
+// that wait on the browser.
+func (c *conn) context() context.Context { return newClosing(c.done) }
+
+// closing is a context done when a connection closes. It is made from the
+// connection's own done channel, so it needs no goroutine to watch it.
+type closing struct {
+	context.Context
+	done <-chan struct{}
+}
+
+func newClosing(done <-chan struct{}) closing {
+	return closing{Context: context.Background(), done: done}
+}
+
+// Done is closed when the connection closes.
+func (c closing) Done() <-chan struct{} { return c.done }
+
+// Err is context.Canceled once the connection has closed.
+func (c closing) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
 // newPeerConnection creates the PeerConnection and wires its candidates
 // and state to the connection.
 func (c *conn) newPeerConnection() (*webrtc.PeerConnection, error) {
@@ -184,7 +213,7 @@ func (c *conn) setRemote(t webrtc.SDPType, sdp string) error {
 			return err
 		}
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: sdp}); err != nil {
+	if err := setRemoteDescription(c.context(), pc, webrtc.SessionDescription{Type: t, SDP: sdp}); err != nil {
 		return fmt.Errorf("failed to set the remote %s: %w", t, err)
 	}
 	c.mu.Lock()
@@ -225,18 +254,18 @@ func (c *conn) handleCandidate(raw json.RawMessage) {
 }
 
 func (c *conn) addCandidate(pc *webrtc.PeerConnection, cand webrtc.ICECandidateInit) {
-	if err := pc.AddICECandidate(cand); err != nil {
+	if err := addICECandidate(c.context(), pc, cand); err != nil {
 		c.peer.opts.Logger.Debug("remote candidate refused", "connectionId", c.id, "err", err)
 	}
 }
 
 // offer creates and sends an offer (or a re-offer) with extra fields.
 func (c *conn) offer(pc *webrtc.PeerConnection, r protocol.RelayPayload) error {
-	o, err := pc.CreateOffer(nil)
+	o, err := createOffer(c.context(), pc)
 	if err != nil {
 		return fmt.Errorf("failed to create an offer: %w", err)
 	}
-	if err := pc.SetLocalDescription(o); err != nil {
+	if err := setLocalDescription(c.context(), pc, o); err != nil {
 		return fmt.Errorf("failed to set the local offer: %w", err)
 	}
 	c.peer.opts.Logger.Debug("sending an offer", "connectionId", c.id)
@@ -259,11 +288,11 @@ func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error
 			return err
 		}
 	}
-	a, err := pc.CreateAnswer(nil)
+	a, err := createAnswer(c.context(), pc)
 	if err != nil {
 		return fmt.Errorf("failed to create an answer: %w", err)
 	}
-	if err := pc.SetLocalDescription(a); err != nil {
+	if err := setLocalDescription(c.context(), pc, a); err != nil {
 		return fmt.Errorf("failed to set the local answer: %w", err)
 	}
 	c.peer.opts.Logger.Debug("sending an answer", "connectionId", c.id)

@@ -66,7 +66,7 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 
 // replaceStream puts s's tracks on the page's senders, and says whether a
 // kind was added or removed, which needs a new offer.
-func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
+func replaceStream(ctx context.Context, pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
 	rtc := pc.JSValue()
 	for _, kind := range kinds {
 		var sender, track js.Value
@@ -91,7 +91,7 @@ func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool,
 		}
 		switch {
 		case sender.Truthy() && track.Truthy():
-			_, err = jsutil.Await(context.Background(), sender.Call("replaceTrack", track))
+			_, err = jsutil.Await(ctx, sender.Call("replaceTrack", track))
 		case sender.Truthy():
 			err, renegotiate = jsutil.Try(func() { rtc.Call("removeTrack", sender) }), true
 		case track.Truthy():

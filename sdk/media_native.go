@@ -3,6 +3,7 @@
 package sdk
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -106,7 +107,7 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 // numbers its own packets), and the far side's SRTP replay check then
 // drops the new track's packets as duplicates. A track removed and added
 // gets a fresh SSRC, and the far side a new stream event.
-func replaceStream(pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
+func replaceStream(_ context.Context, pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
 	for _, kind := range kinds {
 		var sender *webrtc.RTPSender
 		for _, tr := range pc.GetTransceivers() {

@@ -263,7 +263,7 @@ func (m *MediaConnection) ReplaceStream(stream *MediaStream) error {
 		if pc == nil {
 			return // not answered yet: Answer's stream is what will be sent
 		}
-		renegotiate, err := replaceStream(pc, stream)
+		renegotiate, err := replaceStream(m.context(), pc, stream)
 		if err == nil && renegotiate {
 			err = m.opts.prefer(pc)
 		}

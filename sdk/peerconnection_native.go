@@ -3,6 +3,7 @@
 package sdk
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/pion/interceptor"
@@ -35,4 +36,27 @@ func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (s
 		}
 	})
 	return func() { pc.OnICECandidate(nil) }
+}
+
+// The offer/answer steps. Natively pion does them at once; ctx matters only
+// in the browser.
+
+func createOffer(_ context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	return pc.CreateOffer(nil)
+}
+
+func createAnswer(_ context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	return pc.CreateAnswer(nil)
+}
+
+func setLocalDescription(_ context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
+	return pc.SetLocalDescription(d)
+}
+
+func setRemoteDescription(_ context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
+	return pc.SetRemoteDescription(d)
+}
+
+func addICECandidate(_ context.Context, pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
+	return pc.AddICECandidate(c)
 }
