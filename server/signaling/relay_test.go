@@ -114,7 +114,9 @@ func TestInvalidMessagesKeepTheConnection(t *testing.T) {
 
 func TestIDReclaim(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	// A long window: a loaded machine (the browser tests run beside these)
+	// must not let it pass before the reclaim.
+	e := newEnv(t, func(c *signaling.Config) { c.ReclaimWindow = time.Minute })
 	a := e.dial(dialOpts{peerID: "a", token: "tok1"})
 	b := e.dial(dialOpts{peerID: "b"})
 	a.send(protocol.SendOffer, offer("b", "mc_1"))
