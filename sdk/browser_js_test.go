@@ -22,8 +22,6 @@ import (
 	"github.com/skywasm/skywasm/sdk"
 )
 
-const wait = 20 * time.Second
-
 // TestMain checks that the browser build leaves no goroutine behind once
 // every Peer is destroyed.
 func TestMain(m *testing.M) {
@@ -44,28 +42,9 @@ func server(t *testing.T) (url, key string) {
 func openPeer(t *testing.T, opts sdk.PeerOptions) *sdk.Peer {
 	t.Helper()
 	opts.URL, opts.Key = server(t)
-	p, err := sdk.NewPeer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Destroy)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if _, err := p.WaitOpen(ctx); err != nil {
-		t.Fatalf("peer did not open: %v", err)
-	}
+	p := startPeer(t, opts)
+	waitOpen(t, p)
 	return p
-}
-
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(wait):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
 }
 
 // camera returns the fake camera and microphone.

@@ -3,7 +3,6 @@
 package sdk_test
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -24,9 +23,6 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// wait bounds every wait of a test; "within a second" checks use their own.
-const wait = 10 * time.Second
-
 // env is a server and the peers of one test.
 type env struct {
 	t   *testing.T
@@ -45,11 +41,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) peer(opts sdk.PeerOptions) *sdk.Peer {
 	e.t.Helper()
 	p := e.newPeer(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if _, err := p.WaitOpen(ctx); err != nil {
-		e.t.Fatalf("peer did not open: %v", err)
-	}
+	waitOpen(e.t, p)
 	return p
 }
 
@@ -72,24 +64,7 @@ func (e *env) newPeer(opts sdk.PeerOptions) *sdk.Peer {
 		}
 		opts.API = api
 	}
-	p, err := sdk.NewPeer(opts)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(p.Destroy)
-	return p
-}
-
-// recv waits for a value on ch.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(wait):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
+	return startPeer(e.t, opts)
 }
 
 // within waits at most d for ch, reporting how long it took.

@@ -117,14 +117,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := Encode(tt.in)
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			got, err := Decode(b)
-			if err != nil {
-				t.Fatalf("Decode(% x): %v", b[:min(len(b), 32)], err)
-			}
+			got := roundTrip(t, tt.in)
 			want := tt.want
 			if want == same {
 				want = tt.in
@@ -298,4 +291,18 @@ func TestNestLimit(t *testing.T) {
 			t.Fatalf("Decode at MaxDepth: %v", err)
 		}
 	}
+}
+
+// roundTrip encodes v and decodes the result.
+func roundTrip(t *testing.T, v any) any {
+	t.Helper()
+	b, err := Encode(v)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatalf("Decode(% x): %v", b[:min(len(b), 32)], err)
+	}
+	return got
 }

@@ -217,14 +217,7 @@ func TestReflectRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := Encode(tt.in)
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			got, err := Decode(b)
-			if err != nil {
-				t.Fatalf("Decode(% x): %v", b[:min(len(b), 32)], err)
-			}
+			got := roundTrip(t, tt.in)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Decode(Encode(%#v)) = %#v, want %#v", tt.in, got, tt.want)
 			}
