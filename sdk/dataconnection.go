@@ -236,11 +236,12 @@ func (d *DataConnection) attach(dc *webrtc.DataChannel) {
 // the first message can come before it: receive calls this too, so that
 // open always comes first and Send works from a data handler.
 func (d *DataConnection) opened() {
+	// The event is queued under the lock, so that a racing receive, which
+	// finds the connection open, cannot queue its data ahead of it.
 	d.mu.Lock()
-	first := !d.closed && !d.open
-	d.open = first || d.open
-	d.mu.Unlock()
-	if first {
+	defer d.mu.Unlock()
+	if !d.closed && !d.open {
+		d.open = true
 		emit(&d.events, &d.onOpen, struct{}{})
 	}
 }
@@ -281,7 +282,12 @@ func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
 		emit(&d.events, &d.onError, error(fmt.Errorf("sdk: undecodable data from %s: %w", d.remoteID, err)))
 		return
 	}
-	emit(&d.events, &d.onData, v)
+	// Queued under the lock: no data after the close event.
+	d.mu.Lock()
+	if !d.closed {
+		emit(&d.events, &d.onData, v)
+	}
+	d.mu.Unlock()
 }
 
 // Send sends v. It returns once v is handed to the channel, waiting while

@@ -280,13 +280,12 @@ func (m *MediaConnection) ReplaceStream(stream *MediaStream) error {
 // remoteStream reports a remote stream, once per stream ID.
 func (m *MediaConnection) remoteStream(s *MediaStream) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.seen == nil {
 		m.seen = map[string]bool{}
 	}
-	first := !m.seen[s.ID()] && !m.closed
-	m.seen[s.ID()] = true
-	m.mu.Unlock()
-	if first {
+	if !m.seen[s.ID()] && !m.closed { // queued under the lock: never after close
+		m.seen[s.ID()] = true
 		emit(&m.events, &m.onStream, s)
 	}
 }
