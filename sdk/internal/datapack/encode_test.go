@@ -184,13 +184,7 @@ func TestEncodeBytes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Encode(tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, tt.want) {
-				t.Fatalf("Encode(%#v) = % x, want % x", tt.in, got, tt.want)
-			}
+			expectBytes(t, tt.in, tt.want)
 			if tt.in == nil {
 				return
 			}
@@ -198,8 +192,8 @@ func TestEncodeBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, reflected) {
-				t.Fatalf("Encode(%#v) = % x, reflection writes % x", tt.in, got, reflected)
+			if !bytes.Equal(tt.want, reflected) {
+				t.Fatalf("Encode(%#v) = % x, reflection writes % x", tt.in, tt.want, reflected)
 			}
 		})
 	}
@@ -305,4 +299,16 @@ func roundTrip(t *testing.T, v any) any {
 		t.Fatalf("Decode(% x): %v", b[:min(len(b), 32)], err)
 	}
 	return got
+}
+
+// expectBytes checks that v encodes to exactly want.
+func expectBytes(t *testing.T, v any, want []byte) {
+	t.Helper()
+	got, err := Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Encode(%#v) =\n% x, want\n% x", v, got, want)
+	}
 }

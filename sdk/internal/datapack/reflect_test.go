@@ -1,7 +1,6 @@
 package datapack
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -266,13 +265,7 @@ func TestReflectBytes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Encode(tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, tt.want) {
-				t.Fatalf("Encode(%#v) =\n% x, want\n% x", tt.in, got, tt.want)
-			}
+			expectBytes(t, tt.in, tt.want)
 		})
 	}
 }
