@@ -18,7 +18,10 @@ import (
 func TestHungWriteIsDropped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *signaling.Config) {
-		c.WriteTimeout = 200 * time.Millisecond
+		// Long enough that a machine loaded by the browser tests cannot
+		// stall the sender's own small writes (pings) past it; the stuck
+		// client's write never ends, so any bound catches it.
+		c.WriteTimeout = 1500 * time.Millisecond
 		c.PingInterval = 100 * time.Millisecond
 		c.IdleTimeout = time.Hour // only the watchdog may end it
 		c.RoomDataInterval = 0
