@@ -12,10 +12,16 @@ WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
-.PHONY: build run test deps check fuzz bench clean
+.PHONY: build wasm run test deps check fuzz bench clean
 
-build:
+build: wasm
 	$(GO) build -o bin/skywasm ./cmd/skywasm
+
+# The browser SDK: sdk.wasm, and wasm_exec.js from the same Go toolchain, so
+# the two always match.
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o js/sdk.wasm ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" js/wasm_exec.js
 
 # Dev mode: prints the URL and a fresh API key.
 run: build
@@ -56,4 +62,5 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
+	rm -f js/sdk.wasm* js/wasm_exec.js* js/*.gz js/*.br
 	rm -rf bin/ coverage.out coverage.html cover.out

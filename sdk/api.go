@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -57,26 +55,17 @@ func (p *Peer) FetchPeerExists(ctx context.Context, id string) (bool, error) {
 func (p *Peer) getJSON(ctx context.Context, path string, out any) error {
 	u := *p.base
 	u.Path = path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	status, body, err := p.get(ctx, u.String())
 	if err != nil {
 		return err
 	}
-	resp, err := p.opts.HTTPClient.Do(req)
-	if err != nil {
-		return newError(protocol.ErrServer, "request failed", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponse))
-	if err != nil {
-		return newError(protocol.ErrServer, "reading the answer failed", err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	if status != 200 {
 		var e struct {
 			Type    ErrorType `json:"type"`
 			Message string    `json:"message"`
 		}
 		if json.Unmarshal(body, &e) != nil || e.Type == "" {
-			e.Type, e.Message = protocol.ErrServer, resp.Status
+			e.Type, e.Message = protocol.ErrServer, fmt.Sprintf("HTTP status %d", status)
 		}
 		return newError(e.Type, e.Message, nil)
 	}

@@ -46,7 +46,8 @@ type PeerOptions struct {
 	// Logger receives the SDK's logs; nil discards them.
 	Logger *slog.Logger
 	// HTTPClient makes ListAllPeers and FetchPeerExists requests; nil means
-	// http.DefaultClient.
+	// http.DefaultClient. The browser build ignores it and uses fetch, which
+	// keeps net/http's client (about 5 MB) out of sdk.wasm.
 	HTTPClient *http.Client
 
 	// ReconnectDelay is the first wait before reconnecting after an
@@ -106,9 +107,6 @@ func (o *PeerOptions) validate() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
 	}
 	_, err := o.baseURL()
 	return err

@@ -1,0 +1,621 @@
+/**
+ * Types of skywasm's browser SDK: the SkyWay (ECLWebRTC) JavaScript SDK 4.x API, served by your own skywasm server.
+ * A page written against SkyWay's documentation type-checks here with the same names; what skywasm adds is marked
+ * "skywasm:".
+ *
+ * Two ways to load it, both typed by this file:
+ * - ES module: `import Peer, { MediaConnection, DataConnection, EventEmitter } from "skywasm"` (or "/sdk/skywasm.mjs").
+ * - Classic script: `<script src="/sdk/skywasm.js"></script>` defines the global `Peer`. A script page gets these
+ *   types with `/// <reference types="skywasm" />` (or `"types": ["skywasm"]` in its tsconfig/jsconfig) and writes
+ *   type names as `Peer.MediaConnection`, `Peer.PeerOptions`, …
+ *
+ * Written by hand; `npx tsc -p js/tsconfig.json` checks it against js/test/types/.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The global `Peer` of the classic script.
+//
+// Why `declare global` and not `export as namespace Peer`: this file describes the ES module as it is (a default
+// export plus named exports), and `export as namespace Peer` would then make the global `Peer` that module's namespace
+// object, on which `new Peer({...})` does not type-check. The only way `export as namespace` yields a constructible
+// global is `export = Peer`, which declares a CommonJS module: under "moduleResolution": "nodenext" tsc rejects it in
+// this "type": "module" package (TS1203) and then finds no default export, and it could not say that the named export
+// `Peer` exists while `Peer.Peer` does not. So the module stays honest, and one import alias puts the class — its
+// value, its instance type and its namespace of types — into the global scope.
+//
+// The cost: the global is visible in module files too, where TypeScript cannot know whether the page also loaded
+// skywasm.js; a module that forgets to import Peer is caught at run time, not by tsc.
+// ---------------------------------------------------------------------------------------------------------------------
+
+declare global {
+    /**
+     * SkyWay's `Peer`, as the classic script `skywasm.js` defines it on the page: `new Peer({ key })`.
+     * Type names are reachable through it: `Peer.MediaConnection`, `Peer.DataConnection`, `Peer.PeerOptions`, ….
+     */
+    export import Peer = PeerClass;
+}
+
+/** The module's Peer under a second name, so that the global alias above does not refer to itself. */
+import PeerClass = Peer;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Events
+//
+// Every object is an EventEmitter typed by an event map (`{ open: (id: string) => void, … }`). A declared event gets its
+// listener's exact type; any other name is allowed with `(...args: any[]) => void`, since SkyWay pages sometimes emit
+// events of their own. The listener type is chosen from the event name by a conditional type rather than by a second
+// overload: a fallback overload `(event: string, listener: (...args: any[]) => void)` would also accept a wrong
+// listener for a declared event (`peer.on("open", (id: number) => …)`) and so swallow the typed ones.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** An event name. */
+type EventName = string | symbol;
+
+/** The listener of an event the emitter does not declare. */
+type AnyListener = (...args: any[]) => void;
+
+/** The listener of event `E`: the declared one, or {@link AnyListener} for a name the map does not have. */
+type ListenerOf<Events, E> = E extends keyof Events ? Events[E] : AnyListener;
+
+/** The arguments `emit` takes for event `E`. */
+type ArgsOf<Events, E> = E extends keyof Events
+    ? Events[E] extends (...args: infer A) => void
+        ? A
+        : never
+    : any[];
+
+/**
+ * The event emitter (Node's API, as SkyWay's objects had) that Peer, MediaConnection and DataConnection are. `Events`
+ * maps each declared event name to its listener; a page may extend it for objects of its own:
+ * `class Chat extends EventEmitter<{ message: (text: string) => void }> {}`.
+ *
+ * Listeners are called with `this` the emitter. One that throws is reported as an uncaught error of the page; it
+ * stops neither the SDK nor the other listeners. An `error` event nobody listens to is logged to the console.
+ */
+export declare class EventEmitter<Events extends { [E in keyof Events]: (...args: any[]) => void } = {}> {
+    /** An emitter with no listeners. */
+    constructor();
+    /** Calls `listener` every time `event` is emitted. */
+    on<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** The same as {@link on}. */
+    addListener<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** Like {@link on}, but `listener` goes before the listeners `event` has already. */
+    prependListener<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** Calls `listener` the next time `event` is emitted, then removes it. */
+    once<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** Removes `listener` (added by `on` or `once`) from `event`. To remove them all, see {@link removeAllListeners}. */
+    off<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** The same as {@link off}. */
+    removeListener<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** Removes every listener of `event`, or of every event when none is given. */
+    removeAllListeners(event?: EventName): this;
+    /** Calls the listeners of `event` with `args`, in the order they were added; true if there were any. */
+    emit<E extends EventName>(event: E, ...args: ArgsOf<Events, E>): boolean;
+    /** The listeners of `event`, in order. */
+    listeners<E extends EventName>(event: E): Array<ListenerOf<Events, E>>;
+    /** How many listeners `event` has. */
+    listenerCount(event: EventName): number;
+    /** The events that have listeners. */
+    eventNames(): EventName[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Peer
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * An agent connected to the signaling server: it places and receives calls (`call`, `connect`). Created
+ * synchronously; `open` fires once the SDK has loaded and the server has accepted the peer.
+ *
+ * ```ts
+ * const peer = new Peer({ key: "<your API key>", debug: 2 });
+ * peer.on("open", id => console.log("my ID is", id));
+ * peer.on("call", call => call.answer(localStream));
+ * ```
+ */
+export declare class Peer extends EventEmitter<Peer.PeerEvents> {
+    /** A peer whose ID the server assigns (16 random characters). */
+    constructor(options: Peer.PeerOptions);
+    /**
+     * A peer asking for `id` (`^[A-Za-z0-9_-]+(?:[ _-][A-Za-z0-9]+)*$`, else error `invalid-id`; taken → error
+     * `unavailable-id`); null or undefined lets the server assign one.
+     */
+    constructor(id: string | null | undefined, options: Peer.PeerOptions);
+
+    /** The peer ID: the one asked for, or the server's choice once `open` fired; null before either. */
+    readonly id: string | null;
+    /** True while the signaling socket is up and the server has accepted the peer. */
+    readonly open: boolean;
+    /** The peer's connections, by remote peer ID. */
+    readonly connections: { [peerId: string]: Array<Peer.MediaConnection | Peer.DataConnection> };
+    /**
+     * The rooms this peer is in, by name. Empty until the rooms release brings `joinRoom`.
+     */
+    readonly rooms: { [roomName: string]: Peer.MeshRoom | Peer.SFURoom };
+    /** The options the peer was created with. */
+    readonly options: Peer.PeerOptions;
+
+    /**
+     * Calls `peerId`, sending `stream` (none: receive only). The far side gets a `call` event and answers. When the
+     * peer is not open, emits error `disconnected` and returns undefined.
+     */
+    call(peerId: string, stream?: MediaStream | null, options?: Peer.CallOptions): Peer.MediaConnection | undefined;
+    /**
+     * Opens a data connection to `peerId`; the far side gets a `connection` event and needs no answer, and both sides'
+     * connections emit `open`. Throws for an unknown `serialization`; when the peer is not open, emits error
+     * `disconnected` and returns undefined.
+     */
+    connect(peerId: string, options?: Peer.ConnectOptions): Peer.DataConnection | undefined;
+    /*
+     * joinRoom(roomName: string, options?: Peer.RoomOptions): Peer.MeshRoom | Peer.SFURoom | null
+     *   — arrives with the rooms release; the room types below are declared already, the method is not, because it does
+     *   not exist at run time yet.
+     */
+    /** The connection with `peerId` whose ID is `connectionId`, or null. */
+    getConnection(peerId: string, connectionId: string): Peer.MediaConnection | Peer.DataConnection | null;
+    /** Closes every connection and the signaling socket, then emits `close`. The peer cannot be used again. */
+    destroy(): void;
+    /**
+     * Closes the signaling socket, releasing the ID on the server; connections stay up. Emits `disconnected`.
+     * @deprecated SkyWay 4.4 deprecated it; skywasm reconnects by itself after a network drop.
+     */
+    disconnect(): void;
+    /**
+     * Opens the signaling socket again after `disconnect`, asking for the same ID.
+     * @deprecated SkyWay 4.4 deprecated it; skywasm reconnects by itself after a network drop.
+     */
+    reconnect(): void;
+    /** Sends a fresh peer-authentication credential without reconnecting: the answer to `expiresin`. */
+    updateCredential(credential: Peer.PeerCredential): void;
+    /**
+     * Calls `callback` with the IDs of every peer of this API key. Without the app's list-peers permission it gets `[]`
+     * and the peer emits error `list-error`.
+     */
+    listAllPeers(callback: (peerIds: string[]) => void): void;
+    /** Whether a peer with `peerId` is connected now. Rejects when not open, or when called again within a second. */
+    fetchPeerExists(peerId: string): Promise<boolean>;
+
+    /**
+     * skywasm: loads the SDK (sdk.wasm) now, or from another address; resolves once it is loaded, rejects if it cannot
+     * be. Optional: `new Peer()` loads it by itself, from beside the script. Throws if `wasmURL` comes after the first
+     * Peer started loading the SDK.
+     */
+    static init(options?: Peer.InitOptions): Promise<void>;
+    /** skywasm: the Go runtime's figures of the loaded SDK, for leak tests; null before it is loaded. */
+    static debugStats(): Peer.DebugStats | null;
+    /** The module's EventEmitter, for classic-script pages: `class Chat extends Peer.EventEmitter<{…}> {}`. */
+    static readonly EventEmitter: typeof EventEmitter;
+}
+
+/**
+ * Everything the SDK's objects use, reachable as `Peer.X` — the way a classic-script page names these types — and
+ * exported by the module under the same names.
+ */
+export declare namespace Peer {
+    // -----------------------------------------------------------------------------------------------------------------
+    // Options
+
+    /** `debug`: what the SDK logs to the console: 0 nothing, 1 errors, 2 warnings too, 3 everything. */
+    type LogLevel = 0 | 1 | 2 | 3;
+
+    /** The options of `new Peer`. */
+    interface PeerOptions {
+        /** The app's API key, a lower-case UUID; a malformed one gives error `invalid-key`. */
+        key: string;
+        /** Console logging; default 0. */
+        debug?: LogLevel;
+        /** Whether to add the server's TURN servers (with this peer's own credential) to `config`; default true. */
+        turn?: boolean;
+        /** The peer-authentication credential, for apps that require one; signed by the app's server for the ID. */
+        credential?: PeerCredential;
+        /** The RTCConfiguration of every connection; its `iceServers` are kept and TURN is added. */
+        config?: RTCConfiguration;
+        /** The signaling server's host name. skywasm: with neither host nor port, the page's own origin. */
+        host?: string;
+        /** The signaling server's port. */
+        port?: number;
+        /** Whether the server uses TLS (https/wss); default true. */
+        secure?: boolean;
+    }
+
+    /**
+     * A peer-authentication credential: `authToken` is base64(HMAC-SHA256(secret, `${timestamp}:${ttl}:${peerId}`)),
+     * computed by the app's own server, never by the page.
+     */
+    interface PeerCredential {
+        /** When it was issued, in Unix seconds; not in the future. */
+        timestamp: number;
+        /** How long it is valid after `timestamp`, in seconds: 600 to 90000. */
+        ttl: number;
+        /** The signature. */
+        authToken: string;
+    }
+
+    /** A video codec name (matched without regard to case); one the far side lacks is an error. */
+    type VideoCodec = "VP8" | "VP9" | "H264" | "AV1" | (string & {});
+    /** An audio codec name (matched without regard to case); one the far side lacks is an error. */
+    type AudioCodec = "opus" | "G722" | "PCMU" | "PCMA" | (string & {});
+
+    /** The bandwidth and codec options that calls, answers and rooms share. */
+    interface MediaOptions {
+        /** The most video this side sends, in kbit/s; default no limit. */
+        videoBandwidth?: number;
+        /** The most audio this side sends, in kbit/s; default no limit. */
+        audioBandwidth?: number;
+        /** Keep only this video codec. */
+        videoCodec?: VideoCodec;
+        /** Keep only this audio codec. */
+        audioCodec?: AudioCodec;
+    }
+
+    /** The options of `peer.call`. */
+    interface CallOptions extends MediaOptions {
+        /** The connection's ID; default `mc_` and a random string. */
+        connectionId?: string;
+        /** Any JSON value; the far side reads it as `call.metadata`. */
+        metadata?: any;
+        /** A label for the connection. */
+        label?: string;
+        /** Whether to receive video from the far side; default true. */
+        videoReceiveEnabled?: boolean;
+        /** Whether to receive audio from the far side; default true. */
+        audioReceiveEnabled?: boolean;
+    }
+
+    /** The options of `mediaConnection.answer`. */
+    interface AnswerOptions extends MediaOptions {}
+
+    /**
+     * How a DataConnection encodes values. `binary` (the default) and `binary-utf8` send any structured value (see
+     * {@link DataConnection.send}); `json` sends JSON text; `none` sends strings, ArrayBuffers, typed arrays and Blobs
+     * as they are.
+     */
+    type Serialization = "binary" | "binary-utf8" | "json" | "none";
+
+    /** The options of `peer.connect`. */
+    interface ConnectOptions {
+        /** The connection's ID; default `dc_` and a random string. */
+        connectionId?: string;
+        /** The data channel's label; default the connection's ID. */
+        label?: string;
+        /** Any JSON value; the far side reads it as `conn.metadata`. */
+        metadata?: any;
+        /** Default `binary`; any other string than these throws. An unreliable `dcInit` forces `binary`. */
+        serialization?: Serialization;
+        /** The data channel's configuration (`ordered`, `maxRetransmits`, `maxPacketLifeTime`). */
+        dcInit?: RTCDataChannelInit;
+    }
+
+    /** skywasm: the options of `Peer.init`. */
+    interface InitOptions {
+        /** Where sdk.wasm is; default beside the script (`…/sdk/sdk.wasm`). */
+        wasmURL?: string | URL;
+    }
+
+    /** skywasm: the Go runtime's figures, from `Peer.debugStats()`. */
+    interface DebugStats {
+        /** Goroutines running. */
+        goroutines: number;
+        /** Bytes of Go heap in use. */
+        heapBytes: number;
+        /** JavaScript objects (peers and connections) the SDK still holds. */
+        handles: number;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------------
+    // Errors
+
+    /**
+     * SkyWay's `err.type`. skywasm adds `invalid-message`: the server refused a message (a bug or a misbehaving
+     * page, never the network), and `internal-error`: skywasm's own bug, a Go panic the SDK caught (please report
+     * it with its message).
+     */
+    type PeerErrorType =
+        | "invalid-id"
+        | "invalid-key"
+        | "invalid-domain"
+        | "authentication"
+        | "unavailable-id"
+        | "peer-unavailable"
+        | "permission"
+        | "room-error"
+        | "disconnected"
+        | "socket-error"
+        | "server-error"
+        | "list-error"
+        | "signaling-limited"
+        | "sfu-limited"
+        | "turn-limited"
+        | "invalid-message"
+        | "internal-error";
+
+    /** The error of a peer's `error` event: an Error whose `type` says what failed; `message` is not stable. */
+    interface PeerError extends Error {
+        /** What failed; switch on this, not on `message`. */
+        type: PeerErrorType;
+        /** skywasm: the connection the error concerns, when it concerns one. */
+        connectionId?: string;
+    }
+
+    /**
+     * The error of a connection's `error` event. Some have no `type` (SkyWay gave none either), such as sending before
+     * the connection is open.
+     */
+    interface ConnectionError extends Error {
+        /** What failed, when it is one of SkyWay's error types. */
+        type?: PeerErrorType;
+        /** skywasm: the connection's ID. */
+        connectionId?: string;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------------
+    // Peer events
+
+    /** The events of a Peer. */
+    interface PeerEvents {
+        /** The server accepted the peer under `id`; fires again after a reconnection. */
+        open: (id: string) => void;
+        /** A remote peer calls: answer it with `call.answer(stream)`, or close it. */
+        call: (call: MediaConnection) => void;
+        /** A remote peer opened a data connection to this one. */
+        connection: (conn: DataConnection) => void;
+        /** The peer was destroyed. */
+        close: () => void;
+        /** The signaling socket closed; `id` is the peer's ID. */
+        disconnected: (id: string) => void;
+        /** The credential expires in `seconds`: call `updateCredential` with a fresh one. */
+        expiresin: (seconds: number) => void;
+        /** Something failed; `err.type` says what. */
+        error: (err: PeerError) => void;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------------
+    // MediaConnection
+
+    /** The events of a MediaConnection. */
+    interface MediaConnectionEvents {
+        /** The far side's media arrived: once per remote stream. */
+        stream: (stream: MediaStream) => void;
+        /** The call ended. skywasm: on both sides within a second, whichever way it ended. */
+        close: () => void;
+        /** Something failed on this call. */
+        error: (err: ConnectionError) => void;
+    }
+
+    /**
+     * A call, from `peer.call` or the `call` event; not made with `new`. The callee answers it; both sides then get the
+     * far side's media in the `stream` event.
+     */
+    class MediaConnection extends EventEmitter<MediaConnectionEvents> {
+        /** Made by the SDK only: a page gets one from the peer. */
+        private constructor();
+        /** The connection's ID: `mc_…` unless `connectionId` was given. */
+        readonly id: string;
+        /** Always `"media"`. */
+        readonly type: "media";
+        /** The far side's peer ID. */
+        readonly remoteId: string;
+        /** The caller's `metadata` option (undefined if none). */
+        readonly metadata: any;
+        /** True while the call is connected. */
+        readonly open: boolean;
+        /** The stream this side sends; null if none. */
+        readonly localStream: MediaStream | null;
+        /** Answers the call, sending `stream` (none: receive only). A second answer only warns. */
+        answer(stream?: MediaStream | null, options?: AnswerOptions): void;
+        /** Sends `stream` instead: tracks are replaced per kind; adding or removing a kind renegotiates. */
+        replaceStream(stream: MediaStream): void;
+        /** The underlying RTCPeerConnection, or null once closed. */
+        getPeerConnection(): RTCPeerConnection | null;
+        /**
+         * Ends the call, then emits `close`. `forceClose` is SkyWay's "tell the far side through the server";
+         * skywasm always does, so the far side's `close` follows at once either way.
+         */
+        close(forceClose?: boolean): void;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------------
+    // DataConnection
+
+    /** The events of a DataConnection. */
+    interface DataConnectionEvents {
+        /** The channel is up: `send` works from now on. */
+        open: () => void;
+        /**
+         * A value arrived. Its type is whatever the far side sent, decoded per `serialization` (see
+         * {@link DataConnection.send}), so it is `any`: check it before use.
+         */
+        data: (data: any) => void;
+        /** The connection ended, on both sides. */
+        close: () => void;
+        /** Something failed on this connection, such as `send` before `open`. */
+        error: (err: ConnectionError) => void;
+    }
+
+    /** A data channel to another peer, from `peer.connect` or the `connection` event; not made with `new`. */
+    class DataConnection extends EventEmitter<DataConnectionEvents> {
+        /** Made by the SDK only: a page gets one from the peer. */
+        private constructor();
+        /** The connection's ID: `dc_…` unless `connectionId` was given. */
+        readonly id: string;
+        /** Always `"data"`. */
+        readonly type: "data";
+        /** The data channel's label. */
+        readonly label: string;
+        /** How values are encoded; the answering side mirrors the offerer's. */
+        readonly serialization: Serialization;
+        /** The data channel's configuration (`{}` for the default); mirrored like `serialization`. */
+        readonly dcInit: RTCDataChannelInit;
+        /** The opener's `metadata` option (undefined if none). */
+        readonly metadata: any;
+        /** The far side's peer ID. */
+        readonly remoteId: string;
+        /** True while the channel is up. */
+        readonly open: boolean;
+        /**
+         * Sends `data`. With `binary` (the default) or `binary-utf8`: strings, numbers, booleans, null, arrays, plain
+         * objects, Date, ArrayBuffer, typed arrays and DataView, Blob and File, nested in any way; the far side gets
+         * the same values, except that ArrayBuffers and typed arrays arrive as ArrayBuffer, and integers beyond ±2^53 as
+         * BigInt. With `json`: what JSON.stringify takes. With `none`: strings, ArrayBuffers, typed arrays, Blobs.
+         *
+         * skywasm: resolves true once the value has been handed to the data channel — so `await conn.send(piece)` paces
+         * a large transfer — or false if it was not sent (not open, closed, unsupported value), after an `error` event
+         * saying why. It never rejects. (SkyWay returned undefined.)
+         */
+        send(data: unknown): Promise<boolean>;
+        /**
+         * Ends the connection, then emits `close` on both sides. `forceClose` is SkyWay's "tell the far side through
+         * the server".
+         */
+        close(forceClose?: boolean): void;
+        /** The underlying RTCPeerConnection, or null once closed. */
+        getPeerConnection(): RTCPeerConnection | null;
+    }
+
+    // -----------------------------------------------------------------------------------------------------------------
+    // Rooms — types only. They arrive with the rooms release: `peer.joinRoom` does not exist yet, and neither
+    // MeshRoom nor SFURoom is a value the module exports.
+
+    /** Arrives with the rooms release. `mesh`: everyone connected to everyone; `sfu`: through the server. */
+    type RoomMode = "mesh" | "sfu";
+
+    /** Arrives with the rooms release. The options of `peer.joinRoom(name, options)`. */
+    interface RoomOptions extends MediaOptions {
+        /** Default `mesh`. */
+        mode?: RoomMode;
+        /** The stream this peer sends to the room; none: receive only. */
+        stream?: MediaStream;
+        /** Whether to receive video; default true. */
+        videoReceiveEnabled?: boolean;
+        /** Whether to receive audio; default true. */
+        audioReceiveEnabled?: boolean;
+    }
+
+    /** Arrives with the rooms release. A remote member's stream: `peerId` says whose it is. */
+    type RoomStream = MediaStream & { peerId: string };
+
+    /** Arrives with the rooms release. A message `src` sent to the room with `room.send`. */
+    interface RoomData {
+        /** The sender's peer ID. */
+        src: string;
+        /** The value sent. */
+        data: any;
+    }
+
+    /** Arrives with the rooms release. The events of a MeshRoom or SFURoom. */
+    interface RoomEvents {
+        /** This peer is in the room. */
+        open: () => void;
+        /** `peerId` joined the room. */
+        peerJoin: (peerId: string) => void;
+        /** `peerId` left the room. */
+        peerLeave: (peerId: string) => void;
+        /** A member's stream arrived. */
+        stream: (stream: RoomStream) => void;
+        /** A member sent a message to the room. */
+        data: (message: RoomData) => void;
+        /** The room's log, the answer to `getLog()`. */
+        log: (entries: any[]) => void;
+        /** This peer left the room. */
+        close: () => void;
+    }
+
+    /** Arrives with the rooms release. What MeshRoom and SFURoom share. */
+    interface Room extends EventEmitter<RoomEvents> {
+        /** The room's name, unique per API key. */
+        readonly name: string;
+        /** skywasm: the other members' peer IDs, in both kinds of room (SkyWay had it on SFURoom only). */
+        readonly members: string[];
+        /**
+         * Sends `data` to every other member through the signaling server (the sender does not get it back): at most
+         * 20 MB, over it throws; at most one message per 100 ms, faster ones queue.
+         */
+        send(data: unknown): void;
+        /** Leaves the room, then emits `close`. */
+        close(): void;
+        /** Sends `stream` to the room instead of the current one. */
+        replaceStream(stream: MediaStream): void;
+        /** Asks for the room's log; it arrives in the `log` event. */
+        getLog(): void;
+    }
+
+    /** Arrives with the rooms release. A room where every member is connected to every other. */
+    interface MeshRoom extends Room {
+        /** The connections to the other members, by peer ID. */
+        readonly connections: { [peerId: string]: Array<MediaConnection | DataConnection> };
+        /** The RTCPeerConnection to each member, by peer ID. */
+        getPeerConnections(): { [peerId: string]: RTCPeerConnection };
+    }
+
+    /** Arrives with the rooms release. A room whose media goes through the server (SFU). */
+    interface SFURoom extends Room {
+        /** The members' streams, by stream ID. */
+        readonly remoteStreams: { [streamId: string]: RoomStream };
+        /** The RTCPeerConnection to the server, or null before the first offer. */
+        getPeerConnection(): RTCPeerConnection | null;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The module's exports: what skywasm.mjs exports, plus the types under the same names as `Peer.X`.
+// ---------------------------------------------------------------------------------------------------------------------
+
+export default Peer;
+
+/** A call; the same class as `Peer.MediaConnection`. */
+export import MediaConnection = Peer.MediaConnection;
+/** A data channel to another peer; the same class as `Peer.DataConnection`. */
+export import DataConnection = Peer.DataConnection;
+
+/** See {@link Peer.PeerOptions}. */
+export type PeerOptions = Peer.PeerOptions;
+/** See {@link Peer.LogLevel}. */
+export type LogLevel = Peer.LogLevel;
+/** See {@link Peer.PeerCredential}. */
+export type PeerCredential = Peer.PeerCredential;
+/** See {@link Peer.VideoCodec}. */
+export type VideoCodec = Peer.VideoCodec;
+/** See {@link Peer.AudioCodec}. */
+export type AudioCodec = Peer.AudioCodec;
+/** See {@link Peer.MediaOptions}. */
+export type MediaOptions = Peer.MediaOptions;
+/** See {@link Peer.CallOptions}. */
+export type CallOptions = Peer.CallOptions;
+/** See {@link Peer.AnswerOptions}. */
+export type AnswerOptions = Peer.AnswerOptions;
+/** See {@link Peer.Serialization}. */
+export type Serialization = Peer.Serialization;
+/** See {@link Peer.ConnectOptions}. */
+export type ConnectOptions = Peer.ConnectOptions;
+/** See {@link Peer.InitOptions}. */
+export type InitOptions = Peer.InitOptions;
+/** See {@link Peer.DebugStats}. */
+export type DebugStats = Peer.DebugStats;
+/** See {@link Peer.PeerErrorType}. */
+export type PeerErrorType = Peer.PeerErrorType;
+/** See {@link Peer.PeerError}. */
+export type PeerError = Peer.PeerError;
+/** See {@link Peer.ConnectionError}. */
+export type ConnectionError = Peer.ConnectionError;
+/** See {@link Peer.PeerEvents}. */
+export type PeerEvents = Peer.PeerEvents;
+/** See {@link Peer.MediaConnectionEvents}. */
+export type MediaConnectionEvents = Peer.MediaConnectionEvents;
+/** See {@link Peer.DataConnectionEvents}. */
+export type DataConnectionEvents = Peer.DataConnectionEvents;
+/** Arrives with the rooms release. See {@link Peer.RoomMode}. */
+export type RoomMode = Peer.RoomMode;
+/** Arrives with the rooms release. See {@link Peer.RoomOptions}. */
+export type RoomOptions = Peer.RoomOptions;
+/** Arrives with the rooms release. See {@link Peer.RoomStream}. */
+export type RoomStream = Peer.RoomStream;
+/** Arrives with the rooms release. See {@link Peer.RoomData}. */
+export type RoomData = Peer.RoomData;
+/** Arrives with the rooms release. See {@link Peer.RoomEvents}. */
+export type RoomEvents = Peer.RoomEvents;
+/** Arrives with the rooms release. See {@link Peer.Room}. */
+export type Room = Peer.Room;
+/** Arrives with the rooms release. See {@link Peer.MeshRoom}. */
+export type MeshRoom = Peer.MeshRoom;
+/** Arrives with the rooms release. See {@link Peer.SFURoom}. */
+export type SFURoom = Peer.SFURoom;

@@ -1,0 +1,361 @@
+/*
+ * skywasm.js — the SkyWay (ECLWebRTC) JavaScript SDK's API over skywasm's Go SDK, compiled to WebAssembly.
+ *
+ * As a classic script (<script src="/sdk/skywasm.js">) it defines the global `Peer`. skywasm.mjs imports it
+ * and exports the same classes. Either way sdk.wasm and wasm_exec.js are fetched from beside this file unless
+ * Peer.init({wasmURL}) says otherwise.
+ *
+ * This file only forwards: every method calls into Go (wasm/ in the repository), and every event is emitted
+ * from there. It holds no protocol or connection state of its own.
+ */
+(function () {
+  "use strict";
+
+  const registry = Symbol.for("skywasm");
+  if (globalThis[registry]) {
+    // Loaded twice (a script tag and the module, say): one SDK serves both.
+    if (typeof document !== "undefined" && document.currentScript && !globalThis.Peer) {
+      globalThis.Peer = globalThis[registry].Peer;
+    }
+    return;
+  }
+
+  // Where sdk.wasm and wasm_exec.js live: beside this script. A module import leaves currentScript null;
+  // skywasm.mjs then sets the base from import.meta.url.
+  let baseURL = typeof document !== "undefined" && document.currentScript ? document.currentScript.src : undefined;
+  let wasmURL;
+  let loading; // the Promise of the bridge's call function
+  let call; // call(method, handle, self, ...args), once loaded
+  let connectionCall; // see Connection
+
+  /**
+   * A small EventEmitter with Node's API, which SkyWay's objects had (it used the `events` package).
+   * A listener that throws does not stop the others or the SDK: its exception is reported as the page's
+   * uncaught error. An `error` event with no listener is written to the console instead of thrown.
+   */
+  class EventEmitter {
+    #listeners = new Map();
+
+    on(name, listener) {
+      checkListener(listener);
+      const list = this.#listeners.get(name);
+      if (list) list.push(listener);
+      else this.#listeners.set(name, [listener]);
+      return this;
+    }
+
+    addListener(name, listener) {
+      return this.on(name, listener);
+    }
+
+    prependListener(name, listener) {
+      checkListener(listener);
+      this.#listeners.set(name, [listener, ...(this.#listeners.get(name) || [])]);
+      return this;
+    }
+
+    once(name, listener) {
+      checkListener(listener);
+      const wrapper = (...args) => {
+        this.off(name, wrapper);
+        listener.apply(this, args);
+      };
+      wrapper.listener = listener;
+      return this.on(name, wrapper);
+    }
+
+    off(name, listener) {
+      if (listener === undefined) return this.removeAllListeners(name); // as EventEmitter3 does
+      const list = this.#listeners.get(name);
+      if (!list) return this;
+      const i = list.findLastIndex((l) => l === listener || l.listener === listener);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.#listeners.delete(name);
+      return this;
+    }
+
+    removeListener(name, listener) {
+      return this.off(name, listener);
+    }
+
+    removeAllListeners(name) {
+      if (name === undefined) this.#listeners.clear();
+      else this.#listeners.delete(name);
+      return this;
+    }
+
+    emit(name, ...args) {
+      const list = this.#listeners.get(name);
+      if (!list) {
+        if (name === "error") console.error("skywasm: unhandled error event:", args[0]);
+        return false;
+      }
+      for (const listener of [...list]) {
+        try {
+          listener.apply(this, args);
+        } catch (err) {
+          report(err);
+        }
+      }
+      return true;
+    }
+
+    listeners(name) {
+      return (this.#listeners.get(name) || []).map((l) => l.listener || l);
+    }
+
+    listenerCount(name) {
+      return (this.#listeners.get(name) || []).length;
+    }
+
+    eventNames() {
+      return [...this.#listeners.keys()];
+    }
+  }
+
+  function checkListener(listener) {
+    if (typeof listener !== "function") throw new TypeError("skywasm: a listener must be a function");
+  }
+
+  // report makes err the page's uncaught error without unwinding into Go.
+  function report(err) {
+    if (typeof globalThis.reportError === "function") globalThis.reportError(err);
+    else setTimeout(() => { throw err; });
+  }
+
+  // invoke calls into Go; an Error coming back is one SkyWay threw.
+  function invoke(method, handle, self, ...args) {
+    const result = call(method, handle, self, ...args);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  // notOpenError is SkyWay's error for a Peer used before it is open: here, before sdk.wasm has even loaded.
+  function notOpenError() {
+    const err = new Error("the peer is not connected to the server");
+    err.type = "disconnected";
+    return err;
+  }
+
+  async function load() {
+    if (call) return call;
+    const base = baseURL || (typeof location !== "undefined" ? new URL("/sdk/", location.href).href : undefined);
+    const url = new URL(wasmURL || "sdk.wasm", base);
+    if (typeof globalThis.Go !== "function") {
+      await import(new URL("wasm_exec.js", url).href);
+    }
+    const go = new globalThis.Go();
+    const response = fetch(url);
+    let instance;
+    try {
+      ({ instance } = await WebAssembly.instantiateStreaming(response, go.importObject));
+    } catch (err) {
+      // instantiateStreaming needs Content-Type application/wasm; a server without it still works, slower.
+      const res = await response;
+      if (!res.ok) throw new Error(`skywasm: fetching ${url} failed: HTTP ${res.status}`);
+      ({ instance } = await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject));
+    }
+    const ready = new Promise((resolve) => {
+      globalThis.__skywasm = {
+        ready: resolve,
+        emit(self, name, ...args) {
+          EventEmitter.prototype.emit.call(self, name, ...args);
+        },
+        make(kind, handle, props) {
+          return kind === "media" ? new MediaConnection(handle, props) : new DataConnection(handle, props);
+        },
+      };
+    });
+    go.run(instance).then(() => console.error("skywasm: the SDK has stopped; reload the page"));
+    call = await ready;
+    return call;
+  }
+
+  /**
+   * Peer: SkyWay's Peer. `new Peer([id], options)` returns at once; `open` fires once sdk.wasm has loaded and
+   * the server accepted the peer.
+   */
+  class Peer extends EventEmitter {
+    #handle = 0;
+    #id;
+    #destroyed = false;
+    #ready;
+    #rooms = {};
+
+    constructor(id, options) {
+      super();
+      if (id && typeof id === "object") {
+        options = id;
+        id = undefined;
+      }
+      this.#id = id === undefined || id === null ? undefined : String(id);
+      this.options = Object.assign({ debug: 0, turn: true }, options);
+      this.#ready = (loading ||= load()).then(
+        () => {
+          if (this.#destroyed) this.emit("close"); // destroyed before the SDK had loaded
+          else this.#handle = invoke("newPeer", 0, this, this.#id ?? null, this.options);
+        },
+        (err) => {
+          const e = new Error(`skywasm: the SDK failed to load: ${err.message}`);
+          e.type = "server-error";
+          this.emit("error", e);
+        },
+      );
+    }
+
+    /**
+     * Loads sdk.wasm ahead of the first Peer, or from another URL than beside this script. skywasm extension.
+     * @param {{wasmURL?: string | URL}} [options]
+     */
+    static init(options = {}) {
+      if (options.wasmURL !== undefined && !call) {
+        if (loading) throw new Error("skywasm: Peer.init({wasmURL}) must come before the first Peer");
+        wasmURL = String(options.wasmURL);
+      }
+      return (loading ||= load()).then(() => undefined);
+    }
+
+    /** The Go runtime's figures (goroutines, heap bytes, live SDK objects), null before loading. skywasm extension. */
+    static debugStats() {
+      return call ? invoke("stats", 0, null) : null;
+    }
+
+    get id() {
+      return this.#handle ? invoke("peerId", this.#handle, this) ?? this.#id ?? null : this.#id ?? null;
+    }
+
+    get open() {
+      return this.#handle ? invoke("peerOpen", this.#handle, this) : false;
+    }
+
+    get connections() {
+      return this.#handle ? invoke("connections", this.#handle, this) : {};
+    }
+
+    get rooms() {
+      return this.#rooms;
+    }
+
+    call(peerId, stream, options) {
+      if (!call) return this.#notOpen();
+      return invoke("call", this.#handle, this, peerId, stream ?? null, options ?? null);
+    }
+
+    connect(peerId, options) {
+      if (!call) return this.#notOpen();
+      return invoke("connect", this.#handle, this, peerId, options ?? null);
+    }
+
+    getConnection(peerId, connectionId) {
+      return this.#handle ? invoke("getConnection", this.#handle, this, peerId, connectionId) : null;
+    }
+
+    destroy() {
+      this.#destroyed = true;
+      this.#ready.then(() => this.#handle && invoke("destroy", this.#handle, this));
+    }
+
+    disconnect() {
+      this.#ready.then(() => this.#handle && invoke("disconnect", this.#handle, this));
+    }
+
+    reconnect() {
+      this.#ready.then(() => this.#handle && invoke("reconnect", this.#handle, this));
+    }
+
+    updateCredential(credential) {
+      this.#ready.then(() => this.#handle && invoke("updateCredential", this.#handle, this, credential));
+    }
+
+    listAllPeers(callback) {
+      this.#ready.then(() => {
+        if (this.#handle) invoke("listAllPeers", this.#handle, this, callback);
+        else callback([]);
+      });
+    }
+
+    fetchPeerExists(peerId) {
+      return this.#ready.then(() => {
+        if (!this.#handle) throw notOpenError();
+        return new Promise((resolve, reject) => invoke("fetchPeerExists", this.#handle, this, peerId, resolve, reject));
+      });
+    }
+
+    #notOpen() {
+      queueMicrotask(() => this.emit("error", notOpenError()));
+      return undefined;
+    }
+  }
+
+  /** What MediaConnection and DataConnection share. */
+  class Connection extends EventEmitter {
+    #handle;
+
+    constructor(handle, props) {
+      super();
+      this.#handle = handle;
+      for (const [name, value] of Object.entries(props)) {
+        Object.defineProperty(this, name, { value, enumerable: true });
+      }
+    }
+
+    get open() {
+      return invoke("connOpen", this.#handle, this);
+    }
+
+    getPeerConnection() {
+      return invoke("peerConnection", this.#handle, this);
+    }
+
+    close(forceClose) {
+      invoke("close", this.#handle, this, !!forceClose);
+    }
+
+    static {
+      // connectionCall lets the subclasses reach Go with this connection's handle, which stays private.
+      connectionCall = (conn, method, ...args) => invoke(method, conn.#handle, conn, ...args);
+    }
+  }
+
+  /** MediaConnection: a call. */
+  class MediaConnection extends Connection {
+    get localStream() {
+      return connectionCall(this, "localStream");
+    }
+
+    answer(stream, options) {
+      connectionCall(this, "answer", stream ?? null, options ?? null);
+    }
+
+    replaceStream(stream) {
+      connectionCall(this, "replaceStream", stream);
+    }
+  }
+
+  /** DataConnection: a data channel to one peer. */
+  class DataConnection extends Connection {
+    /**
+     * Sends data. skywasm extension: the returned promise resolves true once the value is handed to the
+     * channel (await it for back-pressure) and false if it was not sent; an `error` event then says why.
+     */
+    send(data) {
+      return new Promise((resolve) => connectionCall(this, "send", data, resolve));
+    }
+  }
+
+  Peer.MediaConnection = MediaConnection;
+  Peer.DataConnection = DataConnection;
+  Peer.EventEmitter = EventEmitter;
+
+  globalThis[registry] = {
+    Peer,
+    MediaConnection,
+    DataConnection,
+    EventEmitter,
+    // setBase is skywasm.mjs's: the module's own URL, when no classic script set one.
+    setBase(url) {
+      baseURL ||= url;
+    },
+  };
+  if (typeof document !== "undefined" && document.currentScript) globalThis.Peer = Peer;
+})();

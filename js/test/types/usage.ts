@@ -1,0 +1,327 @@
+// A typed page using every member of skywasm's JS API through the ES module: a 1:1 call, a data connection sending
+// each kind of value, errors handled by type, and the peer's other methods. It is compiled (never run) by
+// `npx tsc -p js/tsconfig.json`; the expectType lines pin the types a SkyWay page relies on.
+
+import Peer, { DataConnection, EventEmitter, MediaConnection, Peer as NamedPeer } from "skywasm";
+import type {
+    AnswerOptions,
+    CallOptions,
+    ConnectionError,
+    ConnectOptions,
+    DebugStats,
+    MeshRoom,
+    PeerCredential,
+    PeerError,
+    PeerErrorType,
+    PeerOptions,
+    RoomData,
+    RoomStream,
+    Serialization,
+    SFURoom,
+} from "skywasm";
+import { expectType, type Exact } from "./expect.js";
+
+// The default and the named export are the same class, and the connection classes are its statics too.
+expectType<Exact<typeof NamedPeer, typeof Peer>>(true);
+expectType<Exact<typeof Peer.MediaConnection, typeof MediaConnection>>(true);
+expectType<Exact<typeof Peer.DataConnection, typeof DataConnection>>(true);
+expectType<Exact<typeof Peer.EventEmitter, typeof EventEmitter>>(true);
+expectType<Exact<Peer.PeerOptions, PeerOptions>>(true);
+
+/** What the app's server hands out for peer authentication. */
+declare function fetchCredential(peerId: string): Promise<PeerCredential>;
+declare const API_KEY: string;
+
+async function main(): Promise<void> {
+    // skywasm: load the SDK early, from wherever it is served.
+    await Peer.init({ wasmURL: new URL("/sdk/sdk.wasm", location.href) });
+    await Peer.init({ wasmURL: "/sdk/sdk.wasm" });
+    await Peer.init();
+    const stats = Peer.debugStats();
+    expectType<Exact<typeof stats, DebugStats | null>>(true);
+    if (stats) console.log(stats.goroutines, stats.heapBytes, stats.handles);
+
+    const options: PeerOptions = {
+        key: API_KEY,
+        debug: 3,
+        turn: true,
+        credential: await fetchCredential("alice"),
+        config: { iceServers: [{ urls: "stun:stun.example.com:3478" }], iceTransportPolicy: "all" },
+        host: "skywasm.example.com",
+        port: 443,
+        secure: true,
+    };
+    const peer = new Peer("alice", options);
+    new Peer({ key: API_KEY }).destroy();
+    new Peer(null, { key: API_KEY, debug: 0 }).destroy();
+    new Peer(undefined, { key: API_KEY, turn: false }).destroy();
+
+    expectType<Exact<typeof peer.id, string | null>>(true);
+    expectType<Exact<typeof peer.open, boolean>>(true);
+    expectType<Exact<typeof peer.options, PeerOptions>>(true);
+    for (const [remoteId, connections] of Object.entries(peer.connections)) {
+        for (const c of connections) {
+            // `type` tells the two kinds apart.
+            if (c.type === "media") expectType<Exact<typeof c, MediaConnection>>(true);
+            else expectType<Exact<typeof c, DataConnection>>(true);
+            console.log(remoteId, c.id);
+        }
+    }
+
+    peer.on("open", id => {
+        expectType<Exact<typeof id, string>>(true);
+        void call(peer, "bob");
+        connect(peer, "bob");
+    });
+    peer.on("call", incoming => {
+        expectType<Exact<typeof incoming, MediaConnection>>(true);
+        void answer(incoming);
+    });
+    peer.on("connection", conn => {
+        expectType<Exact<typeof conn, DataConnection>>(true);
+        useData(conn);
+    });
+    peer.on("close", () => console.log("destroyed"));
+    peer.on("disconnected", id => expectType<Exact<typeof id, string>>(true));
+    peer.on("expiresin", async seconds => {
+        expectType<Exact<typeof seconds, number>>(true);
+        peer.updateCredential(await fetchCredential(peer.id ?? "alice"));
+    });
+    peer.on("error", err => {
+        expectType<Exact<typeof err, PeerError>>(true);
+        expectType<Exact<typeof err.type, PeerErrorType>>(true);
+        console.warn(describe(err), err.message, err.connectionId);
+    });
+
+    // EventEmitter: chaining, once/off, listeners, the page's own events.
+    const onOpen = (id: string): void => console.log("open", id);
+    peer.once("open", onOpen).addListener("close", () => {}).removeListener("open", onOpen);
+    peer.off("open", onOpen);
+    peer.prependListener("open", onOpen).removeListener("open", onOpen);
+    const openListeners = peer.listeners("open");
+    expectType<Exact<typeof openListeners, Array<(id: string) => void>>>(true);
+    console.log(peer.listenerCount("call"), peer.eventNames());
+    peer.on("my-app-event", (a, b) => console.log(a, b)); // events a page emits itself take any arguments
+    const hadListeners: boolean = peer.emit("my-app-event", 1, "two");
+    peer.emit("open", "alice"); // a declared event's arguments are checked
+    console.log(hadListeners);
+    peer.removeAllListeners("my-app-event");
+
+    // The REST side of the peer.
+    peer.listAllPeers(ids => {
+        expectType<Exact<typeof ids, string[]>>(true);
+    });
+    try {
+        const exists = await peer.fetchPeerExists("bob");
+        expectType<Exact<typeof exists, boolean>>(true);
+    } catch (err) {
+        console.warn("fetchPeerExists", err);
+    }
+
+    const found = peer.getConnection("bob", "mc_123");
+    expectType<Exact<typeof found, MediaConnection | DataConnection | null>>(true);
+
+    // Rooms are types only until the rooms release; peer.rooms is {} meanwhile.
+    for (const room of Object.values(peer.rooms)) useRoom(room);
+
+    peer.disconnect();
+    peer.reconnect();
+    peer.removeAllListeners();
+    peer.destroy();
+}
+
+/** SkyWay's error types, every one handled: the `never` default proves the union is what this switch covers. */
+function describe(err: PeerError): string {
+    switch (err.type) {
+        case "invalid-id":
+        case "invalid-key":
+        case "invalid-domain":
+        case "authentication":
+        case "permission":
+            return "configuration";
+        case "unavailable-id":
+            return "ID taken";
+        case "peer-unavailable":
+            return "no such peer";
+        case "room-error":
+            return "room";
+        case "disconnected":
+        case "socket-error":
+            return "network";
+        case "server-error":
+        case "list-error":
+            return "server";
+        case "signaling-limited":
+        case "sfu-limited":
+        case "turn-limited":
+            return "over a limit";
+        case "invalid-message":
+            return "refused message";
+        case "internal-error":
+            return "skywasm bug";
+        default: {
+            const unknownType: never = err.type;
+            return unknownType;
+        }
+    }
+}
+
+/** A 1:1 call: getUserMedia, call, show the far side's stream. */
+async function call(peer: Peer, remoteId: string): Promise<void> {
+    const local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    const opts: CallOptions = {
+        connectionId: "mc_custom",
+        metadata: { name: "Alice" },
+        label: "main",
+        videoBandwidth: 1500,
+        audioBandwidth: 64,
+        videoCodec: "VP9",
+        audioCodec: "opus",
+        videoReceiveEnabled: true,
+        audioReceiveEnabled: true,
+    };
+    const mc = peer.call(remoteId, local, opts);
+    if (!mc) return; // not open: the peer emitted error `disconnected`
+    useMedia(mc);
+
+    const receiveOnly = peer.call(remoteId, null, { videoCodec: "some-future-codec" }); // any codec name is allowed
+    receiveOnly?.close();
+    peer.call(remoteId)?.close(true);
+
+    const screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    mc.replaceStream(screen);
+}
+
+/** The callee's side: answer with its own camera. */
+async function answer(mc: MediaConnection): Promise<void> {
+    console.log(mc.remoteId, mc.metadata?.name);
+    const local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    const opts: AnswerOptions = { videoBandwidth: 800, audioBandwidth: 32, videoCodec: "H264", audioCodec: "opus" };
+    mc.answer(local, opts);
+    useMedia(mc);
+}
+
+function useMedia(mc: MediaConnection): void {
+    expectType<Exact<typeof mc.id, string>>(true);
+    expectType<Exact<typeof mc.type, "media">>(true);
+    expectType<Exact<typeof mc.localStream, MediaStream | null>>(true);
+    expectType<Exact<typeof mc.open, boolean>>(true);
+    const video = document.querySelector("video");
+    mc.on("stream", stream => {
+        expectType<Exact<typeof stream, MediaStream>>(true);
+        if (video) video.srcObject = stream;
+    })
+        .on("close", () => {
+            if (video) video.srcObject = null;
+        })
+        .on("error", err => {
+            expectType<Exact<typeof err, ConnectionError>>(true);
+            console.warn(err.type ?? "untyped", err.message);
+        });
+    const pc = mc.getPeerConnection();
+    expectType<Exact<typeof pc, RTCPeerConnection | null>>(true);
+    pc?.getStats().then(report => console.log(report.size));
+    if (mc instanceof Peer.MediaConnection && mc instanceof MediaConnection) console.log("the same class");
+}
+
+/** Data connections with each serialization and each kind of value. */
+function connect(peer: Peer, remoteId: string): void {
+    const serializations: Serialization[] = ["binary", "binary-utf8", "json", "none"];
+    for (const serialization of serializations) {
+        const opts: ConnectOptions = {
+            connectionId: `dc_${serialization}`,
+            label: "chat",
+            metadata: { room: "lobby" },
+            serialization,
+            dcInit: { ordered: true },
+        };
+        const conn = peer.connect(remoteId, opts);
+        if (conn) useData(conn);
+    }
+    peer.connect(remoteId, { dcInit: { ordered: false, maxRetransmits: 0 } })?.close(true); // unreliable: binary
+    peer.connect(remoteId)?.close();
+}
+
+function useData(conn: DataConnection): void {
+    expectType<Exact<typeof conn.type, "data">>(true);
+    expectType<Exact<typeof conn.serialization, Serialization>>(true);
+    expectType<Exact<typeof conn.dcInit, RTCDataChannelInit>>(true);
+    console.log(conn.id, conn.label, conn.remoteId, conn.metadata, conn.open, conn.dcInit.ordered);
+
+    conn.on("open", async () => {
+        const sent = conn.send("hello");
+        expectType<Exact<typeof sent, Promise<boolean>>>(true);
+        if (!(await sent)) return; // an error event says why
+        const bytes = new Uint8Array([1, 2, 3]);
+        const values: unknown[] = [
+            "text",
+            42,
+            1.5,
+            true,
+            null,
+            [1, "two", [3]],
+            { kind: "chat", text: "hi", at: new Date() },
+            new Date(),
+            bytes.buffer,
+            bytes,
+            new Float32Array(4),
+            new DataView(bytes.buffer),
+            new Blob(["blob"], { type: "text/plain" }),
+            new File(["file"], "notes.txt", { type: "text/plain" }),
+            { nested: { file: new File([], "empty.bin"), list: [new Blob([]), { deep: [bytes] }] } },
+        ];
+        for (const value of values) {
+            if (!(await conn.send(value))) break; // back-pressure: one value at a time
+        }
+    });
+    conn.on("data", data => {
+        // Whatever the far side sent: any, to be checked before use.
+        expectType<Exact<typeof data, any>>(true);
+        if (data instanceof ArrayBuffer) console.log(data.byteLength);
+        else if (data instanceof File) console.log(data.name);
+        else if (typeof data === "string") console.log(data.toUpperCase());
+    });
+    conn.on("close", () => console.log("closed", conn.id));
+    conn.on("error", err => {
+        expectType<Exact<typeof err, ConnectionError>>(true);
+        if (err.type === "disconnected") console.log("closed before sending");
+    });
+    conn.getPeerConnection()?.close();
+}
+
+/** Room types, declared ahead of the rooms release. */
+function useRoom(room: MeshRoom | SFURoom): void {
+    console.log(room.name, room.members.length);
+    room.on("open", () => room.send({ hello: room.name }))
+        .on("peerJoin", id => expectType<Exact<typeof id, string>>(true))
+        .on("peerLeave", id => expectType<Exact<typeof id, string>>(true))
+        .on("stream", stream => {
+            expectType<Exact<typeof stream, RoomStream>>(true);
+            console.log(stream.peerId, stream.getTracks().length);
+        })
+        .on("data", message => {
+            expectType<Exact<typeof message, RoomData>>(true);
+            console.log(message.src, message.data);
+        })
+        .on("log", entries => console.log(entries.length))
+        .on("close", () => console.log("left", room.name));
+    room.getLog();
+    if ("remoteStreams" in room) {
+        expectType<Exact<typeof room, SFURoom>>(true);
+        console.log(Object.keys(room.remoteStreams), room.getPeerConnection());
+    } else {
+        console.log(Object.keys(room.connections), room.getPeerConnections());
+    }
+    room.close();
+}
+
+/** The page's own emitter, typed the same way. */
+class Chat extends EventEmitter<{ message: (from: string, text: string) => void }> {
+    say(text: string): void {
+        this.emit("message", "me", text);
+    }
+}
+new Chat().on("message", (from, text) => expectType<Exact<[typeof from, typeof text], [string, string]>>(true)).say("hi");
+new EventEmitter().on("anything", (...args) => console.log(args)).emit("anything", 1, 2, 3);
+
+void main();

@@ -1,0 +1,191 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/sdk"
+)
+
+// bridge owns the Go side of every JavaScript Peer and connection object.
+type bridge struct {
+	emitFn, makeFn js.Value
+
+	mu      sync.Mutex
+	next    int
+	objects map[int]*object
+	conns   map[sdk.Connection]*object
+}
+
+// object is one JavaScript object's Go side. self is the JavaScript object
+// itself; handle is how the shim names it in calls. An object leaves the
+// table after its close event: later calls find nothing and act as on a
+// closed object, emitting on the self they are given.
+type object struct {
+	handle int
+	self   js.Value
+	peer   *sdk.Peer
+	media  *sdk.MediaConnection
+	data   *sdk.DataConnection
+	sends  *sendQueue
+}
+
+// conn is the object's connection, nil for a Peer.
+func (o *object) conn() sdk.Connection {
+	switch {
+	case o.media != nil:
+		return o.media
+	case o.data != nil:
+		return o.data
+	}
+	return nil
+}
+
+func newBridge(emitFn, makeFn js.Value) *bridge {
+	return &bridge{emitFn: emitFn, makeFn: makeFn, objects: map[int]*object{}, conns: map[sdk.Connection]*object{}}
+}
+
+// add enters o in the table and gives it a handle.
+func (b *bridge) add(o *object) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.next++
+	o.handle = b.next
+	b.objects[o.handle] = o
+	if c := o.conn(); c != nil {
+		b.conns[c] = o
+	}
+}
+
+// remove takes o out of the table; its JavaScript object lives on as long
+// as the page holds it.
+func (b *bridge) remove(o *object) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.objects, o.handle)
+	if c := o.conn(); c != nil {
+		delete(b.conns, c)
+	}
+}
+
+func (b *bridge) lookup(handle int) *object {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.objects[handle]
+}
+
+// objectOf returns the object of an SDK connection, nil if it has none.
+func (b *bridge) objectOf(c sdk.Connection) *object {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conns[c]
+}
+
+// emit emits the event name on the JavaScript object self. A listener's
+// exception is the shim's to report; one that escapes it anyway is logged
+// rather than allowed to panic the SDK goroutine that delivers the event.
+func (b *bridge) emit(self js.Value, name string, args ...any) {
+	all := append([]any{self, name}, args...)
+	if err := jsutil.Try(func() { b.emitFn.Invoke(all...) }); err != nil {
+		js.Global().Get("console").Call("error", "skywasm: emitting "+name+": "+err.Error())
+	}
+}
+
+// emitError emits an error event of err on self.
+func (b *bridge) emitError(self js.Value, err error) {
+	b.emit(self, "error", jsError(err))
+}
+
+// internalError is the error a recovered panic becomes.
+func internalError(where string, r any) error {
+	return &sdk.Error{Type: errInternal, Message: fmt.Sprintf("panic in %s: %v\n%s", where, r, debug.Stack())}
+}
+
+// goSafe runs f in a goroutine of its own: for every SDK call that can
+// block, which must never run on the JavaScript event loop. A panic in f
+// becomes an error event on self, and onPanic, if set, runs after it.
+func (b *bridge) goSafe(self js.Value, where string, f func(), onPanic func()) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				b.emitError(self, internalError(where, r))
+				if onPanic != nil {
+					onPanic()
+				}
+			}
+		}()
+		f()
+	}()
+}
+
+// call is the one function the shim calls: call(method, handle, self,
+// ...args). It returns the method's result; a JavaScript Error it returns
+// is for the shim to throw, which happens only where SkyWay threw too.
+func (b *bridge) call(_ js.Value, args []js.Value) (result any) {
+	if len(args) < 3 || args[0].Type() != js.TypeString {
+		return jsError(fmt.Errorf("skywasm: bad bridge call"))
+	}
+	name, self := args[0].String(), args[2]
+	defer func() {
+		if r := recover(); r != nil {
+			b.emitError(self, internalError(name, r))
+			result = js.Undefined()
+		}
+	}()
+	m, ok := methods[name]
+	if !ok {
+		return jsError(fmt.Errorf("skywasm: no bridge method %q", name))
+	}
+	var o *object
+	if args[1].Type() == js.TypeNumber {
+		o = b.lookup(args[1].Int())
+	}
+	return m(b, o, self, args[3:])
+}
+
+// method is one entry of the bridge: o is the object of the handle, nil if
+// it is gone (closed) or never existed.
+type method func(b *bridge, o *object, self js.Value, args []js.Value) any
+
+// methods maps the names the shim calls to their implementations.
+var methods map[string]method
+
+func init() {
+	methods = map[string]method{
+		"stats": callStats,
+	}
+	for name, m := range peerMethods {
+		methods[name] = m
+	}
+	for name, m := range connMethods {
+		methods[name] = m
+	}
+}
+
+// callStats returns the Go runtime's figures, for leak tests.
+func callStats(b *bridge, _ *object, _ js.Value, _ []js.Value) any {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.mu.Lock()
+	handles := len(b.objects)
+	b.mu.Unlock()
+	return map[string]any{
+		"goroutines": runtime.NumGoroutine(),
+		"heapBytes":  ms.HeapAlloc,
+		"handles":    handles,
+	}
+}
+
+// arg returns args[i], or undefined past the end.
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}
