@@ -123,9 +123,10 @@ func typeOf(v js.Value) (t js.Type, ok bool) {
 }
 
 // number gives an integral number that is exact in JavaScript as an
-// integer, so that the far side (a Go peer too) sees one; -0 stays a float.
+// integer, so that the far side (a Go peer too) sees one. (-0 never gets
+// here: syscall/js passes every zero as +0.)
 func number(f float64) any {
-	if f == math.Trunc(f) && math.Abs(f) <= maxSafeInteger && !(f == 0 && math.Signbit(f)) {
+	if f == math.Trunc(f) && math.Abs(f) <= maxSafeInteger {
 		return int64(f)
 	}
 	return f

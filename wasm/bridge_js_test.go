@@ -1,0 +1,282 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/sdk"
+)
+
+// eval runs JavaScript source and returns its value.
+func eval(t *testing.T, src string) js.Value {
+	t.Helper()
+	return js.Global().Call("eval", "("+src+")")
+}
+
+// TestFromJS checks what each JavaScript value becomes on its way to the
+// wire: the forms a native Go peer decodes too.
+func TestFromJS(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want any
+	}{
+		{"undefined", "undefined", nil},
+		{"null", "null", nil},
+		{"true", "true", true},
+		{"integer", "42", int64(42)},
+		{"negative integer", "-7", int64(-7)},
+		{"largest safe integer", "Number.MAX_SAFE_INTEGER", int64(1<<53 - 1)},
+		{"beyond safe integers", "2 ** 60", float64(1 << 60)},
+		{"float", "1.5", 1.5},
+		// syscall/js hands every zero over as the same value: -0 is lost.
+		{"negative zero", "-0", int64(0)},
+		{"string", `"héllo"`, "héllo"},
+		{"BigInt", "2n ** 62n", int64(1 << 62)},
+		{"big unsigned BigInt", "2n ** 64n - 1n", uint64(math.MaxUint64)},
+		{"ArrayBuffer", "new Uint8Array([1, 2, 3]).buffer", []byte{1, 2, 3}},
+		{"typed array view", "new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4)", []byte{1, 2, 3}},
+		{"Float32Array", "new Float32Array([1])", []byte{0, 0, 0x80, 0x3f}},
+		{"DataView", "new DataView(new Uint8Array([5, 6]).buffer)", []byte{5, 6}},
+		{"Date", "new Date(1700000000123)", time.UnixMilli(1700000000123).UTC()},
+		{"array", `[1, "a", null]`, []any{int64(1), "a", nil}},
+		{"object", `({a: 1, b: {c: [true]}})`, map[string]any{"a": int64(1), "b": map[string]any{"c": []any{true}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c converter
+			got, err := c.fromJS(eval(t, tt.src), 0)
+			if err != nil {
+				t.Fatalf("fromJS(%s): %v", tt.src, err)
+			}
+			if !equal(got, tt.want) {
+				t.Errorf("fromJS(%s) = %#v, want %#v", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+// equal compares the dynamic values fromJS gives, -0 apart from 0.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y && math.Signbit(x) == math.Signbit(y)
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y)
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k := range x {
+			if !equal(x[k], y[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+func TestFromJSRefuses(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"function", "() => 1", "cannot send a function"},
+		{"symbol", `Symbol("s")`, "cannot send a symbol"},
+		{"nested function", "({f: () => 1})", "cannot send a function"},
+		{"cycle", "(() => { const o = {}; o.self = o; return o })()", "nested too deeply"},
+		{"invalid Date", `new Date("nope")`, "invalid Date"},
+		{"BigInt beyond 64 bits", "2n ** 64n", "64 bits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c converter
+			_, err := c.fromJS(eval(t, tt.src), 0)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("fromJS(%s) error = %v, want one containing %q", tt.src, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestBlobs checks that Blobs and Files wait as references and become
+// Files (a Blob is a File without a name) once read.
+func TestBlobs(t *testing.T) {
+	var c converter
+	v, err := c.fromJS(eval(t, `[new Blob(["ab"], {type: "text/x"}), {f: new File(["cd"], "n.txt", {type: "text/plain"})}]`), 0)
+	if err != nil || c.blobs != 2 {
+		t.Fatalf("fromJS: blobs %d, error %v", c.blobs, err)
+	}
+	got, err := resolveBlobs(context.Background(), v, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := got.([]any)
+	if f, ok := list[0].(sdk.File); !ok || f.Name != "" || f.Type != "text/x" || string(f.Data) != "ab" {
+		t.Errorf("Blob became %#v", list[0])
+	}
+	if f, ok := list[1].(map[string]any)["f"].(sdk.File); !ok || f.Name != "n.txt" || f.Type != "text/plain" || string(f.Data) != "cd" {
+		t.Errorf("File became %#v", list[1])
+	}
+	raw, _, err := rawValue(eval(t, `new Blob(["xyz"])`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := resolveBlobs(context.Background(), raw, true); err != nil || string(b.([]byte)) != "xyz" {
+		t.Errorf("a Blob for serialization none became %#v, %v", b, err)
+	}
+}
+
+// TestToJS checks what a page receives for each value a peer can send.
+func TestToJS(t *testing.T) {
+	check := js.Global().Call("eval", `(function (v, expr) { return new Function("v", "return " + expr)(v) })`)
+	tests := []struct {
+		name string
+		v    any
+		expr string // true of the converted value v
+	}{
+		{"nil", nil, "v === null"},
+		{"bool", true, "v === true"},
+		{"int64", int64(-5), "v === -5"},
+		{"large int64", int64(1 << 60), "v === 2n ** 60n"},
+		{"large uint64", uint64(math.MaxUint64), "v === 2n ** 64n - 1n"},
+		{"float", 0.25, "v === 0.25"},
+		{"string", "ü", `v === "ü"`},
+		{"bytes", []byte{1, 2}, "v instanceof ArrayBuffer && new Uint8Array(v).join() === '1,2'"},
+		{"file", sdk.File{Name: "a.txt", Type: "text/plain", Data: []byte("hi")}, `v instanceof File && v.name === "a.txt" && v.type === "text/plain" && v.size === 2`},
+		{"blob", sdk.File{Type: "image/png", Data: []byte{1}}, `v instanceof Blob && !(v instanceof File) && v.type === "image/png"`},
+		{"time", time.UnixMilli(1234), "v instanceof Date && +v === 1234"},
+		{"array", []any{int64(1), "x"}, `Array.isArray(v) && v[0] === 1 && v[1] === "x"`},
+		{"map", map[string]any{"b": int64(2), "a": nil}, `Object.keys(v).join() === "a,b" && v.a === null && v.b === 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !check.Invoke(toJS(tt.v), tt.expr).Bool() {
+				t.Errorf("toJS(%#v) fails %s", tt.v, tt.expr)
+			}
+		})
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	loc := js.Global().Get("location")
+	tests := []struct{ name, opts, want string }{
+		{"neither host nor port: the page", `{}`, loc.Get("origin").String()},
+		{"host and port: secure by default", `{host: "example.com", port: 8443}`, "https://example.com:8443"},
+		{"secure false", `{host: "example.com", port: 80, secure: false}`, "http://example.com:80"},
+		{"port as a string", `{host: "h", port: "81", secure: false}`, "http://h:81"},
+		{"host only: the default port", `{host: "h", secure: false}`, "http://h:80"},
+		{"port only: the page's host", `{port: 9000, secure: true}`, "https://" + loc.Get("hostname").String() + ":9000"},
+		{"IPv6", `{host: "[::1]", port: 1, secure: false}`, "http://[::1]:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := serverURL(eval(t, tt.opts)); got != tt.want {
+				t.Errorf("serverURL(%s) = %q, want %q", tt.opts, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRTCConfiguration(t *testing.T) {
+	cfg, err := rtcConfiguration(eval(t, `{iceServers: [{urls: "stun:a"}, {urls: ["turn:b", "turns:c"], username: "u", credential: "p"}], iceTransportPolicy: "relay"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.ICEServers) != 2 || cfg.ICEServers[0].URLs[0] != "stun:a" || len(cfg.ICEServers[1].URLs) != 2 ||
+		cfg.ICEServers[1].Username != "u" || cfg.ICEServers[1].Credential != "p" {
+		t.Errorf("ICE servers = %+v", cfg.ICEServers)
+	}
+	if cfg.ICETransportPolicy != webrtc.ICETransportPolicyRelay {
+		t.Errorf("iceTransportPolicy = %v, want relay", cfg.ICETransportPolicy)
+	}
+	if _, err := rtcConfiguration(eval(t, `{iceServers: [{urls: 5}]}`)); err == nil {
+		t.Error("urls: 5 was accepted")
+	}
+}
+
+func TestJSError(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		typ, msg string
+	}{
+		{"typed", &sdk.Error{Type: protocol.ErrPeerUnavailable, Message: "no such peer"}, "peer-unavailable", "no such peer"},
+		{"typed with cause", &sdk.Error{Type: protocol.ErrServer, Message: "request failed", Err: errors.New("boom")}, "server-error", "request failed: boom"},
+		{"closed", sdk.ErrClosed, "disconnected", sdk.ErrClosed.Error()},
+		{"untyped", errors.New("plain"), "", "plain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := jsError(tt.err)
+			if !e.InstanceOf(jsErrorCtor) || e.Get("message").String() != tt.msg {
+				t.Errorf("message = %v, want %q", e.Get("message"), tt.msg)
+			}
+			if typ := e.Get("type"); tt.typ == "" && !typ.IsUndefined() || tt.typ != "" && typ.String() != tt.typ {
+				t.Errorf("type = %v, want %q", typ, tt.typ)
+			}
+		})
+	}
+}
+
+// TestCallRecovers checks that a panic inside a bridge call becomes an
+// error event of type internal-error on the object, not a crash.
+func TestCallRecovers(t *testing.T) {
+	var got []js.Value
+	emit := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		got = append(got, args...)
+		return nil
+	})
+	defer emit.Release()
+	b := newBridge(emit.Value, js.Undefined())
+	methods["testPanic"] = func(*bridge, *object, js.Value, []js.Value) any { panic("on purpose") }
+	defer delete(methods, "testPanic")
+	self := js.Global().Get("Object").New()
+	if r := b.call(js.Undefined(), []js.Value{js.ValueOf("testPanic"), js.ValueOf(0), self}); !js.ValueOf(r).IsUndefined() {
+		t.Errorf("a panicking call returned %v", r)
+	}
+	if len(got) != 3 || got[1].String() != "error" || got[2].Get("type").String() != string(errInternal) ||
+		!strings.Contains(got[2].Get("message").String(), "on purpose") {
+		t.Fatalf("emitted %v", got)
+	}
+	if r := js.ValueOf(b.call(js.Undefined(), []js.Value{js.ValueOf("noSuchMethod"), js.ValueOf(0), self})); !r.InstanceOf(jsErrorCtor) {
+		t.Errorf("an unknown method returned %v, not an Error to throw", r)
+	}
+}
+
+// TestMetadataValue checks the JSON metadata of an offer as a page sees it.
+func TestMetadataValue(t *testing.T) {
+	if v := js.ValueOf(metadataValue(nil)); !v.IsUndefined() {
+		t.Errorf("no metadata = %v", v)
+	}
+	if v := js.ValueOf(metadataValue(json.RawMessage(`{"a":[1]}`))); v.Get("a").Index(0).Int() != 1 {
+		t.Errorf("metadata = %v", v)
+	}
+}
