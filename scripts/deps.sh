@@ -31,7 +31,15 @@ need() {
 need ip iproute2       # scripts/netns.sh
 need unshare util-linux # scripts/netns.sh
 need chromium chromium  # internal/browsertest, through scripts/chromium
+need node nodejs        # the JS tests (node --test) and tsc
+need npm npm
 
 "$go" mod download
 
-# The JS tooling will add, once package-lock.json exists: npm ci
+# The JS dev dependencies (playwright-core, typescript), exactly as locked;
+# skipped when node_modules was installed from this very package-lock.json.
+lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.skywasm-lock 2>/dev/null)" != "$lock" ]; then
+	npm ci --no-audit --no-fund
+	echo "$lock" >node_modules/.skywasm-lock
+fi
