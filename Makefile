@@ -21,7 +21,8 @@ build: wasm
 # the two always match.
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o js/sdk.wasm ./wasm
-	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" js/wasm_exec.js
+	cp -p "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" js/wasm_exec.js
+	$(GO) run ./internal/cmd/precompress js/sdk.wasm js/wasm_exec.js js/skywasm.js js/skywasm.mjs js/index.d.ts
 
 # Dev mode: prints the URL and a fresh API key.
 run: build

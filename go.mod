@@ -3,6 +3,7 @@ module github.com/skywasm/skywasm
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.2.8
 	github.com/coder/websocket v1.8.15
 	github.com/pion/ice/v4 v4.4.8
 	github.com/pion/interceptor v0.1.51

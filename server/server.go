@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/static"
 )
 
 // Options configures a Server.
@@ -27,10 +29,13 @@ type Options struct {
 	Config *config.Config
 	// Logger receives the logs; nil discards them.
 	Logger *slog.Logger
-	// Dev serves "/" as a redirect to the examples.
+	// Dev serves "/" as a redirect to the examples, and the examples' key
+	// script (static.KeyScriptPath) giving the first app's key.
 	Dev bool
-	// StaticDir is the project root: its js/ is served at /sdk/ and its
-	// examples/ at /examples/, each if it exists. "" serves neither.
+	// StaticDir is the project root: the SDK's files in its js/ are served
+	// at /sdk/ and its examples/ at /examples/, each if it exists when New
+	// runs. Neither is served beyond its directory, not even through a
+	// symlink. "" serves neither.
 	StaticDir string
 	// Router reaches peers; nil means a routing.Local of this server's own.
 	Router routing.Router
@@ -43,6 +48,7 @@ type Options struct {
 type Server struct {
 	handler   http.Handler
 	signaling *signaling.Server
+	examples  bool
 }
 
 // New assembles a Server.
@@ -82,13 +88,24 @@ func New(opts Options) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	examples := false
+	filesCfg := static.Config{Logger: logger.With("plane", "static")}
 	if opts.StaticDir != "" {
-		serveDir(mux, "/sdk/", filepath.Join(opts.StaticDir, "js"))
-		examples = serveDir(mux, "/examples/", filepath.Join(opts.StaticDir, "examples"))
+		filesCfg.SDK = openTree(logger, filepath.Join(opts.StaticDir, "js"))
+		filesCfg.Examples = openTree(logger, filepath.Join(opts.StaticDir, "examples"))
+	}
+	if opts.Dev {
+		filesCfg.DevKey = opts.Config.Apps[0].Key
+	}
+	files := static.New(filesCfg)
+	if filesCfg.SDK != nil {
+		mux.Handle("GET "+static.SDKPath, files)
+	}
+	examples := filesCfg.Examples != nil
+	if examples {
+		mux.Handle("GET "+static.ExamplesPath, files)
 	}
 	if opts.Dev && examples {
-		mux.Handle("GET /{$}", http.RedirectHandler("/examples/", http.StatusFound))
+		mux.Handle("GET /{$}", http.RedirectHandler(static.ExamplesPath, http.StatusFound))
 	} else if opts.Dev {
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -96,17 +113,31 @@ func New(opts Options) (*Server, error) {
 				r.Host, signaling.Path, opts.Config.Apps[0].Key)
 		})
 	}
-	return &Server{handler: mux, signaling: sig}, nil
+	return &Server{handler: mux, signaling: sig, examples: examples}, nil
 }
 
-// serveDir serves dir at prefix if it exists, and says whether it does.
-func serveDir(mux *http.ServeMux, prefix, dir string) bool {
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return false
+// openTree returns dir as a file system that nothing, not even a symlink,
+// leaves, or nil if dir is not a directory. Its os.Root is not closed by
+// Shutdown, as requests may come until the very end of one; its finalizer
+// closes it once the Server is gone.
+func openTree(logger *slog.Logger, dir string) fs.FS {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			logger.Warn("static directory not served", "dir", dir, "err", err)
+		}
+		return nil
 	}
-	mux.Handle("GET "+prefix, http.StripPrefix(prefix, http.FileServerFS(os.DirFS(dir))))
-	return true
+	return root.FS()
+}
+
+// ExamplesPath is the path the example pages are served at, or "" if
+// Options.StaticDir has no examples.
+func (s *Server) ExamplesPath() string {
+	if !s.examples {
+		return ""
+	}
+	return static.ExamplesPath
 }
 
 // Handler returns the HTTP handler of every plane.

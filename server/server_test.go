@@ -241,14 +241,12 @@ func TestPeersAPI(t *testing.T) {
 	}
 }
 
-func TestStatic(t *testing.T) {
-	t.Parallel()
+// writeProject writes a project root with an SDK, examples and files
+// around them that must not be served, and returns it.
+func writeProject(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{
-		"js/skywasm.js":       "export class Peer {}\n",
-		"examples/index.html": "<!doctype html><title>examples</title>\n",
-	}
-	for name, content := range files {
+	for name, content := range projectFiles {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -257,49 +255,99 @@ func TestStatic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := newEnv(t, server.Options{StaticDir: dir, Dev: true})
+	// A symlink within a tree is followed; one out of it is not, even to
+	// the other tree.
+	for link, target := range map[string]string{
+		"examples/alias.html":  "index.html",
+		"examples/escape.txt":  "../secret.txt",
+		"examples/sdk-link.js": "../js/skywasm.js",
+		"js/sdk.wasm":          "../secret.txt",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var projectFiles = map[string]string{
+	"js/skywasm.js":           "globalThis.Peer = class Peer {};\n",
+	"js/package.json":         "{}\n",
+	"examples/index.html":     "<!doctype html><title>examples</title>\n",
+	"examples/_shared/key.js": "window.__SKYWAY_KEY__ = \"from disk\";\n",
+	"secret.txt":              "not for serving\n",
+}
+
+// TestStatic checks the wiring of server/static, whose own tests cover
+// what it serves.
+func TestStatic(t *testing.T) {
+	t.Parallel()
+	dir := writeProject(t)
+	dev := newEnv(t, server.Options{StaticDir: dir, Dev: true})
+	prod := newEnv(t, server.Options{StaticDir: dir})
+	devKeyScript := "window.__SKYWAY_KEY__ = \"" + key + "\";\n"
 	tests := []struct {
+		name     string
+		e        *env
 		path     string
 		status   int
 		body     string // "" checks nothing
 		location string
 	}{
-		{"/sdk/skywasm.js", http.StatusOK, files["js/skywasm.js"], ""},
-		{"/examples/", http.StatusOK, files["examples/index.html"], ""},
-		{"/examples", http.StatusTemporaryRedirect, "", "/examples/"}, // ServeMux's redirect to the subtree
-		{"/", http.StatusFound, "", "/examples/"},
-		{"/sdk/missing.js", http.StatusNotFound, "", ""},
-		{"/nothing-here", http.StatusNotFound, "", ""},
+		{"sdk", dev, "/sdk/skywasm.js", http.StatusOK, projectFiles["js/skywasm.js"], ""},
+		{"sdk not allowed", dev, "/sdk/package.json", http.StatusNotFound, "", ""},
+		{"sdk symlink out", dev, "/sdk/sdk.wasm", http.StatusNotFound, "", ""},
+		{"examples", dev, "/examples/", http.StatusOK, projectFiles["examples/index.html"], ""},
+		{"examples symlink", dev, "/examples/alias.html", http.StatusOK, projectFiles["examples/index.html"], ""},
+		{"examples symlink out", dev, "/examples/escape.txt", http.StatusNotFound, "", ""},
+		{"examples symlink to sdk", dev, "/examples/sdk-link.js", http.StatusNotFound, "", ""},
+		{"examples without slash", dev, "/examples", http.StatusTemporaryRedirect, "", "/examples/"}, // ServeMux's redirect to the subtree
+		{"dev root", dev, "/", http.StatusFound, "", "/examples/"},
+		{"dev key script", dev, "/examples/_shared/key.js", http.StatusOK, devKeyScript, ""},
+		{"key script from disk", prod, "/examples/_shared/key.js", http.StatusOK, projectFiles["examples/_shared/key.js"], ""},
+		{"no dev root", prod, "/", http.StatusNotFound, "", ""},
+		{"missing", dev, "/sdk/missing.js", http.StatusNotFound, "", ""},
+		{"elsewhere", dev, "/nothing-here", http.StatusNotFound, "", ""},
+		{"root file", dev, "/secret.txt", http.StatusNotFound, "", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			resp, body := e.get(tt.path)
+			resp, body := tt.e.get(tt.path)
 			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+				t.Fatalf("%s: status %d, want %d", tt.path, resp.StatusCode, tt.status)
 			}
 			if tt.body != "" && body != tt.body {
-				t.Fatalf("body %q, want %q", body, tt.body)
+				t.Fatalf("%s: body %q, want %q", tt.path, body, tt.body)
 			}
 			if loc := resp.Header.Get("Location"); tt.location != "" && loc != tt.location {
-				t.Fatalf("Location %q, want %q", loc, tt.location)
+				t.Fatalf("%s: Location %q, want %q", tt.path, loc, tt.location)
 			}
 		})
 	}
-	if resp, _ := e.get("/sdk/skywasm.js"); !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
-		t.Errorf("skywasm.js served as %q", resp.Header.Get("Content-Type"))
+	if got := dev.srv.ExamplesPath(); got != "/examples/" {
+		t.Errorf("ExamplesPath() = %q, want /examples/", got)
 	}
 }
 
 func TestNoStaticWithoutDev(t *testing.T) {
 	t.Parallel()
-	// A StaticDir without js/ or examples/ serves neither; without Dev, "/"
-	// is not redirected.
-	e := newEnv(t, server.Options{StaticDir: t.TempDir()})
-	for _, path := range []string{"/", "/sdk/skywasm.js", "/examples/"} {
-		if resp, _ := e.get(path); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("%s = %d, want 404", path, resp.StatusCode)
+	// A StaticDir without js/ or examples/ serves neither, not even the dev
+	// key script; without Dev, "/" is not redirected.
+	for _, dev := range []bool{false, true} {
+		e := newEnv(t, server.Options{StaticDir: t.TempDir(), Dev: dev})
+		for _, path := range []string{"/sdk/skywasm.js", "/examples/", "/examples/_shared/key.js"} {
+			if resp, _ := e.get(path); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("dev %v: %s = %d, want 404", dev, path, resp.StatusCode)
+			}
 		}
+		if got := e.srv.ExamplesPath(); got != "" {
+			t.Errorf("dev %v: ExamplesPath() = %q, want none", dev, got)
+		}
+	}
+	e := newEnv(t, server.Options{StaticDir: t.TempDir()})
+	if resp, _ := e.get("/"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/ = %d, want 404", resp.StatusCode)
 	}
 }
 

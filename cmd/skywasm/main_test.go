@@ -295,16 +295,21 @@ func startServe(ctx context.Context, t *testing.T, args ...string) (string, *syn
 	return "", nil, nil
 }
 
-// get fetches u without keeping connections (or goroutines) around.
-func get(t *testing.T, u string) {
+// get fetches u without keeping connections (or goroutines) around, and
+// returns the status and body.
+func get(t *testing.T, u string) (int, string) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Get(u)
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	return resp.StatusCode, string(body)
 }
 
 // waitExit waits for serve's exit code, which must be 0 within 5 s.
@@ -343,6 +348,53 @@ func TestServeDev(t *testing.T) {
 	if key, _, _ := strings.Cut(out[i+len("dev mode — API key "):], ";"); len(key) != 36 {
 		t.Errorf("dev API key %q is not a UUID", key)
 	}
+}
+
+// TestServeStatic serves a project root in dev mode: the URL printed leads
+// to the examples, and their key script gives the key printed.
+func TestServeStatic(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"js/skywasm.js":       "globalThis.Peer = class Peer {};\n",
+		"js/package.json":     "{}\n",
+		"examples/index.html": "<!doctype html><title>examples</title>\n",
+	} {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u, stdout, exit := startServe(ctx, t, "-addr", "127.0.0.1:0", "-static", dir, "-log-level", "error")
+	i := strings.Index(stdout.String(), "dev mode — API key ")
+	if i < 0 {
+		t.Fatalf("stdout does not give the dev API key:\n%s", stdout)
+	}
+	key, open, _ := strings.Cut(stdout.String()[i+len("dev mode — API key "):], "; open ")
+	if want := u + "examples/\n"; open != want {
+		t.Errorf("open %q, want %q", open, want)
+	}
+	tests := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"sdk/skywasm.js", http.StatusOK, "globalThis.Peer = class Peer {};\n"},
+		{"sdk/package.json", http.StatusNotFound, "404 page not found\n"},
+		{"examples/", http.StatusOK, "<!doctype html><title>examples</title>\n"},
+		{"examples/_shared/key.js", http.StatusOK, "window.__SKYWAY_KEY__ = \"" + key + "\";\n"},
+	}
+	for _, tt := range tests {
+		if status, body := get(t, u+tt.path); status != tt.status || body != tt.body {
+			t.Errorf("/%s = %d %q, want %d %q", tt.path, status, body, tt.status, tt.body)
+		}
+	}
+	cancel()
+	waitExit(t, exit)
 }
 
 func TestServeConfigSignal(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,10 +33,11 @@ type serveOptions struct {
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
 	o := &serveOptions{static: ".", level: levelFlag{slog.LevelInfo}}
 	fs := newFlagSet("serve", "[flags]", `Runs the signaling server until SIGINT or SIGTERM. Without -config it runs in
-dev mode: one app with a fresh API key, printed at start, for pages on localhost.`, cl.stderr)
+dev mode: one app with a fresh API key, printed at start and given to the example
+pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.StringVar(&o.addr, "addr", "", "listen on `host:port` (default: the config's addr, else "+config.DevAddr+")")
 	fs.StringVar(&o.config, "config", "", "read the YAML config `file`; without it, dev mode")
-	fs.StringVar(&o.static, "static", o.static, "project root `dir`: serve its js/ at /sdk/ and examples/ at /examples/; empty disables")
+	fs.StringVar(&o.static, "static", o.static, "project root `dir`: serve the SDK's files from its js/ at /sdk/ and its examples/ at /examples/; empty disables")
 	fs.Var(&o.level, "log-level", "log `level`: debug, info (the default), warn or error")
 	fs.bindEnv("addr", "SKYWASM_ADDR")
 	fs.bindEnv("config", "SKYWASM_CONFIG")
@@ -95,10 +96,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	logger.Info("listening", "url", url, "dev", dev)
 	fmt.Fprintf(cl.stdout, "skywasm: listening on %s\n", url)
 	if dev {
-		open := url
-		if fi, err := os.Stat(filepath.Join(o.static, "examples")); o.static != "" && err == nil && fi.IsDir() {
-			open += "examples/"
-		}
+		open := url + strings.TrimPrefix(srv.ExamplesPath(), "/")
 		logger.Info("dev mode", "apiKey", cfg.Apps[0].Key)
 		fmt.Fprintf(cl.stdout, "skywasm: dev mode — API key %s; open %s\n", cfg.Apps[0].Key, open)
 	}
