@@ -12,7 +12,7 @@ WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
-.PHONY: build wasm run test deps check fuzz bench clean
+.PHONY: build wasm run test jstest deps check fuzz bench clean
 
 build: wasm
 	$(GO) build -o bin/skywasm ./cmd/skywasm
@@ -28,12 +28,20 @@ wasm:
 run: build
 	bin/skywasm serve -log-level info
 
-test: deps check
+test: deps check build
 	scripts/netns.sh $(GO) test -race -count=1 -timeout 15m ./...
 	@# The race detector makes sync.Pool drop items at random, so the
 	@# zero-allocation tests skip under -race: run them once without it.
 	scripts/netns.sh $(GO) test -count=1 -run 'AllocatesNothing' ./...
+	$(MAKE) --no-print-directory jstest
 	$(MAKE) --no-print-directory fuzz
+
+# The JavaScript SDK end to end: the examples and the public API in headless
+# Chromium (playwright-core driving scripts/chromium), against bin/skywasm and
+# the native bin/echopeer, in a loopback-only namespace.
+jstest: build
+	$(GO) build -o bin/echopeer ./internal/cmd/echopeer
+	scripts/netns.sh node --test --test-concurrency=1 --test-timeout=300000 js/test/
 
 deps:
 	GO=$(GO) scripts/deps.sh
@@ -52,6 +60,11 @@ check:
 		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \
 	fi
 	$(GO) tool staticcheck ./...
+	@test -x node_modules/.bin/tsc || { echo "check: node_modules is missing: run make deps (or npm ci)"; exit 1; }
+	node_modules/.bin/tsc -p js/tsconfig.json
+	node --check js/skywasm.js
+	node --check js/skywasm.mjs
+	for f in examples/*/*.js; do node --check "$$f" || exit 1; done
 	@# staticcheck itself must be built for the host, then run on the js build.
 	GOOS=js GOARCH=wasm $$($(GO) tool -n staticcheck) ./sdk/... ./wasm/... ./internal/jsutil/...
 
