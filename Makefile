@@ -41,7 +41,7 @@ test: deps check build
 # the native bin/echopeer, in a loopback-only namespace.
 jstest: build
 	$(GO) build -o bin/echopeer ./internal/cmd/echopeer
-	scripts/netns.sh node --test --test-concurrency=1 --test-timeout=300000 js/test/
+	scripts/netns.sh node --test --test-concurrency=1 --test-timeout=600000 js/test/*.test.mjs
 
 deps:
 	GO=$(GO) scripts/deps.sh

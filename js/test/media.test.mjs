@@ -1,0 +1,126 @@
+// The p2p-media example between two pages: a call plays video both ways, and
+// hanging up on either side returns both to idle.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { useEnv, withContext } from "./harness.mjs";
+
+/** Opens the example and waits until its peer is open; returns the page and its ID. */
+async function openExample(open) {
+  const page = await open("examples/p2p-media/");
+  await page.locator("#state[data-state=idle]").waitFor();
+  return { page, id: (await page.locator("#my-id").textContent()).trim() };
+}
+
+/** Asserts that page's remote video is playing: it has a size, its time and frame count advance. */
+async function assertPlaying(page, who) {
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector("#remote-video");
+      return v.videoWidth > 0 && v.currentTime > 0;
+    },
+    null,
+    { timeout: 15_000 },
+  );
+  const r = await page.evaluate(async () => {
+    const v = document.querySelector("#remote-video");
+    const stream = v.srcObject;
+    const before = { time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+    await T.sleep(1_500);
+    const after = { time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+    return {
+      width: v.videoWidth,
+      height: v.videoHeight,
+      paused: v.paused,
+      videoTracks: stream.getVideoTracks().map((t) => t.readyState),
+      audioTracks: stream.getAudioTracks().map((t) => t.readyState),
+      before,
+      after,
+    };
+  });
+  console.log(
+    `${who}: remote video ${r.width}x${r.height}, ` +
+      `${(r.after.time - r.before.time).toFixed(2)} s and ${r.after.frames - r.before.frames} frames in 1.5 s`,
+  );
+  assert.ok(r.width > 0 && r.height > 0, `${who}: videoWidth/Height ${r.width}x${r.height}`);
+  assert.equal(r.paused, false, `${who}: the remote video is not paused`);
+  assert.ok(r.after.time > r.before.time + 0.5, `${who}: currentTime advanced from ${r.before.time} to ${r.after.time}`);
+  assert.ok(r.after.frames > r.before.frames + 5, `${who}: totalVideoFrames rose from ${r.before.frames} to ${r.after.frames}`);
+  assert.deepEqual(r.videoTracks, ["live"], `${who}: one live remote video track`);
+  assert.deepEqual(r.audioTracks, ["live"], `${who}: one live remote audio track`);
+}
+
+/** Asserts that both pages went back to idle, each having seen its call's close event. */
+async function assertBothIdle(pages, closes) {
+  const started = Date.now();
+  for (const page of pages) {
+    // skywasm promises close on both sides within a second; allow for a loaded machine.
+    await page.locator("#state[data-state=idle]").waitFor({ timeout: 5_000 });
+  }
+  console.log(`both sides idle ${Date.now() - started} ms after hang-up`);
+  for (const [i, page] of pages.entries()) {
+    assert.equal(await page.locator('#log [data-event="call-close"]').count(), closes, `page ${i + 1} saw ${closes} close events`);
+    assert.equal(await page.evaluate(() => document.querySelector("#remote-video").srcObject), null);
+    assert.equal(await page.locator("#hang-up").isDisabled(), true);
+    assert.equal(await page.locator("#call").isEnabled(), true);
+  }
+}
+
+describe("the p2p-media example", { timeout: 300_000 }, () => {
+  const env = useEnv();
+
+  it("calls, plays video on both sides, and hangs up from the caller", { timeout: 90_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const a = await openExample(open);
+      const b = await openExample(open);
+      await a.page.locator("#remote-id").fill(b.id);
+      await a.page.locator("#call").click();
+      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      assert.equal((await a.page.locator("#remote-peer").textContent()).trim(), b.id);
+      assert.equal((await b.page.locator("#remote-peer").textContent()).trim(), a.id);
+
+      await assertPlaying(a.page, "caller");
+      await assertPlaying(b.page, "callee");
+
+      await a.page.locator("#hang-up").click();
+      await assertBothIdle([a.page, b.page], 1);
+      for (const { page } of [a, b]) assert.equal(await page.locator("#errors li").count(), 0);
+    });
+  });
+
+  it("hangs up from the callee, then calls again", { timeout: 90_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const a = await openExample(open);
+      const b = await openExample(open);
+      await a.page.locator("#remote-id").fill(b.id);
+      await a.page.locator("#call").click();
+      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await b.page.locator("#hang-up").click();
+      await assertBothIdle([a.page, b.page], 1);
+
+      // The other way round this time.
+      await b.page.locator("#remote-id").fill(a.id);
+      await b.page.locator("#call").click();
+      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await assertPlaying(a.page, "callee of the second call");
+      await assertPlaying(b.page, "caller of the second call");
+      await a.page.locator("#hang-up").click();
+      await assertBothIdle([a.page, b.page], 2);
+      for (const { page } of [a, b]) assert.equal(await page.locator("#errors li").count(), 0);
+    });
+  });
+
+  it("closes the call on the far side when a page goes away", { timeout: 60_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const a = await openExample(open);
+      const b = await openExample(open);
+      await a.page.locator("#remote-id").fill(b.id);
+      await a.page.locator("#call").click();
+      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await b.page.close();
+      // Signaling tells the caller that the callee left (LEAVE) or ICE fails; either closes the call.
+      await a.page.locator("#state[data-state=idle]").waitFor({ timeout: 15_000 });
+      assert.equal(await a.page.locator('#log [data-event="call-close"]').count(), 1);
+    });
+  });
+});
