@@ -73,9 +73,7 @@ describe("the p2p-media example", { timeout: 300_000 }, () => {
     await withContext(env, async ({ open }) => {
       const a = await openExample(open);
       const b = await openExample(open);
-      await a.page.locator("#remote-id").fill(b.id);
-      await a.page.locator("#call").click();
-      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await startCall(a, b);
       assert.equal((await a.page.locator("#remote-peer").textContent()).trim(), b.id);
       assert.equal((await b.page.locator("#remote-peer").textContent()).trim(), a.id);
 
@@ -92,16 +90,12 @@ describe("the p2p-media example", { timeout: 300_000 }, () => {
     await withContext(env, async ({ open }) => {
       const a = await openExample(open);
       const b = await openExample(open);
-      await a.page.locator("#remote-id").fill(b.id);
-      await a.page.locator("#call").click();
-      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await startCall(a, b);
       await b.page.locator("#hang-up").click();
       await assertBothIdle([a.page, b.page], 1);
 
       // The other way round this time.
-      await b.page.locator("#remote-id").fill(a.id);
-      await b.page.locator("#call").click();
-      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await startCall(b, a);
       await assertPlaying(a.page, "callee of the second call");
       await assertPlaying(b.page, "caller of the second call");
       await a.page.locator("#hang-up").click();
@@ -114,9 +108,7 @@ describe("the p2p-media example", { timeout: 300_000 }, () => {
     await withContext(env, async ({ open }) => {
       const a = await openExample(open);
       const b = await openExample(open);
-      await a.page.locator("#remote-id").fill(b.id);
-      await a.page.locator("#call").click();
-      await Promise.all([a, b].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+      await startCall(a, b);
       await b.page.close();
       // Signaling tells the caller that the callee left (LEAVE) or ICE fails; either closes the call.
       await a.page.locator("#state[data-state=idle]").waitFor({ timeout: 15_000 });
@@ -124,3 +116,10 @@ describe("the p2p-media example", { timeout: 300_000 }, () => {
     });
   });
 });
+
+/** Has caller's page call callee's by ID and waits until both pages are in the call. */
+async function startCall(caller, callee) {
+  await caller.page.locator("#remote-id").fill(callee.id);
+  await caller.page.locator("#call").click();
+  await Promise.all([caller, callee].map(({ page }) => page.locator("#state[data-state=in-call]").waitFor()));
+}
