@@ -130,3 +130,35 @@ type RoomDataPayload struct {
 	Src      string          `json:"src"`
 	Data     json.RawMessage `json:"data,omitempty"`
 }
+
+// SFUGetOfferPayload is the payload of SFU_GET_OFFER: the client asks the SFU
+// for an offer, first after joining an sfu room and again whenever it has
+// attached a different stream. VideoReceiveEnabled and AudioReceiveEnabled
+// (default true) say whether the SFU sends it the others' tracks of that
+// kind; the first SFU_GET_OFFER of a membership fixes them.
+type SFUGetOfferPayload struct {
+	RoomName            string `json:"roomName"`
+	VideoReceiveEnabled *bool  `json:"videoReceiveEnabled,omitempty"`
+	AudioReceiveEnabled *bool  `json:"audioReceiveEnabled,omitempty"`
+}
+
+// SFUOfferPayload is the payload of SFU_OFFER. Msids maps the ID of every
+// stream the offer sends to the ID of the peer that publishes it.
+type SFUOfferPayload struct {
+	RoomName string             `json:"roomName"`
+	Offer    SessionDescription `json:"offer"`
+	Msids    map[string]string  `json:"msids"`
+}
+
+// SFUAnswerPayload is the payload of SFU_ANSWER.
+type SFUAnswerPayload struct {
+	RoomName string             `json:"roomName"`
+	Answer   SessionDescription `json:"answer"`
+}
+
+// SFUCandidatePayload is the payload of SFU_CANDIDATE, both ways: an
+// RTCIceCandidateInit for the room's PeerConnection with the SFU.
+type SFUCandidatePayload struct {
+	RoomName  string          `json:"roomName"`
+	Candidate json.RawMessage `json:"candidate"`
+}

@@ -31,6 +31,9 @@ type ClientMessage struct {
 	Data []byte
 	// Credential is UPDATE_CREDENTIAL's payload.
 	Credential Credential
+	// NoVideoReceive and NoAudioReceive are SFU_GET_OFFER's
+	// videoReceiveEnabled and audioReceiveEnabled set to false.
+	NoVideoReceive, NoAudioReceive bool
 
 	dst    [MaxPeerIDLength]byte
 	connID [MaxConnectionIDLength]byte
@@ -56,10 +59,13 @@ const (
 	fTTL
 	fAuthToken
 	fSrc
+	fVideoReceiveEnabled
+	fAudioReceiveEnabled
 )
 
 var fieldNames = [...]string{"dst", "connectionId", "connectionType", "offer", "answer", "candidate", "metadata",
-	"serialization", "label", "dcInit", "roomName", "roomType", "data", "timestamp", "ttl", "authToken", "src"}
+	"serialization", "label", "dcInit", "roomName", "roomType", "data", "timestamp", "ttl", "authToken", "src",
+	"videoReceiveEnabled", "audioReceiveEnabled"}
 
 var fieldNameBytes = func() [][]byte {
 	b := make([][]byte, len(fieldNames))
@@ -103,6 +109,12 @@ func required(t MessageType, binary bool) uint32 {
 		return fRoomName | fData
 	case UpdateCredential:
 		return fTimestamp | fTTL | fAuthToken
+	case SFUGetOffer:
+		return fRoomName
+	case SFUAnswer:
+		return fRoomName | fAnswer
+	case SFUCandidate:
+		return fRoomName | fCandidate
 	}
 	return 0
 }
@@ -120,6 +132,12 @@ func forbidden(t MessageType) uint32 {
 		return fOffer | fAnswer
 	case SendForceClose:
 		return fOffer | fAnswer | fCandidate
+	case SFUGetOffer:
+		return fOffer | fAnswer | fCandidate
+	case SFUAnswer:
+		return fOffer | fCandidate
+	case SFUCandidate:
+		return fOffer | fAnswer
 	}
 	return 0
 }
@@ -262,6 +280,16 @@ func (m *ClientMessage) field(bit uint32, name string, f jsonscan.Member) error 
 		want = jsonscan.Object
 	case fTimestamp, fTTL:
 		want = jsonscan.Number
+	case fVideoReceiveEnabled, fAudioReceiveEnabled:
+		if f.Kind != jsonscan.True && f.Kind != jsonscan.False {
+			return invalid(t, "field %q is a %v, want a boolean", name, f.Kind)
+		}
+		if bit == fVideoReceiveEnabled {
+			m.NoVideoReceive = f.Kind == jsonscan.False
+		} else {
+			m.NoAudioReceive = f.Kind == jsonscan.False
+		}
+		return nil
 	}
 	if want != jsonscan.Invalid && f.Kind != want {
 		return invalid(t, "field %q is a %v, want a %v", name, f.Kind, want)

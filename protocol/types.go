@@ -14,8 +14,13 @@ const (
 	RoomGetUsers     MessageType = "ROOM_GET_USERS"
 	RoomGetLogs      MessageType = "ROOM_GET_LOGS"
 	RoomSendData     MessageType = "ROOM_SEND_DATA"
+	SFUGetOffer      MessageType = "SFU_GET_OFFER"
+	SFUAnswer        MessageType = "SFU_ANSWER"
 	Ping             MessageType = "PING"
 	UpdateCredential MessageType = "UPDATE_CREDENTIAL"
+	// SFUCandidate goes both ways: the client's and the SFU's ICE
+	// candidates for the room's PeerConnection.
+	SFUCandidate MessageType = "SFU_CANDIDATE"
 )
 
 // Server → client messages.
@@ -33,12 +38,14 @@ const (
 	RoomUsers     MessageType = "ROOM_USERS"
 	RoomLogs      MessageType = "ROOM_LOGS"
 	RoomData      MessageType = "ROOM_DATA"
+	SFUOffer      MessageType = "SFU_OFFER"
 )
 
 // ClientTypes lists every message a client may send, in protocol order.
 var ClientTypes = []MessageType{
 	SendOffer, SendAnswer, SendCandidate, SendForceClose,
 	RoomJoin, RoomLeave, RoomGetUsers, RoomGetLogs, RoomSendData,
+	SFUGetOffer, SFUAnswer, SFUCandidate,
 	Ping, UpdateCredential,
 }
 

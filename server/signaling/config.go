@@ -21,6 +21,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives the signaling plane's counts.
 	Metrics *metrics.Signaling
+	// SFU serves the media of sfu rooms. With nil, sfu rooms have
+	// membership and room data only, and SFU_* messages get room-error.
+	SFU SFU
 
 	// PingInterval is how often the server pings each socket.
 	PingInterval time.Duration

@@ -37,8 +37,8 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 	case protocol.RoomJoin:
 		s.joinRoom(ctx, m)
 	case protocol.RoomLeave:
-		if s.member(m) {
-			s.srv.leaveRoom(ctx, s.p, string(m.RoomName))
+		if typ, ok := s.roomType(m); ok {
+			s.srv.leaveRoom(ctx, s.p, string(m.RoomName), typ)
 		}
 	case protocol.RoomGetUsers:
 		if s.member(m) {
@@ -58,6 +58,8 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 		}
 	case protocol.RoomSendData:
 		s.roomData(ctx, m, now)
+	case protocol.SFUGetOffer, protocol.SFUAnswer, protocol.SFUCandidate:
+		s.sfuMessage(ctx, m)
 	case protocol.UpdateCredential:
 		s.updateCredential(m)
 	case protocol.Ping:
@@ -132,12 +134,15 @@ func (s *session) joinRoom(ctx context.Context, m *protocol.ClientMessage) {
 }
 
 // leaveRoom takes p out of a room and tells the others and p.
-func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string) {
+func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string, typ protocol.RoomType) {
 	p.mu.Lock()
 	if p.rooms != nil {
 		delete(p.rooms, name)
 	}
 	p.mu.Unlock()
+	if typ == protocol.SFU && srv.cfg.SFU != nil {
+		srv.cfg.SFU.Leave(Member{Key: p.key, Room: name, Peer: p.id})
+	}
 	left, err := srv.cfg.Router.LeaveRoom(ctx, p.key, name, p.id)
 	if err != nil {
 		if !errors.Is(err, routing.ErrNotMember) {
@@ -200,13 +205,24 @@ func (s *session) updateCredential(m *protocol.ClientMessage) {
 
 // member reports whether the peer is in m's room, and tells the client if not.
 func (s *session) member(m *protocol.ClientMessage) bool {
+	_, ok := s.roomType(m)
+	return ok
+}
+
+// roomType returns the type of m's room, and whether the peer is in it;
+// if not, it tells the client.
+func (s *session) roomType(m *protocol.ClientMessage) (protocol.RoomType, bool) {
 	s.p.mu.Lock()
-	_, ok := s.p.rooms[string(m.RoomName)]
+	mem, ok := s.p.rooms[string(m.RoomName)]
+	var typ protocol.RoomType
+	if ok {
+		typ = mem.typ
+	}
 	s.p.mu.Unlock()
 	if !ok {
 		s.fail(protocol.Errorf(protocol.ErrRoom, "not a member of room %q", m.RoomName), m)
 	}
-	return ok
+	return typ, ok
 }
 
 // ok reports whether err is nil, and tells the client of a server error.

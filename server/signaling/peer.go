@@ -210,8 +210,8 @@ func (p *peer) end(mode endMode) {
 	if err := r.Release(ctx, p.key, p.id, p); err != nil {
 		p.srv.log.Error("releasing a peer ID failed", "key", p.key, "peer", p.id, "err", err)
 	}
-	for name := range rooms {
-		p.srv.leaveRoom(ctx, p, name)
+	for name, mem := range rooms {
+		p.srv.leaveRoom(ctx, p, name, mem.typ)
 	}
 	if len(contacts) == 0 {
 		return
