@@ -24,6 +24,11 @@ type conn struct {
 	remoteID string
 	typ      protocol.ConnectionType
 	metadata json.RawMessage
+	// roomName is the mesh room the connection belongs to, "" if none.
+	roomName string
+	// signal, if set, sends the connection's signaling instead of
+	// relaying it to remoteID: an SFU room's link to the server.
+	signal func(t protocol.MessageType, r protocol.RelayPayload)
 
 	// ops runs this connection's negotiation steps one at a time, in the
 	// order the messages that caused them arrived; in the browser they wait
@@ -180,7 +185,11 @@ func (c *conn) addRelease(f func()) {
 
 // sendRelay sends a relayed message about this connection.
 func (c *conn) sendRelay(t protocol.MessageType, r protocol.RelayPayload) {
-	r.Dst, r.ConnectionID = c.remoteID, c.id
+	if c.signal != nil {
+		c.signal(t, r)
+		return
+	}
+	r.Dst, r.ConnectionID, r.RoomName = c.remoteID, c.id, c.roomName
 	if t != protocol.SendForceClose {
 		r.ConnectionType = c.typ
 	}

@@ -118,6 +118,12 @@ func (m *MediaConnection) Close(force bool) { m.shutdown(true, "closed") }
 
 // Call calls remoteID, sending stream (nil: receive only).
 func (p *Peer) Call(remoteID string, stream *MediaStream, opts *CallOptions) (*MediaConnection, error) {
+	return p.call(remoteID, stream, opts, nil)
+}
+
+// call places a call; a mesh room's calls belong to room, and the room
+// sets their handlers before anything can fire.
+func (p *Peer) call(remoteID string, stream *MediaStream, opts *CallOptions, room *MeshRoom) (*MediaConnection, error) {
 	if opts == nil {
 		opts = &CallOptions{}
 	}
@@ -132,6 +138,9 @@ func (p *Peer) Call(remoteID string, stream *MediaStream, opts *CallOptions) (*M
 	m := &MediaConnection{opts: mo, local: stream, answered: true}
 	m.init(p, id, remoteID, protocol.Media, metadata, false)
 	m.mungeRemote = mo.mungeRemote
+	if room != nil {
+		room.adopt(m)
+	}
 	p.register(m)
 	d := directions{offering: true, noVideoRecv: opts.NoVideoReceive, noAudioRecv: opts.NoAudioReceive}
 	m.ops.post(func() {

@@ -100,6 +100,7 @@ type Peer struct {
 	turn       *protocol.TURNCredential
 	credential *protocol.Credential
 	conns      map[connKey]connection
+	rooms      map[string]Room
 	pending    map[connKey]*pending
 	outbox     []outMessage
 	writing    bool // the writer holds a message it took from outbox
@@ -133,6 +134,7 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 		openWait:   make(chan struct{}),
 		credential: opts.Credential,
 		conns:      make(map[connKey]connection),
+		rooms:      make(map[string]Room),
 		pending:    make(map[connKey]*pending),
 	}
 	p.start()
@@ -247,6 +249,7 @@ func (p *Peer) handleOpen(payload json.RawMessage) {
 	p.openWait = make(chan struct{})
 	p.mu.Unlock()
 	p.opts.Logger.Debug("open", "id", o.PeerID)
+	p.rejoinRooms()
 	emit(&p.events, &p.onOpen, o.PeerID)
 }
 
@@ -274,6 +277,9 @@ func (p *Peer) handle(env protocol.Envelope) {
 		if json.Unmarshal(env.Payload, &a) == nil {
 			emit(&p.events, &p.onExpiresIn, a.Seconds)
 		}
+	case protocol.RoomUserJoin, protocol.RoomUserLeave, protocol.RoomLogs, protocol.RoomData,
+		protocol.SFUOffer, protocol.SFUCandidate:
+		p.handleRoomMessage(env)
 	default:
 		p.opts.Logger.Debug("ignored message", "type", env.Type)
 	}
@@ -296,6 +302,7 @@ func (p *Peer) handleError(payload json.RawMessage) {
 	if c != nil {
 		c.base().fail(sdkErr, e.Type == protocol.ErrPeerUnavailable)
 	}
+	p.roomRefused(&e)
 }
 
 func (p *Peer) handleRelay(env protocol.Envelope, r *protocol.RelayPayload) {
@@ -322,6 +329,10 @@ func (p *Peer) handleRelay(env protocol.Envelope, r *protocol.RelayPayload) {
 	case c != nil:
 		c.handleOffer(r)
 	case r.Offer == nil:
+	case r.RoomName != "":
+		if m, ok := p.room(r.RoomName).(*MeshRoom); ok && r.ConnectionType == protocol.Media && !full {
+			m.incoming(r)
+		}
 	case full:
 		p.opts.Logger.Warn("offer refused: too many connections", "src", r.Src)
 	case r.ConnectionType == protocol.Media:
@@ -429,7 +440,9 @@ func (p *Peer) Connections() map[string][]Connection {
 	defer p.mu.Unlock()
 	m := make(map[string][]Connection)
 	for k, c := range p.conns {
-		m[k.remote] = append(m[k.remote], c)
+		if c.base().roomName == "" { // a mesh room's calls are the room's
+			m[k.remote] = append(m[k.remote], c)
+		}
 	}
 	return m
 }
@@ -533,8 +546,11 @@ func (p *Peer) Destroy() {
 	p.state = stateDestroyed
 	stop, done := p.stopRun, p.runDone
 	p.mu.Unlock()
-	// Connections close first, so their SEND_FORCE_CLOSE can still leave
-	// with the socket's orderly close.
+	// Rooms and connections close first, so their ROOM_LEAVE and
+	// SEND_FORCE_CLOSE can still leave with the socket's orderly close.
+	for _, r := range p.Rooms() {
+		r.Close()
+	}
 	for _, c := range p.connectionsOf(allPeers) {
 		c.Close(true)
 	}

@@ -183,8 +183,7 @@ func (p *Peer) read(c *websocket.Conn, openCh chan struct{}, opened *bool) error
 			return err
 		}
 		if typ == websocket.MessageBinary {
-			// Only room data travels in binary frames; rooms come later.
-			p.opts.Logger.Debug("ignored a binary frame", "bytes", len(data))
+			p.handleBinary(data) // only room data travels in binary frames
 			continue
 		}
 		if p.handleText(data) && !*opened {

@@ -8,6 +8,8 @@ import "syscall/js"
 // getUserMedia or getDisplayMedia, or one received in a stream event.
 type MediaStream struct {
 	v js.Value
+	// peerID is the publishing peer of a stream received in a room.
+	peerID string
 }
 
 // StreamFromJS wraps a JavaScript MediaStream.
@@ -41,3 +43,7 @@ func (s *MediaStream) hasKind(kind string) bool {
 	}
 	return false
 }
+
+// PeerID is, for a stream received in a room, the ID of the peer that sends
+// it (SkyWay's stream.peerId); "" otherwise.
+func (s *MediaStream) PeerID() string { return s.peerID }

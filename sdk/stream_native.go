@@ -15,6 +15,8 @@ import (
 type MediaStream struct {
 	id    string
 	local []webrtc.TrackLocal
+	// peerID is the publishing peer of a stream received in a room.
+	peerID string
 
 	mu     sync.Mutex
 	remote []*webrtc.TrackRemote
@@ -56,3 +58,7 @@ func (s *MediaStream) hasKind(kind webrtc.RTPCodecType) bool {
 	}
 	return false
 }
+
+// PeerID is, for a stream received in a room, the ID of the peer that sends
+// it (SkyWay's stream.peerId); "" otherwise.
+func (s *MediaStream) PeerID() string { return s.peerID }

@@ -1,0 +1,525 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/sdk/internal/datapack"
+)
+
+// roomSendMargin is added to protocol.RoomDataInterval between two sends of
+// room data: the server measures the interval between arrivals, and a
+// message the network delayed would otherwise reach it too soon after the
+// previous one and be refused.
+const roomSendMargin = 20 * time.Millisecond
+
+// RoomOptions are the options of Peer.JoinRoom, SkyWay's room options.
+type RoomOptions struct {
+	// Mode is protocol.Mesh (the default) or protocol.SFU.
+	Mode protocol.RoomType
+	// Stream is what this peer sends to the room; nil receives only.
+	Stream *MediaStream
+	// VideoBandwidth, AudioBandwidth, VideoCodec and AudioCodec are as in
+	// CallOptions. In an SFU room the codecs are the SFU's choice and
+	// these two are ignored.
+	VideoBandwidth, AudioBandwidth int
+	VideoCodec, AudioCodec         string
+	// NoVideoReceive and NoAudioReceive turn off receiving that kind
+	// (SkyWay's videoReceiveEnabled and audioReceiveEnabled set to false).
+	NoVideoReceive, NoAudioReceive bool
+}
+
+// RoomData is a room's data event: what Src sent with Room.Send.
+type RoomData struct {
+	Src  string
+	Data any
+}
+
+// Room is a MeshRoom or an SFURoom.
+type Room interface {
+	// Name is the room's name.
+	Name() string
+	// Mode is protocol.Mesh or protocol.SFU.
+	Mode() protocol.RoomType
+	// Members are the other peers in the room, in the order they joined.
+	Members() []string
+	// Open reports whether the server has let this peer in.
+	Open() bool
+	// Send sends data to every other member through the server: any value
+	// a DataConnection's binary serialization takes, at most
+	// protocol.MaxRoomDataSize bytes encoded. Sends are spaced by
+	// protocol.RoomDataInterval; faster ones wait their turn, in order.
+	Send(data any) error
+	// Close leaves the room.
+	Close()
+	// ReplaceStream sends stream instead of the current one (nil: none).
+	ReplaceStream(stream *MediaStream) error
+	// GetLog asks the server for the room's log; the log event brings it.
+	GetLog() error
+
+	OnOpen(func())
+	OnPeerJoin(func(peerID string))
+	OnPeerLeave(func(peerID string))
+	// OnStream fires once per remote stream; MediaStream.PeerID says
+	// whose it is.
+	OnStream(func(*MediaStream))
+	OnData(func(RoomData))
+	OnLog(func([]protocol.LogEntry))
+	OnClose(func())
+
+	base() *room
+}
+
+// roomKind is what a mesh and an SFU room do differently.
+type roomKind interface {
+	// joined runs when the server has let this peer in, with the other
+	// members; again after a reconnection.
+	joined(members []string)
+	peerJoined(id string)
+	peerLeft(id string)
+	replace(s *MediaStream) error
+	// shutdown releases the media when the room closes.
+	shutdown()
+}
+
+// room is what both kinds of room share: membership, events and data.
+type room struct {
+	peer *Peer
+	name string
+	mode protocol.RoomType
+	opts RoomOptions
+	kind roomKind
+
+	events      queue
+	onOpen      handler[struct{}]
+	onPeerJoin  handler[string]
+	onPeerLeave handler[string]
+	onStream    handler[*MediaStream]
+	onData      handler[RoomData]
+	onLog       handler[[]protocol.LogEntry]
+	onClose     handler[struct{}]
+
+	mu       sync.Mutex
+	open     bool
+	closed   bool
+	members  []string
+	stream   *MediaStream
+	outbox   [][]byte // room data waiting for its turn
+	sending  bool     // a goroutine drains outbox
+	lastSent time.Time
+}
+
+// Name is the room's name.
+func (r *room) Name() string { return r.name }
+
+// Mode is protocol.Mesh or protocol.SFU.
+func (r *room) Mode() protocol.RoomType { return r.mode }
+
+func (r *room) base() *room { return r }
+
+// Members are the other peers in the room, in the order they joined.
+func (r *room) Members() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.members...)
+}
+
+// Open reports whether the server has let this peer in.
+func (r *room) Open() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open
+}
+
+// OnOpen sets the handler of the open event: this peer is in the room.
+func (r *room) OnOpen(f func()) { r.onOpen.set(func(struct{}) { f() }) }
+
+// OnPeerJoin sets the handler of the peerJoin event.
+func (r *room) OnPeerJoin(f func(string)) { r.onPeerJoin.set(f) }
+
+// OnPeerLeave sets the handler of the peerLeave event.
+func (r *room) OnPeerLeave(f func(string)) { r.onPeerLeave.set(f) }
+
+// OnStream sets the handler of the stream event.
+func (r *room) OnStream(f func(*MediaStream)) { r.onStream.set(f) }
+
+// OnData sets the handler of the data event.
+func (r *room) OnData(f func(RoomData)) { r.onData.set(f) }
+
+// OnLog sets the handler of the log event, which answers GetLog.
+func (r *room) OnLog(f func([]protocol.LogEntry)) { r.onLog.set(f) }
+
+// OnClose sets the handler of the close event, fired once.
+func (r *room) OnClose(f func()) { r.onClose.set(func(struct{}) { f() }) }
+
+// JoinRoom joins the room name, or returns the room if this peer is in it
+// or joining it already. The room's open event says the server let it in.
+// An empty or invalid name is an *Error of type room-error.
+func (p *Peer) JoinRoom(name string, opts *RoomOptions) (Room, error) {
+	if opts == nil {
+		opts = &RoomOptions{}
+	}
+	o := *opts
+	if o.Mode == "" {
+		o.Mode = protocol.Mesh
+	}
+	if !protocol.ValidRoomName([]byte(name)) {
+		return nil, newError(protocol.ErrRoom, fmt.Sprintf("room name %q is not 1 to %d characters without control characters", name, protocol.MaxRoomNameLength), nil)
+	}
+	if o.Mode != protocol.Mesh && o.Mode != protocol.SFU {
+		return nil, newError(protocol.ErrRoom, fmt.Sprintf("room mode %q is neither mesh nor sfu", o.Mode), nil)
+	}
+	mo := mediaOptions{o.VideoBandwidth, o.AudioBandwidth, o.VideoCodec, o.AudioCodec}
+	if err := mo.check(); err != nil {
+		return nil, err
+	}
+	if err := p.checkOpen(); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if r, ok := p.rooms[name]; ok {
+		p.mu.Unlock()
+		return r, nil
+	}
+	r := &room{peer: p, name: name, mode: o.Mode, opts: o, stream: o.Stream}
+	var rm Room
+	if o.Mode == protocol.SFU {
+		s := &SFURoom{room: r}
+		r.kind, rm = s, s
+	} else {
+		m := &MeshRoom{room: r, conns: map[string]*MediaConnection{}}
+		r.kind, rm = m, m
+	}
+	p.rooms[name] = rm
+	p.mu.Unlock()
+	if err := p.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: name, RoomType: o.Mode}); err != nil {
+		r.close(false)
+		return nil, err
+	}
+	return rm, nil
+}
+
+// Rooms returns the rooms this peer is in or joining, by name: SkyWay's
+// peer.rooms.
+func (p *Peer) Rooms() map[string]Room {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[string]Room, len(p.rooms))
+	for k, r := range p.rooms {
+		m[k] = r
+	}
+	return m
+}
+
+// room returns the room name, or nil.
+func (p *Peer) room(name string) Room {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rooms[name]
+}
+
+// rejoinRooms asks the server again for every room after a reconnection:
+// a rejoin of a room the server kept is harmless, and one it dropped with
+// the old session is joined afresh.
+func (p *Peer) rejoinRooms() {
+	for _, r := range p.Rooms() {
+		b := r.base()
+		_ = p.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: b.name, RoomType: b.mode})
+	}
+}
+
+// Close leaves the room: its media connections close, the others get
+// peerLeave, and close fires once.
+func (r *room) Close() { r.close(true) }
+
+// close closes the room once; leave tells the server, unless it refused
+// the join.
+func (r *room) close(leave bool) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed, r.open, r.outbox = true, false, nil
+	r.mu.Unlock()
+	p := r.peer
+	p.mu.Lock()
+	if cur, ok := p.rooms[r.name]; ok && cur.base() == r {
+		delete(p.rooms, r.name)
+	}
+	p.mu.Unlock()
+	if leave {
+		_ = p.send(protocol.RoomLeave, protocol.RoomPayload{RoomName: r.name})
+	}
+	r.kind.shutdown()
+	emit(&r.events, &r.onClose, struct{}{})
+}
+
+// ReplaceStream sends stream instead of the current one.
+func (r *room) ReplaceStream(stream *MediaStream) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	r.stream = stream
+	r.mu.Unlock()
+	return r.kind.replace(stream)
+}
+
+func (r *room) localStream() *MediaStream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stream
+}
+
+// GetLog asks the server for the room's log.
+func (r *room) GetLog() error {
+	if r.isClosed() {
+		return ErrClosed
+	}
+	return r.peer.send(protocol.RoomGetLogs, protocol.RoomPayload{RoomName: r.name})
+}
+
+func (r *room) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// Send queues data for the other members.
+func (r *room) Send(data any) error {
+	header, err := protocol.Marshal(protocol.RoomSendData, protocol.RoomPayload{RoomName: r.name})
+	if err != nil {
+		return err
+	}
+	body, err := encodeRoomData(data)
+	if err != nil {
+		return err
+	}
+	if len(body) > protocol.MaxRoomDataSize {
+		return newError(protocol.ErrRoom, fmt.Sprintf("room data of %d bytes is over the %d-byte limit", len(body), protocol.MaxRoomDataSize), nil)
+	}
+	frame := protocol.BinaryFrame(header, body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	r.outbox = append(r.outbox, frame)
+	r.startSending()
+	return nil
+}
+
+// encodeRoomData encodes a value as a DataConnection's binary
+// serialization does, whole.
+func encodeRoomData(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case []byte:
+		head, err := datapack.AppendBinHeader(nil, len(x))
+		return append(head, x...), err
+	case *File:
+		return encodeRoomData(*x)
+	case File:
+		head, err := datapack.AppendFileHeader(nil, x.Name, x.Type, len(x.Data))
+		return append(head, x.Data...), err
+	}
+	b, err := datapack.Encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: encoding room data: %w", err)
+	}
+	return b, nil
+}
+
+// startSending starts the goroutine that sends the outbox, once the room
+// is open. r.mu is held.
+func (r *room) startSending() {
+	if r.sending || !r.open || len(r.outbox) == 0 {
+		return
+	}
+	r.sending = true
+	go r.drain()
+}
+
+// drain sends the outbox one frame per interval; it ends when the outbox
+// is empty or the room closed.
+func (r *room) drain() {
+	interval := protocol.RoomDataInterval + roomSendMargin
+	for {
+		r.mu.Lock()
+		if r.closed || !r.open || len(r.outbox) == 0 {
+			r.sending = false
+			r.mu.Unlock()
+			return
+		}
+		wait := time.Until(r.lastSent.Add(interval))
+		if wait > 0 {
+			r.mu.Unlock()
+			time.Sleep(wait)
+			continue
+		}
+		frame := r.outbox[0]
+		r.outbox[0] = nil
+		r.outbox = r.outbox[1:]
+		r.lastSent = time.Now()
+		r.mu.Unlock()
+		r.peer.enqueue(outMessage{data: frame, binary: true})
+	}
+}
+
+// handleJoin takes ROOM_USER_JOIN.
+func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
+	if j.Src == self {
+		others := make([]string, 0, len(j.RoomMembers))
+		for _, m := range j.RoomMembers {
+			if m != self {
+				others = append(others, m)
+			}
+		}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return
+		}
+		first := !r.open
+		r.open, r.members = true, others
+		r.startSending()
+		r.mu.Unlock()
+		if first {
+			emit(&r.events, &r.onOpen, struct{}{})
+		}
+		r.kind.joined(others)
+		return
+	}
+	r.mu.Lock()
+	known := false
+	for _, m := range r.members {
+		known = known || m == j.Src
+	}
+	if !known {
+		r.members = append(r.members, j.Src)
+	}
+	r.mu.Unlock()
+	if !known {
+		r.kind.peerJoined(j.Src)
+		emit(&r.events, &r.onPeerJoin, j.Src)
+	}
+}
+
+// handleLeave takes ROOM_USER_LEAVE of another member.
+func (r *room) handleLeave(src string) {
+	r.mu.Lock()
+	found := false
+	for i, m := range r.members {
+		if m == src {
+			r.members = append(r.members[:i], r.members[i+1:]...)
+			found = true
+			break
+		}
+	}
+	r.mu.Unlock()
+	if found {
+		r.kind.peerLeft(src)
+		emit(&r.events, &r.onPeerLeave, src)
+	}
+}
+
+// stream reports a remote stream of the room.
+func (r *room) remoteStream(s *MediaStream) {
+	emit(&r.events, &r.onStream, s)
+}
+
+// handleRoomMessage dispatches a ROOM_* or SFU_* message from the server.
+func (p *Peer) handleRoomMessage(env protocol.Envelope) {
+	var head struct {
+		RoomName string `json:"roomName"`
+	}
+	if err := json.Unmarshal(env.Payload, &head); err != nil {
+		p.opts.Logger.Warn("malformed room message", "type", env.Type, "err", err)
+		return
+	}
+	rm := p.room(head.RoomName)
+	if rm == nil {
+		p.opts.Logger.Debug("message for a room this peer is not in", "type", env.Type, "room", head.RoomName)
+		return
+	}
+	r := rm.base()
+	var err error
+	switch env.Type {
+	case protocol.RoomUserJoin:
+		var j protocol.RoomUserJoinPayload
+		if err = json.Unmarshal(env.Payload, &j); err == nil {
+			r.handleJoin(&j, p.ID())
+		}
+	case protocol.RoomUserLeave:
+		var l protocol.RoomUserLeavePayload
+		if err = json.Unmarshal(env.Payload, &l); err == nil && l.Src != p.ID() {
+			r.handleLeave(l.Src)
+		}
+	case protocol.RoomLogs:
+		var l protocol.RoomLogsPayload
+		if err = json.Unmarshal(env.Payload, &l); err == nil {
+			emit(&r.events, &r.onLog, l.Log)
+		}
+	case protocol.RoomData:
+		var d struct {
+			Src  string          `json:"src"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err = json.Unmarshal(env.Payload, &d); err == nil {
+			var v any
+			if err = json.Unmarshal(d.Data, &v); err == nil {
+				emit(&r.events, &r.onData, RoomData{Src: d.Src, Data: v})
+			}
+		}
+	case protocol.SFUOffer, protocol.SFUCandidate:
+		if s, ok := rm.(*SFURoom); ok {
+			s.handle(env)
+		}
+	}
+	if err != nil {
+		p.opts.Logger.Warn("malformed room message", "type", env.Type, "err", err)
+	}
+}
+
+// handleBinary takes a binary frame: room data.
+func (p *Peer) handleBinary(frame []byte) {
+	header, data, err := protocol.SplitBinaryFrame(frame)
+	var env protocol.Envelope
+	if err == nil {
+		err = json.Unmarshal(header, &env)
+	}
+	var d protocol.RoomDataPayload
+	if err == nil {
+		err = json.Unmarshal(env.Payload, &d)
+	}
+	if err != nil || env.Type != protocol.RoomData {
+		p.opts.Logger.Warn("unreadable binary frame from the server", "type", env.Type, "err", err)
+		return
+	}
+	rm := p.room(d.RoomName)
+	if rm == nil {
+		return
+	}
+	v, err := datapack.Decode(data)
+	if err != nil {
+		p.emitError(newError(protocol.ErrRoom, fmt.Sprintf("undecodable data from %s in room %q", d.Src, d.RoomName), err))
+		return
+	}
+	r := rm.base()
+	emit(&r.events, &r.onData, RoomData{Src: d.Src, Data: v})
+}
+
+// roomRefused takes an ERROR about a room request: a refused join closes
+// the room, so that joining again starts afresh.
+func (p *Peer) roomRefused(e *protocol.ErrorPayload) {
+	if e.RoomName == "" || e.Request != protocol.RoomJoin {
+		return
+	}
+	if rm := p.room(e.RoomName); rm != nil && !rm.Open() {
+		rm.base().close(false)
+	}
+}
