@@ -134,6 +134,12 @@ func ShortICETimeouts(se *webrtc.SettingEngine) {
 // that gathers host candidates on the loopback interface only, as tests in
 // a loopback-only network namespace need. adjust may change its settings.
 func LoopbackAPI(adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
+	return LoopbackAPIWith(nil, adjust...)
+}
+
+// LoopbackAPIWith is LoopbackAPI with extra interceptors after pion's
+// default ones, for tests that watch RTP or RTCP.
+func LoopbackAPIWith(extra []interceptor.Factory, adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -141,6 +147,9 @@ func LoopbackAPI(adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, err
+	}
+	for _, f := range extra {
+		ir.Add(f)
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
