@@ -31,6 +31,14 @@ func TestParse(t *testing.T) {
 		{"ping", `{"type":"PING"}`, Ping, ""},
 		{"ping with payload", `{"type":"PING","payload":{}}`, Ping, ""},
 		{"credential", `{"type":"UPDATE_CREDENTIAL","payload":{"timestamp":1700000000,"ttl":3600,"authToken":"abc="}}`, UpdateCredential, ""},
+		{"sfu get offer", `{"type":"SFU_GET_OFFER","payload":{"roomName":"r"}}`, SFUGetOffer, ""},
+		{"sfu get offer options", `{"type":"SFU_GET_OFFER","payload":{"roomName":"r","videoReceiveEnabled":false,"audioReceiveEnabled":true}}`, SFUGetOffer, ""},
+		{"sfu answer", `{"type":"SFU_ANSWER","payload":{"roomName":"r","answer":{"type":"answer","sdp":"v=0\r\n"}}}`, SFUAnswer, ""},
+		{"sfu candidate", `{"type":"SFU_CANDIDATE","payload":{"roomName":"r","candidate":{"candidate":""}}}`, SFUCandidate, ""},
+		{"sfu answer missing", `{"type":"SFU_ANSWER","payload":{"roomName":"r"}}`, SFUAnswer, `missing field "answer"`},
+		{"sfu candidate without room", `{"type":"SFU_CANDIDATE","payload":{"candidate":{}}}`, SFUCandidate, `missing field "roomName"`},
+		{"sfu answer with offer", `{"type":"SFU_ANSWER","payload":{"roomName":"r","answer":{"type":"answer","sdp":""},"offer":{"type":"offer","sdp":""}}}`, SFUAnswer, `"offer" belongs to another`},
+		{"sfu receive not bool", `{"type":"SFU_GET_OFFER","payload":{"roomName":"r","videoReceiveEnabled":0}}`, SFUGetOffer, `"videoReceiveEnabled" is a number, want a boolean`},
 
 		{"not json", `{"type":`, "", "malformed JSON"},
 		{"array", `[1]`, "", "not an object"},
@@ -217,7 +225,9 @@ func BenchmarkParseRelay(b *testing.B) {
 // it accepts must relay as valid JSON whose src is the server's.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{offerJSON, `{"type":"PING"}`, `{"type":"ROOM_SEND_DATA","payload":{"roomName":"a","data":"x"}}`,
-		`{"type":"SEND_FORCE_CLOSE","payload":{"dst":"b","connectionId":"c"}}`, `{"type":"ROOM_JOIN","payload":{"roomName":"\u00e9","roomType":"mesh"}}`} {
+		`{"type":"SEND_FORCE_CLOSE","payload":{"dst":"b","connectionId":"c"}}`, `{"type":"ROOM_JOIN","payload":{"roomName":"\u00e9","roomType":"mesh"}}`,
+		`{"type":"SFU_GET_OFFER","payload":{"roomName":"r","videoReceiveEnabled":false}}`,
+		`{"type":"SFU_ANSWER","payload":{"roomName":"r","answer":{"type":"answer","sdp":"v=0"}}}`} {
 		f.Add([]byte(s), false)
 	}
 	f.Add(BinaryFrame([]byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r"}}`), []byte{1, 2}), true)
@@ -255,4 +265,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("output %q of %q has src %s", out, frame, env.Payload["src"])
 		}
 	})
+}
+
+func TestParseReceiveOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		payload          string
+		noVideo, noAudio bool
+	}{
+		{`{"roomName":"r"}`, false, false},
+		{`{"roomName":"r","videoReceiveEnabled":false}`, true, false},
+		{`{"roomName":"r","audioReceiveEnabled":false,"videoReceiveEnabled":true}`, false, true},
+	} {
+		var m ClientMessage
+		if err := Parse(&m, []byte(`{"type":"SFU_GET_OFFER","payload":`+tc.payload+`}`), false); err != nil {
+			t.Fatal(err)
+		}
+		if m.NoVideoReceive != tc.noVideo || m.NoAudioReceive != tc.noAudio {
+			t.Errorf("%s: no video %v, no audio %v; want %v, %v", tc.payload, m.NoVideoReceive, m.NoAudioReceive, tc.noVideo, tc.noAudio)
+		}
+	}
 }
