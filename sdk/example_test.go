@@ -8,6 +8,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 	"github.com/skywasm/skywasm/sdk/synth"
 )
@@ -77,4 +78,41 @@ func ExamplePeer_Connect() {
 	<-opened
 	err = dc.Send(ctx, sdk.File{Name: "notes.txt", Type: "text/plain", Data: []byte("hello")})
 	fmt.Println("sent:", err == nil)
+}
+
+// A bot that joins an SFU room, publishes a synthetic stream, and says
+// whose streams it receives and what the others say.
+func ExamplePeer_JoinRoom() {
+	peer, err := sdk.NewPeer(sdk.PeerOptions{
+		Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566",
+		URL: "http://localhost:8080",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Destroy()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := peer.WaitOpen(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	src, err := synth.Start(synth.Options{Label: "room-bot"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	room, err := peer.JoinRoom("stage", &sdk.RoomOptions{Mode: protocol.SFU, Stream: sdk.NewMediaStream(src.Tracks()...)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	room.OnOpen(func() {
+		fmt.Println("in the room with", room.Members())
+		_ = room.Send(map[string]any{"hello": "everyone"})
+	})
+	room.OnStream(func(s *sdk.MediaStream) { fmt.Println("receiving", s.PeerID()) })
+	room.OnData(func(d sdk.RoomData) { fmt.Println(d.Src, "says", d.Data) })
+	room.OnPeerLeave(func(id string) { fmt.Println(id, "left") })
+	time.Sleep(time.Minute)
+	room.Close()
 }
