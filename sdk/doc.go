@@ -1,6 +1,6 @@
 // Package sdk is skywasm's client: a Peer that connects to a skywasm server,
 // places and receives calls (MediaConnection) and data connections
-// (DataConnection), with the semantics of the SkyWay (ECLWebRTC) JavaScript
+// (DataConnection), and joins rooms (MeshRoom, SFURoom), with the semantics of the SkyWay (ECLWebRTC) JavaScript
 // SDK. The same code builds natively, on pion/webrtc, for bots, load tests and
 // server-side clients, and with GOOS=js for the browser, where pion drives the
 // page's own RTCPeerConnection.
@@ -23,6 +23,20 @@
 // server keeps the ID for 30 s for the Peer's reconnection token), and reports
 // OnOpen again. Established connections keep running meanwhile; signaling
 // they send waits for the socket.
+//
+// # Rooms
+//
+// Peer.JoinRoom joins a room of the Peer's API key. In a MeshRoom the joiner
+// calls every member and members answer by themselves; in an SFURoom the Peer
+// keeps one PeerConnection with the server's SFU, which makes every offer and
+// names the publisher of each stream (MediaStream.PeerID). Room data
+// (Room.Send) travels through the signaling server, not a data channel. After
+// a signaling outage the Peer joins its rooms again.
+//
+// Natively, SFURoom.ReplaceStream can publish into a kind the room sends
+// nothing of yet, but not swap one track for another: pion renumbers a new
+// track's packets, and the SFU's SRTP replay check would drop them. In the
+// browser, replaceTrack keeps the numbering and every swap works.
 //
 // # Wasm
 //
