@@ -33,10 +33,11 @@
 // (Room.Send) travels through the signaling server, not a data channel. After
 // a signaling outage the Peer joins its rooms again.
 //
-// Natively, SFURoom.ReplaceStream can publish into a kind the room sends
-// nothing of yet, but not swap one track for another: pion renumbers a new
-// track's packets, and the SFU's SRTP replay check would drop them. In the
-// browser, replaceTrack keeps the numbering and every swap works.
+// Natively, SFURoom.ReplaceStream can publish into a kind this Peer sends
+// nothing of yet, but swapping one track for another is not supported yet:
+// the native SDK replaces a track by removing it and adding a new one, and
+// as the answering side it cannot add the new one's section to the SFU's
+// description. In the browser, replaceTrack swaps in place.
 //
 // # Wasm
 //
