@@ -719,6 +719,17 @@ func TestRoomErrors(t *testing.T) {
 				t.Fatalf("roomMembers %q", j.RoomMembers)
 			}
 		}},
+		{"sfu messages outside an sfu room", nil, func(t *testing.T, e *env) {
+			a := e.dial(dialOpts{peerID: "a"})
+			a.send(protocol.SFUGetOffer, protocol.SFUGetOfferPayload{RoomName: "r"})
+			expectRoomError(a, protocol.ErrRoom, protocol.SFUGetOffer, "r") // not a member
+			joinRoom(a, "r", protocol.Mesh)
+			a.send(protocol.SFUCandidate, protocol.SFUCandidatePayload{RoomName: "r", Candidate: []byte(`{}`)})
+			expectRoomError(a, protocol.ErrRoom, protocol.SFUCandidate, "r") // a mesh room
+			joinRoom(a, "s", protocol.SFU)
+			a.send(protocol.SFUGetOffer, protocol.SFUGetOfferPayload{RoomName: "s"})
+			expectRoomError(a, protocol.ErrRoom, protocol.SFUGetOffer, "s") // this server has no SFU
+		}},
 		{"sfu without permission", noSFU, func(t *testing.T, e *env) {
 			b := e.dial(dialOpts{key: keyB, peerID: "b"})
 			b.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.SFU})
