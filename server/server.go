@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
+	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/signaling"
 	"github.com/skywasm/skywasm/server/static"
 )
@@ -40,14 +42,19 @@ type Options struct {
 	// Router reaches peers; nil means a routing.Local of this server's own.
 	Router routing.Router
 	// Signaling, if set, adjusts the signaling plane's timings and limits;
-	// its Apps, Router, Logger and Metrics are filled in here.
+	// its Apps, Router, Logger, Metrics and SFU are filled in here.
 	Signaling *signaling.Config
+	// SFU, if set, starts the media server of sfu rooms with this
+	// configuration; its Router, Logger and Metrics are filled in here.
+	// With nil, sfu rooms have membership and room data only.
+	SFU *sfu.Config
 }
 
 // Server is the whole platform behind one http.Handler.
 type Server struct {
 	handler   http.Handler
 	signaling *signaling.Server
+	sfu       *sfu.SFU
 	examples  bool
 }
 
@@ -73,8 +80,21 @@ func New(opts Options) (*Server, error) {
 		scfg = *opts.Signaling
 	}
 	scfg.Apps, scfg.Router, scfg.Logger, scfg.Metrics = opts.Config, router, logger.With("plane", "signaling"), sigMetrics
+	var media *sfu.SFU
+	if opts.SFU != nil {
+		fcfg := *opts.SFU
+		fcfg.Router, fcfg.Logger, fcfg.Metrics = router, logger.With("plane", "sfu"), metrics.NewSFU(reg)
+		var err error
+		if media, err = sfu.New(fcfg); err != nil {
+			return nil, fmt.Errorf("failed to start the SFU: %w", err)
+		}
+		scfg.SFU = media // only when set: a nil *sfu.SFU is not a nil interface
+	}
 	sig, err := signaling.New(scfg)
 	if err != nil {
+		if media != nil {
+			_ = media.Close()
+		}
 		return nil, err
 	}
 
@@ -113,7 +133,7 @@ func New(opts Options) (*Server, error) {
 				r.Host, signaling.Path, opts.Config.Apps[0].Key)
 		})
 	}
-	return &Server{handler: mux, signaling: sig, examples: examples}, nil
+	return &Server{handler: mux, signaling: sig, sfu: media, examples: examples}, nil
 }
 
 // openTree returns dir as a file system that nothing, not even a symlink,
@@ -143,9 +163,26 @@ func (s *Server) ExamplesPath() string {
 // Handler returns the HTTP handler of every plane.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// SFUAddr returns the address of the SFU's UDP socket, or nil without an
+// SFU.
+func (s *Server) SFUAddr() net.Addr {
+	if s.sfu == nil {
+		return nil
+	}
+	return s.sfu.Addr()
+}
+
 // Shutdown closes every signaling socket with 1001 (going away) and waits
-// for their peers to end, until ctx ends. The caller shuts its http.Server
-// down too.
+// for their peers to end, until ctx ends, then closes the SFU's
+// connections and socket. The caller shuts its http.Server down too.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.signaling.Shutdown(ctx)
+	err := s.signaling.Shutdown(ctx)
+	if s.sfu != nil {
+		// Close waits for nothing remote: pion ends its connections
+		// locally, so it needs no share of ctx.
+		if cerr := s.sfu.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("failed to close the SFU: %w", cerr)
+		}
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -150,6 +151,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad log level in env", map[string]string{"SKYWASM_LOG_LEVEL": "loud"}, []string{"serve"}, exitUsage, `invalid value "loud" for SKYWASM_LOG_LEVEL`},
 		{"missing config", nil, []string{"serve", "-config", "/nonexistent.yaml", "-addr", "127.0.0.1:0"}, exitError, "failed to read config"},
 		{"bad addr", nil, []string{"serve", "-addr", "127.0.0.1:99999"}, exitError, "failed to listen"},
+		{"bad sfu-public", nil, []string{"serve", "-addr", "127.0.0.1:0", "-sfu-public", "1.2.3.4,nat"}, exitError, `PublicAddrs: "nat" is not an IP address`},
+		{"bad sfu-udp", nil, []string{"serve", "-addr", "127.0.0.1:0", "-sfu-udp", "127.0.0.1"}, exitError, "UDPAddr"},
 		{"version with argument", nil, []string{"version", "-v"}, exitUsage, "version takes no arguments"},
 		{"help for unknown", nil, []string{"help", "frobnicate"}, exitUsage, `unknown command "frobnicate"`},
 		{"credential without peer", nil, []string{"credential", "-secret", testSecret}, exitUsage, "-peer is required"},
@@ -215,10 +218,12 @@ func TestHelp(t *testing.T) {
 func TestServeFlags(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"SKYWASM_ADDR":      "env:1",
-		"SKYWASM_CONFIG":    "env.yaml",
-		"SKYWASM_STATIC":    "envdir",
-		"SKYWASM_LOG_LEVEL": "WARN",
+		"SKYWASM_ADDR":       "env:1",
+		"SKYWASM_CONFIG":     "env.yaml",
+		"SKYWASM_STATIC":     "envdir",
+		"SKYWASM_LOG_LEVEL":  "WARN",
+		"SKYWASM_SFU_UDP":    "env:3",
+		"SKYWASM_SFU_PUBLIC": "192.0.2.1",
 	}
 	tests := []struct {
 		name string
@@ -227,11 +232,11 @@ func TestServeFlags(t *testing.T) {
 		want serveOptions
 	}{
 		{"defaults", nil, nil, serveOptions{static: ".", level: levelFlag{slog.LevelInfo}}},
-		{"flags", nil, []string{"-addr", "flag:2", "-config", "flag.yaml", "-static", "", "-log-level", "debug"},
-			serveOptions{addr: "flag:2", config: "flag.yaml", static: "", level: levelFlag{slog.LevelDebug}}},
-		{"env", env, nil, serveOptions{addr: "env:1", config: "env.yaml", static: "envdir", level: levelFlag{slog.LevelWarn}}},
-		{"flags beat env", env, []string{"-addr", "flag:2", "-log-level", "error"},
-			serveOptions{addr: "flag:2", config: "env.yaml", static: "envdir", level: levelFlag{slog.LevelError}}},
+		{"flags", nil, []string{"-addr", "flag:2", "-config", "flag.yaml", "-static", "", "-log-level", "debug", "-sfu-udp", "flag:4", "-sfu-public", "192.0.2.2,2001:db8::1"},
+			serveOptions{addr: "flag:2", config: "flag.yaml", static: "", level: levelFlag{slog.LevelDebug}, sfuUDP: "flag:4", sfuPublic: "192.0.2.2,2001:db8::1"}},
+		{"env", env, nil, serveOptions{addr: "env:1", config: "env.yaml", static: "envdir", level: levelFlag{slog.LevelWarn}, sfuUDP: "env:3", sfuPublic: "192.0.2.1"}},
+		{"flags beat env", env, []string{"-addr", "flag:2", "-log-level", "error", "-sfu-udp", "flag:4"},
+			serveOptions{addr: "flag:2", config: "env.yaml", static: "envdir", level: levelFlag{slog.LevelError}, sfuUDP: "flag:4", sfuPublic: "192.0.2.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,6 +270,27 @@ func TestListenURL(t *testing.T) {
 			t.Parallel()
 			if got := listenURL(tt.addr, fakeAddr(tt.actual)); got != tt.want {
 				t.Errorf("listenURL(%q, %q) = %q, want %q", tt.addr, tt.actual, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSFUAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		flag, addr, actual, want string
+	}{
+		{"", "localhost:8080", "127.0.0.1:8080", "localhost:8080"},
+		{"", "127.0.0.1:0", "127.0.0.1:43210", "127.0.0.1:43210"},
+		{"", ":8080", "[::]:8080", ":8080"},
+		{"", "[::1]:0", "[::1]:43210", "[::1]:43210"},
+		{"10.0.0.1:3478", "127.0.0.1:0", "127.0.0.1:43210", "10.0.0.1:3478"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag+" "+tt.addr, func(t *testing.T) {
+			t.Parallel()
+			if got := sfuAddr(tt.flag, tt.addr, fakeAddr(tt.actual)); got != tt.want {
+				t.Errorf("sfuAddr(%q, %q, %q) = %q, want %q", tt.flag, tt.addr, tt.actual, got, tt.want)
 			}
 		})
 	}
@@ -335,6 +361,15 @@ func TestServeDev(t *testing.T) {
 		t.Errorf("URL = %q, want http://127.0.0.1:<port>/", u)
 	}
 	get(t, u)
+	// The SFU runs, its UDP socket on the HTTP port's number.
+	if code, body := get(t, u+"metrics"); code != http.StatusOK || !strings.Contains(body, "skywasm_sfu_participants 0") {
+		t.Errorf("/metrics: %d, no SFU gauge:\n%.300s", code, body)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/"))
+	if c, err := net.ListenPacket("udp4", "127.0.0.1:"+port); err == nil {
+		c.Close()
+		t.Errorf("UDP port %s is free: the SFU is not on it", port)
+	}
 	cancel()
 	waitExit(t, exit)
 	out := stdout.String()

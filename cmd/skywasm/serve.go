@@ -15,6 +15,7 @@ import (
 
 	"github.com/skywasm/skywasm/server"
 	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/sfu"
 )
 
 const (
@@ -28,21 +29,28 @@ const (
 type serveOptions struct {
 	addr, config, static string
 	level                levelFlag
+	// sfuUDP is the SFU's UDP host:port; "" means the listener's host and
+	// actual port. sfuPublic is a comma-separated list of IPs.
+	sfuUDP, sfuPublic string
 }
 
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
 	o := &serveOptions{static: ".", level: levelFlag{slog.LevelInfo}}
-	fs := newFlagSet("serve", "[flags]", `Runs the signaling server until SIGINT or SIGTERM. Without -config it runs in
+	fs := newFlagSet("serve", "[flags]", `Runs the signaling server and the SFU until SIGINT or SIGTERM. Without -config it runs in
 dev mode: one app with a fresh API key, printed at start and given to the example
 pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.StringVar(&o.addr, "addr", "", "listen on `host:port` (default: the config's addr, else "+config.DevAddr+")")
 	fs.StringVar(&o.config, "config", "", "read the YAML config `file`; without it, dev mode")
 	fs.StringVar(&o.static, "static", o.static, "project root `dir`: serve the SDK's files from its js/ at /sdk/ and its examples/ at /examples/; empty disables")
 	fs.Var(&o.level, "log-level", "log `level`: debug, info (the default), warn or error")
+	fs.StringVar(&o.sfuUDP, "sfu-udp", "", "the SFU's UDP socket, `host:port`, for every participant's media (default: the listen address's host and port, as UDP)")
+	fs.StringVar(&o.sfuPublic, "sfu-public", "", "advertise these `ip[,ip]` in the SFU's ICE candidates instead of the local addresses, behind a 1:1 NAT")
 	fs.bindEnv("addr", "SKYWASM_ADDR")
 	fs.bindEnv("config", "SKYWASM_CONFIG")
 	fs.bindEnv("static", "SKYWASM_STATIC")
 	fs.bindEnv("log-level", "SKYWASM_LOG_LEVEL")
+	fs.bindEnv("sfu-udp", "SKYWASM_SFU_UDP")
+	fs.bindEnv("sfu-public", "SKYWASM_SFU_PUBLIC")
 	return fs, o
 }
 
@@ -76,7 +84,15 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen: %w", err)
 	}
-	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static})
+	sfuCfg := sfu.DefaultConfig()
+	sfuCfg.UDPAddr = sfuAddr(o.sfuUDP, addr, ln.Addr())
+	if o.sfuPublic != "" {
+		sfuCfg.PublicAddrs = strings.Split(o.sfuPublic, ",")
+		for i := range sfuCfg.PublicAddrs {
+			sfuCfg.PublicAddrs[i] = strings.TrimSpace(sfuCfg.PublicAddrs[i])
+		}
+	}
+	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)
@@ -93,7 +109,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	go func() { served <- httpSrv.Serve(ln) }()
 
 	url := listenURL(addr, ln.Addr())
-	logger.Info("listening", "url", url, "dev", dev)
+	logger.Info("listening", "url", url, "dev", dev, "sfuUDP", srv.SFUAddr().String())
 	fmt.Fprintf(cl.stdout, "skywasm: listening on %s\n", url)
 	if dev {
 		open := url + strings.TrimPrefix(srv.ExamplesPath(), "/")
@@ -146,6 +162,18 @@ func shutdown(ctx context.Context, logger *slog.Logger, srv *server.Server, http
 		logger.Warn("shutdown did not finish in time; exiting anyway")
 		httpSrv.Close()
 	}
+}
+
+// sfuAddr is the SFU's UDP address: flag if set, else the host of the
+// listen address asked for and the port actually listened on (which
+// differs for port 0), so that one port number serves both.
+func sfuAddr(flag, addr string, ln net.Addr) string {
+	if flag != "" {
+		return flag
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(ln.String())
+	return net.JoinHostPort(host, port)
 }
 
 // listenURL is the URL to show for a server asked to listen on addr and

@@ -23,6 +23,7 @@ import (
 
 	"github.com/skywasm/skywasm/server"
 	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/signaling"
 )
 
@@ -82,7 +83,9 @@ func StartServer(t testing.TB, adjust func(*signaling.Config)) *Server {
 
 func (s *Server) start(ln net.Listener) error {
 	scfg := s.Signaling
-	srv, err := server.New(server.Options{Config: s.apps, Signaling: &scfg})
+	sfuCfg := sfu.DefaultConfig()
+	sfuCfg.UDPAddr = "127.0.0.1:0"
+	srv, err := server.New(server.Options{Config: s.apps, Signaling: &scfg, SFU: &sfuCfg})
 	if err != nil {
 		_ = ln.Close()
 		return err

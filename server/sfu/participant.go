@@ -1,0 +1,335 @@
+//go:build !js
+
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+// Limits of one participant's queues.
+const (
+	// maxPending is how many requests may wait for a participant's
+	// goroutine; beyond it the peer gets sfu-limited.
+	maxPending = 256
+	// maxEarlyCandidates is how many remote candidates are kept while no
+	// answer has been applied.
+	maxEarlyCandidates = 64
+	// gatherTimeout bounds waiting for the SFU's own candidates before an
+	// offer goes out; with one UDP socket and host candidates gathering
+	// takes microseconds.
+	gatherTimeout = 5 * time.Second
+)
+
+// participant is one member of a room with its PeerConnection to the SFU.
+// Everything done to the PeerConnection runs on its own goroutine, run,
+// in the order requested, so that the callers never wait for pion.
+type participant struct {
+	s        *SFU
+	room     *room
+	peer     string
+	recv     signaling.Receive
+	streamID string // of every track it publishes
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	queue   []func()
+	stopped bool
+	wake    chan struct{} // one token: the queue has work
+	quit    chan struct{} // closed by stop
+
+	// Owned by run.
+	pc       *webrtc.PeerConnection
+	senders  map[*track]*webrtc.RTPSender
+	offering bool // an SFU_OFFER awaits its answer
+	again    bool // something changed while offering
+	dirty    bool // an offer is due
+	early    []webrtc.ICECandidateInit
+	spare    []func()
+	wg       sync.WaitGroup // the goroutines this participant starts
+}
+
+func newParticipant(s *SFU, r *room, peer string, recv signaling.Receive) *participant {
+	return &participant{
+		s: s, room: r, peer: peer, recv: recv,
+		streamID: randomID(),
+		log:      s.log.With("key", r.key.key, "room", r.key.room, "peer", peer),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		senders:  make(map[*track]*webrtc.RTPSender),
+	}
+}
+
+// wants reports whether p receives t.
+func (p *participant) wants(t *track) bool {
+	if t.pub == p {
+		return false
+	}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		return p.recv.Video
+	}
+	return p.recv.Audio
+}
+
+// do queues f for run. It reports false if p has stopped or its queue is
+// full. It never blocks.
+func (p *participant) do(f func()) bool {
+	p.mu.Lock()
+	if p.stopped || len(p.queue) >= maxPending {
+		p.mu.Unlock()
+		return false
+	}
+	p.queue = append(p.queue, f)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// goroutine starts f as one of p's goroutines, unless p has stopped.
+func (p *participant) goroutine(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return false
+	}
+	p.wg.Go(f)
+	return true
+}
+
+// stop ends p: run closes its PeerConnection and waits for its goroutines.
+// It is idempotent and does not wait.
+func (p *participant) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stopped {
+		p.stopped = true
+		p.queue = nil
+		close(p.quit)
+	}
+}
+
+// run carries out p's requests until stop, then tears p down. After each
+// batch of requests it makes at most one offer, so that a burst of
+// changes (a room of ten publishing at once) costs one negotiation.
+func (p *participant) run() {
+	defer p.teardown()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-p.wake:
+		}
+		p.mu.Lock()
+		ops := p.queue
+		p.queue = p.spare[:0]
+		p.mu.Unlock()
+		for i, op := range ops {
+			select {
+			case <-p.quit:
+				return
+			default:
+			}
+			op()
+			ops[i] = nil
+		}
+		p.spare = ops
+		if p.dirty {
+			p.negotiate()
+		}
+	}
+}
+
+func (p *participant) teardown() {
+	if p.pc != nil {
+		if err := p.pc.Close(); err != nil {
+			p.log.Debug("closing the PeerConnection", "err", err)
+		}
+	}
+	p.wg.Wait()
+	p.log.Debug("SFU participant ended")
+}
+
+// start creates the PeerConnection with the two transceivers the peer
+// publishes into.
+func (p *participant) start() {
+	pc, err := p.s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		p.fail(fmt.Errorf("failed to create the PeerConnection: %w", err))
+		return
+	}
+	p.pc = pc
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			p.fail(fmt.Errorf("failed to add the %s transceiver: %w", kind, err))
+			return
+		}
+	}
+	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		p.log.Debug("SFU connection state", "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			p.log.Info("SFU participant connected")
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			// The peer stays a room member; a later SFU_GET_OFFER
+			// starts afresh.
+			p.s.drop(p)
+		}
+	})
+}
+
+// fail drops p after an error it cannot go on from.
+func (p *participant) fail(err error) {
+	p.log.Warn("SFU participant dropped", "err", err)
+	p.s.drop(p) // it waits for nothing, and run holds no lock
+}
+
+// requestOffer is the peer's SFU_GET_OFFER: an offer is due even if
+// nothing changed, since the peer may have a new stream to attach.
+func (p *participant) requestOffer() { p.dirty = true }
+
+// negotiate sends an offer, or notes that one is due once the outstanding
+// one is answered.
+func (p *participant) negotiate() {
+	if p.pc == nil {
+		return
+	}
+	p.dirty = false
+	if p.offering {
+		p.again = true
+		return
+	}
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		p.fail(fmt.Errorf("failed to create an offer: %w", err))
+		return
+	}
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		p.fail(fmt.Errorf("failed to set the offer: %w", err))
+		return
+	}
+	select {
+	case <-gathered:
+	case <-p.quit:
+		return
+	case <-time.After(gatherTimeout):
+		p.log.Warn("ICE gathering incomplete; offering the candidates found so far")
+	}
+	msids := make(map[string]string, len(p.senders))
+	for t := range p.senders {
+		msids[t.streamID] = t.pub.peer
+	}
+	frame, err := protocol.Marshal(protocol.SFUOffer, protocol.SFUOfferPayload{
+		RoomName: p.room.key.room,
+		Offer:    protocol.SessionDescription{Type: "offer", SDP: p.pc.LocalDescription().SDP},
+		Msids:    msids,
+	})
+	if err != nil {
+		p.fail(fmt.Errorf("failed to encode SFU_OFFER: %w", err))
+		return
+	}
+	p.offering = true
+	if err := p.s.send(p.room.key.key, p.peer, frame); err != nil {
+		// The peer is gone or elsewhere unreachable: its leave will
+		// follow, or its next SFU_GET_OFFER will find an offer pending.
+		p.log.Info("SFU_OFFER not delivered", "err", err)
+	}
+}
+
+// applyAnswer sets the peer's answer to the outstanding offer.
+func (p *participant) applyAnswer(desc webrtc.SessionDescription) {
+	if p.pc == nil {
+		return
+	}
+	if !p.offering {
+		p.log.Info("SFU_ANSWER without an outstanding offer ignored")
+		return
+	}
+	if err := p.pc.SetRemoteDescription(desc); err != nil {
+		// The offer stands: the peer may send a better answer. A
+		// renegotiation that was waiting waits on.
+		p.log.Info("SFU_ANSWER refused", "err", err)
+		return
+	}
+	p.offering = false
+	for _, c := range p.early {
+		p.addCandidate(c)
+	}
+	p.early = nil
+	if p.again {
+		p.again, p.dirty = false, true
+	}
+}
+
+// addCandidate adds a remote candidate, or keeps it until the first
+// answer is applied.
+func (p *participant) addCandidate(c webrtc.ICECandidateInit) {
+	if p.pc == nil {
+		return
+	}
+	if p.pc.RemoteDescription() == nil {
+		if len(p.early) < maxEarlyCandidates {
+			p.early = append(p.early, c)
+		}
+		return
+	}
+	if err := p.pc.AddICECandidate(c); err != nil {
+		p.log.Info("remote candidate refused", "err", err)
+	}
+}
+
+// subscribe starts sending t to the peer, from the next offer.
+func (p *participant) subscribe(t *track) {
+	if p.pc == nil || t.closed.Load() || p.senders[t] != nil {
+		return
+	}
+	// A transceiver of its own, never AddTrack: AddTrack would reuse the
+	// recvonly transceiver the peer publishes into.
+	tr, err := p.pc.AddTransceiverFromTrack(t.fanout, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		p.log.Warn("failed to add a track", "track", t.id, "err", err)
+		return
+	}
+	sender := tr.Sender()
+	p.senders[t] = sender
+	p.dirty = true
+	p.goroutine(func() { p.readRTCP(sender, t) })
+}
+
+// unsubscribe stops sending t to the peer, from the next offer.
+func (p *participant) unsubscribe(t *track) {
+	sender := p.senders[t]
+	if sender == nil {
+		return
+	}
+	delete(p.senders, t)
+	if err := p.pc.RemoveTrack(sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		p.log.Info("failed to remove a track", "track", t.id, "err", err)
+	}
+	p.dirty = true
+}
+
+// onTrack is pion's news of a track the peer publishes.
+func (p *participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	t, err := newTrack(p, remote)
+	if err != nil {
+		p.log.Warn("failed to publish a track", "kind", remote.Kind().String(), "err", err)
+		return
+	}
+	if !p.goroutine(t.forward) {
+		return
+	}
+	p.log.Debug("track published", "track", t.id, "kind", t.kind.String(), "codec", remote.Codec().MimeType)
+}

@@ -1,0 +1,341 @@
+//go:build !js
+
+package sfu
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
+	"github.com/skywasm/skywasm/server/signaling"
+)
+
+// sendTimeout bounds one delivery of an SFU_OFFER through the Router.
+const sendTimeout = 5 * time.Second
+
+// SFU forwards the media of every sfu room of one server. It is safe for
+// concurrent use.
+type SFU struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.SFU
+	api     *webrtc.API
+	mux     *ice.UDPMuxDefault
+	addr    *net.UDPAddr
+
+	// ctx ends at Close, bounding what participants send.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// mu guards the rooms, their participants and tracks. It is never
+	// taken while a participant's own lock is held.
+	mu     sync.Mutex
+	rooms  map[roomKey]*room
+	closed bool
+
+	wg sync.WaitGroup // every participant's goroutine
+}
+
+type roomKey struct{ key, room string }
+
+// room is one sfu room as the SFU sees it: the members that asked for an
+// offer and the tracks they publish.
+type room struct {
+	key          roomKey
+	participants map[string]*participant
+	tracks       []*track
+}
+
+var _ signaling.SFU = (*SFU)(nil)
+
+// New opens the SFU's UDP socket. The caller must Close the SFU.
+func New(cfg Config) (*SFU, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.NewSFU(nil)
+	}
+	api, mux, addr, err := listen(&cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &SFU{cfg: cfg, log: logger, metrics: m, api: api, mux: mux, addr: addr, rooms: make(map[roomKey]*room)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
+	return s, nil
+}
+
+// Addr returns the address of the UDP socket.
+func (s *SFU) Addr() *net.UDPAddr { return s.addr }
+
+// Close closes every PeerConnection and the UDP socket, and returns once
+// every goroutine of the SFU has ended. It is idempotent.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	var all []*participant
+	for _, r := range s.rooms {
+		for _, p := range r.participants {
+			all = append(all, p)
+		}
+		s.metrics.Tracks.Sub(float64(len(r.tracks)))
+		s.metrics.Participants.Sub(float64(len(r.participants)))
+		s.metrics.Rooms.Dec()
+		for _, t := range r.tracks {
+			t.closed.Store(true)
+		}
+		// Emptied, so that the participants' and tracks' own endings
+		// find nothing left to count down.
+		clear(r.participants)
+		r.tracks = nil
+	}
+	clear(s.rooms)
+	s.mu.Unlock()
+	s.cancel()
+	for _, p := range all {
+		p.stop()
+	}
+	s.wg.Wait()
+	if err := s.mux.Close(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Offer implements signaling.SFU.
+func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receive) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return protocol.Errorf(protocol.ErrServer, "the SFU is shutting down")
+	}
+	rk := roomKey{m.Key, m.Room}
+	r := s.rooms[rk]
+	if r == nil {
+		r = &room{key: rk, participants: make(map[string]*participant)}
+		s.rooms[rk] = r
+		s.metrics.Rooms.Inc()
+	}
+	p := r.participants[m.Peer]
+	if p == nil {
+		p = newParticipant(s, r, m.Peer, recv)
+		r.participants[m.Peer] = p
+		s.metrics.Participants.Inc()
+		s.wg.Go(p.run)
+		p.do(p.start)
+		for _, t := range r.tracks {
+			if p.wants(t) {
+				p.do(func() { p.subscribe(t) })
+			}
+		}
+	}
+	if !p.do(p.requestOffer) {
+		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+	}
+	return nil
+}
+
+// Answer implements signaling.SFU. The SDP is parsed here, so that a
+// malformed answer is refused to its sender; applying it happens on the
+// participant's goroutine.
+func (s *SFU) Answer(_ context.Context, m signaling.Member, answer protocol.SessionDescription) error {
+	if answer.Type != "answer" {
+		return protocol.Errorf(protocol.ErrInvalidMessage, `the answer's type must be "answer", not %q`, answer.Type)
+	}
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(answer.SDP); err != nil {
+		return protocol.Errorf(protocol.ErrInvalidMessage, "the answer's SDP does not parse: %v", err)
+	}
+	p, err := s.participant(m)
+	if err != nil {
+		return err
+	}
+	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}
+	if !p.do(func() { p.applyAnswer(desc) }) {
+		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+	}
+	return nil
+}
+
+// Candidate implements signaling.SFU. Like Answer, it parses here what
+// it can, so that a malformed candidate is refused to its sender.
+func (s *SFU) Candidate(_ context.Context, m signaling.Member, candidate json.RawMessage) error {
+	c, err := parseCandidate(candidate)
+	if err != nil {
+		return err
+	}
+	p, err := s.participant(m)
+	if err != nil {
+		return err
+	}
+	if !p.do(func() { p.addCandidate(c) }) {
+		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+	}
+	return nil
+}
+
+// parseCandidate reads an RTCIceCandidateInit. An empty candidate string
+// is the end of the peer's candidates.
+func parseCandidate(raw json.RawMessage) (webrtc.ICECandidateInit, error) {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, protocol.Errorf(protocol.ErrInvalidMessage, "the candidate is not an RTCIceCandidateInit: %v", err)
+	}
+	if v := trimCandidatePrefix(c.Candidate); v != "" {
+		if _, err := ice.UnmarshalCandidate(v); err != nil &&
+			!errors.Is(err, ice.ErrUnknownCandidateTyp) && !errors.Is(err, ice.ErrDetermineNetworkType) {
+			return c, protocol.Errorf(protocol.ErrInvalidMessage, "the candidate does not parse: %v", err)
+		}
+	}
+	return c, nil
+}
+
+func trimCandidatePrefix(s string) string {
+	const prefix = "candidate:"
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):]
+	}
+	return s
+}
+
+// participant returns m's participant, which the first Offer created.
+func (s *SFU) participant(m signaling.Member) (*participant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
+		if p := r.participants[m.Peer]; p != nil {
+			return p, nil
+		}
+	}
+	return nil, protocol.Errorf(protocol.ErrRoom, "no SFU connection in room %q: send SFU_GET_OFFER first", m.Room)
+}
+
+// Leave implements signaling.SFU.
+func (s *SFU) Leave(m signaling.Member) {
+	s.mu.Lock()
+	var p *participant
+	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
+		p = r.participants[m.Peer]
+	}
+	s.mu.Unlock()
+	if p != nil {
+		s.drop(p)
+	}
+}
+
+// drop removes p from its room, withdraws its tracks from every other
+// participant, and stops it. It is idempotent, and safe from pion's
+// callbacks: it does not wait.
+func (s *SFU) drop(p *participant) {
+	s.mu.Lock()
+	r := p.room
+	if r.participants[p.peer] == p {
+		delete(r.participants, p.peer)
+		s.metrics.Participants.Dec()
+		kept := r.tracks[:0]
+		for _, t := range r.tracks {
+			if t.pub == p {
+				s.withdraw(r, t)
+			} else {
+				kept = append(kept, t)
+			}
+		}
+		clear(r.tracks[len(kept):])
+		r.tracks = kept
+		if len(r.participants) == 0 && s.rooms[r.key] == r {
+			delete(s.rooms, r.key)
+			s.metrics.Rooms.Dec()
+		}
+	}
+	s.mu.Unlock()
+	p.stop()
+}
+
+// publish makes a track that p receives available to the rest of its
+// room. It reports false if p has left.
+func (s *SFU) publish(t *track) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, p := t.pub.room, t.pub
+	if s.closed || r.participants[p.peer] != p {
+		return false
+	}
+	r.tracks = append(r.tracks, t)
+	s.metrics.Tracks.Inc()
+	for _, q := range r.participants {
+		if q.wants(t) {
+			q.do(func() { q.subscribe(t) })
+		}
+	}
+	return true
+}
+
+// unpublish withdraws a track whose publisher stopped sending it.
+func (s *SFU) unpublish(t *track) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := t.pub.room
+	for i, u := range r.tracks {
+		if u == t {
+			r.tracks = slices.Delete(r.tracks, i, i+1)
+			s.withdraw(r, t)
+			return
+		}
+	}
+}
+
+// withdraw marks t gone and has every subscriber remove it; s.mu is held.
+func (s *SFU) withdraw(r *room, t *track) {
+	t.closed.Store(true)
+	s.metrics.Tracks.Dec()
+	for _, q := range r.participants {
+		if q != t.pub {
+			q.do(func() { q.unsubscribe(t) })
+		}
+	}
+}
+
+// send delivers a frame to a peer through the Router.
+func (s *SFU) send(key, peer string, frame []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+	defer cancel()
+	msg := routing.NewMessage(false)
+	msg.Data = append(msg.Data, frame...)
+	return s.cfg.Router.Send(ctx, key, peer, msg)
+}
+
+// randomID returns a random identifier of [A-Za-z0-9] characters, for
+// stream and track IDs.
+func randomID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	for i, c := range b {
+		b[i] = alphabet[int(c)%len(alphabet)]
+	}
+	return string(b[:])
+}
