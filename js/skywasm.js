@@ -27,6 +27,7 @@
   let loading; // the Promise of the bridge's call function
   let call; // call(method, handle, self, ...args), once loaded
   let connectionCall; // see Connection
+  let roomCall; // see Room
 
   /**
    * A small EventEmitter with Node's API, which SkyWay's objects had (it used the `events` package).
@@ -162,7 +163,16 @@
           EventEmitter.prototype.emit.call(self, name, ...args);
         },
         make(kind, handle, props) {
-          return kind === "media" ? new MediaConnection(handle, props) : new DataConnection(handle, props);
+          switch (kind) {
+            case "media":
+              return new MediaConnection(handle, props);
+            case "data":
+              return new DataConnection(handle, props);
+            case "sfu":
+              return new SFURoom(handle, props);
+            default:
+              return new MeshRoom(handle, props);
+          }
         },
       };
     });
@@ -180,7 +190,6 @@
     #id;
     #destroyed = false;
     #ready;
-    #rooms = {};
 
     constructor(id, options) {
       super();
@@ -233,7 +242,7 @@
     }
 
     get rooms() {
-      return this.#rooms;
+      return this.#handle ? invoke("rooms", this.#handle, this) : {};
     }
 
     call(peerId, stream, options) {
@@ -244,6 +253,19 @@
     connect(peerId, options) {
       if (!call) return this.#notOpen();
       return invoke("connect", this.#handle, this, peerId, options ?? null);
+    }
+
+    /**
+     * Joins the room `roomName`: an SFURoom for `{mode: "sfu"}`, else a MeshRoom; the same object again for a room
+     * this peer is in already. null after an `error` event (`room-error` for an empty name, `disconnected` when not
+     * open).
+     */
+    joinRoom(roomName, options) {
+      if (!call) {
+        this.#notOpen();
+        return null;
+      }
+      return invoke("joinRoom", this.#handle, this, roomName, options ?? null);
     }
 
     getConnection(peerId, connectionId) {
@@ -343,14 +365,81 @@
     }
   }
 
+  /** What MeshRoom and SFURoom share. Its errors are the peer's `error` events, as in SkyWay. */
+  class Room extends EventEmitter {
+    #handle;
+
+    constructor(handle, props) {
+      super();
+      this.#handle = handle;
+      for (const [name, value] of Object.entries(props)) {
+        Object.defineProperty(this, name, { value, enumerable: true });
+      }
+    }
+
+    /** The other members' peer IDs, in the order they joined. */
+    get members() {
+      return invoke("roomMembers", this.#handle, this);
+    }
+
+    /** Sends data to the other members through the server. Throws over 20 MB; faster than 1 per 100 ms queues. */
+    send(data) {
+      invoke("roomSend", this.#handle, this, data);
+    }
+
+    close() {
+      invoke("roomClose", this.#handle, this);
+    }
+
+    replaceStream(stream) {
+      invoke("roomReplaceStream", this.#handle, this, stream);
+    }
+
+    getLog() {
+      invoke("roomGetLog", this.#handle, this);
+    }
+
+    static {
+      roomCall = (room, method, ...args) => invoke(method, room.#handle, room, ...args);
+    }
+  }
+
+  /** MeshRoom: every member calls every other. */
+  class MeshRoom extends Room {
+    /** The calls with the other members: {peerId: [MediaConnection]}. */
+    get connections() {
+      return roomCall(this, "roomConnections");
+    }
+
+    getPeerConnections() {
+      return roomCall(this, "roomPeerConnections");
+    }
+  }
+
+  /** SFURoom: the media goes through the server. */
+  class SFURoom extends Room {
+    /** The members' streams by stream ID, as SkyWay had them. */
+    get remoteStreams() {
+      return roomCall(this, "roomRemoteStreams");
+    }
+
+    getPeerConnection() {
+      return roomCall(this, "roomPeerConnection");
+    }
+  }
+
   Peer.MediaConnection = MediaConnection;
   Peer.DataConnection = DataConnection;
+  Peer.MeshRoom = MeshRoom;
+  Peer.SFURoom = SFURoom;
   Peer.EventEmitter = EventEmitter;
 
   globalThis[registry] = {
     Peer,
     MediaConnection,
     DataConnection,
+    MeshRoom,
+    SFURoom,
     EventEmitter,
     // setBase is skywasm.mjs's: the module's own URL, when no classic script set one.
     setBase(url) {

@@ -7,5 +7,5 @@ import "./skywasm.js";
 const sdk = globalThis[Symbol.for("skywasm")];
 sdk.setBase(import.meta.url);
 
-export const { Peer, MediaConnection, DataConnection, EventEmitter } = sdk;
+export const { Peer, MediaConnection, DataConnection, MeshRoom, SFURoom, EventEmitter } = sdk;
 export default Peer;

@@ -13,7 +13,8 @@ import (
 	"github.com/skywasm/skywasm/sdk"
 )
 
-// bridge owns the Go side of every JavaScript Peer and connection object.
+// bridge owns the Go side of every JavaScript Peer, connection and room
+// object.
 type bridge struct {
 	emitFn, makeFn js.Value
 
@@ -21,6 +22,7 @@ type bridge struct {
 	next    int
 	objects map[int]*object
 	conns   map[sdk.Connection]*object
+	rooms   map[sdk.Room]*object
 }
 
 // object is one JavaScript object's Go side. self is the JavaScript object
@@ -34,6 +36,9 @@ type object struct {
 	media  *sdk.MediaConnection
 	data   *sdk.DataConnection
 	sends  *sendQueue
+	room   sdk.Room
+	// roomState is set with room.
+	roomState *roomState
 }
 
 // conn is the object's connection, nil for a Peer.
@@ -48,7 +53,10 @@ func (o *object) conn() sdk.Connection {
 }
 
 func newBridge(emitFn, makeFn js.Value) *bridge {
-	return &bridge{emitFn: emitFn, makeFn: makeFn, objects: map[int]*object{}, conns: map[sdk.Connection]*object{}}
+	return &bridge{
+		emitFn: emitFn, makeFn: makeFn,
+		objects: map[int]*object{}, conns: map[sdk.Connection]*object{}, rooms: map[sdk.Room]*object{},
+	}
 }
 
 // add enters o in the table and gives it a handle.
@@ -61,6 +69,9 @@ func (b *bridge) add(o *object) {
 	if c := o.conn(); c != nil {
 		b.conns[c] = o
 	}
+	if o.room != nil {
+		b.rooms[o.room] = o
+	}
 }
 
 // remove takes o out of the table; its JavaScript object lives on as long
@@ -69,8 +80,11 @@ func (b *bridge) remove(o *object) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.objects, o.handle)
-	if c := o.conn(); c != nil {
+	if c := o.conn(); c != nil && b.conns[c] == o {
 		delete(b.conns, c)
+	}
+	if o.room != nil {
+		delete(b.rooms, o.room)
 	}
 }
 
@@ -85,6 +99,13 @@ func (b *bridge) objectOf(c sdk.Connection) *object {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.conns[c]
+}
+
+// objectOfRoom returns the object of an SDK room, nil if it has none.
+func (b *bridge) objectOfRoom(r sdk.Room) *object {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rooms[r]
 }
 
 // emit emits the event name on the JavaScript object self. A listener's
@@ -164,6 +185,9 @@ func init() {
 		methods[name] = m
 	}
 	for name, m := range connMethods {
+		methods[name] = m
+	}
+	for name, m := range roomMethods {
 		methods[name] = m
 	}
 }

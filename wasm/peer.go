@@ -34,6 +34,8 @@ var peerMethods = map[string]method{
 	"updateCredential": callUpdateCredential,
 	"listAllPeers":     callListAllPeers,
 	"fetchPeerExists":  callFetchPeerExists,
+	"joinRoom":         callJoinRoom, // room.go
+	"rooms":            callRooms,
 }
 
 // callNewPeer creates the Peer of the JavaScript object self from (id,
