@@ -4,7 +4,8 @@
  * "skywasm:".
  *
  * Two ways to load it, both typed by this file:
- * - ES module: `import Peer, { MediaConnection, DataConnection, EventEmitter } from "skywasm"` (or "/sdk/skywasm.mjs").
+ * - ES module: `import Peer, { MediaConnection, DataConnection, MeshRoom, SFURoom, EventEmitter } from "skywasm"` (or
+ *   "/sdk/skywasm.mjs").
  * - Classic script: `<script src="/sdk/skywasm.js"></script>` defines the global `Peer`. A script page gets these
  *   types with `/// <reference types="skywasm" />` (or `"types": ["skywasm"]` in its tsconfig/jsconfig) and writes
  *   type names as `Peer.MediaConnection`, `Peer.PeerOptions`, …
@@ -128,9 +129,7 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
     readonly open: boolean;
     /** The peer's connections, by remote peer ID. */
     readonly connections: { [peerId: string]: Array<Peer.MediaConnection | Peer.DataConnection> };
-    /**
-     * The rooms this peer is in, by name. Empty until the rooms release brings `joinRoom`.
-     */
+    /** The rooms this peer is in or joining, by name; a room leaves it when it closes. */
     readonly rooms: { [roomName: string]: Peer.MeshRoom | Peer.SFURoom };
     /** The options the peer was created with. */
     readonly options: Peer.PeerOptions;
@@ -146,11 +145,18 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
      * `disconnected` and returns undefined.
      */
     connect(peerId: string, options?: Peer.ConnectOptions): Peer.DataConnection | undefined;
-    /*
-     * joinRoom(roomName: string, options?: Peer.RoomOptions): Peer.MeshRoom | Peer.SFURoom | null
-     *   — arrives with the rooms release; the room types below are declared already, the method is not, because it does
-     *   not exist at run time yet.
+    /**
+     * Joins the room `roomName` (1 to 128 characters, no control characters; unique per API key) in SFU mode: the server forwards the media.
+     * The room's `open` fires once the server let this peer in. Joining a room this peer is in already returns that
+     * room. An empty name emits error `room-error` and returns null; a peer that is not open emits `disconnected` and
+     * returns null. Errors of the room later on (a refused join, `sfu-limited`, …) are this peer's `error` events, as
+     * in SkyWay.
      */
+    joinRoom(roomName: string, options: Peer.RoomOptions & { mode: "sfu" }): Peer.SFURoom | null;
+    /** Joins the room `roomName` in mesh mode, the default: every member calls every other. See the SFU overload. */
+    joinRoom(roomName: string, options?: Peer.RoomOptions & { mode?: "mesh" }): Peer.MeshRoom | null;
+    /** Joins the room `roomName` in the mode `options.mode` says (SkyWay: any mode but `sfu` is mesh). */
+    joinRoom(roomName: string, options?: Peer.RoomOptions): Peer.MeshRoom | Peer.SFURoom | null;
     /** The connection with `peerId` whose ID is `connectionId`, or null. */
     getConnection(peerId: string, connectionId: string): Peer.MediaConnection | Peer.DataConnection | null;
     /** Closes every connection and the signaling socket, then emits `close`. The peer cannot be used again. */
@@ -473,85 +479,124 @@ export declare namespace Peer {
     }
 
     // -----------------------------------------------------------------------------------------------------------------
-    // Rooms — types only. They arrive with the rooms release: `peer.joinRoom` does not exist yet, and neither
-    // MeshRoom nor SFURoom is a value the module exports.
+    // Rooms
 
-    /** Arrives with the rooms release. `mesh`: everyone connected to everyone; `sfu`: through the server. */
+    /** `mesh`: every member calls every other; `sfu`: every member sends once to the server, which forwards. */
     type RoomMode = "mesh" | "sfu";
 
-    /** Arrives with the rooms release. The options of `peer.joinRoom(name, options)`. */
+    /** The options of `peer.joinRoom(name, options)`. */
     interface RoomOptions extends MediaOptions {
-        /** Default `mesh`. */
+        /** Default `mesh`. SkyWay: any other value than `sfu` is mesh too. */
         mode?: RoomMode;
         /** The stream this peer sends to the room; none: receive only. */
-        stream?: MediaStream;
+        stream?: MediaStream | null;
         /** Whether to receive video; default true. */
         videoReceiveEnabled?: boolean;
         /** Whether to receive audio; default true. */
         audioReceiveEnabled?: boolean;
     }
 
-    /** Arrives with the rooms release. A remote member's stream: `peerId` says whose it is. */
+    /** A remote member's stream: `peerId` says whose it is. */
     type RoomStream = MediaStream & { peerId: string };
 
-    /** Arrives with the rooms release. A message `src` sent to the room with `room.send`. */
+    /** A message `src` sent to the room with `room.send`. */
     interface RoomData {
         /** The sender's peer ID. */
         src: string;
-        /** The value sent. */
+        /**
+         * The value sent, decoded as a DataConnection's `binary` serialization decodes it (ArrayBuffers and typed
+         * arrays as ArrayBuffer, Blob and File as themselves, …), so it is `any`: check it before use.
+         */
         data: any;
     }
 
-    /** Arrives with the rooms release. The events of a MeshRoom or SFURoom. */
+    /** One entry of a room's log, as `getLog()` brings it. */
+    interface RoomLogEntry {
+        /** What happened. */
+        messageType: "ROOM_USER_JOIN" | "ROOM_USER_LEAVE" | "ROOM_DATA";
+        /** The peer it concerns. */
+        src: string;
+        /** When, in Unix milliseconds. */
+        timestamp: number;
+        /** The data of a ROOM_DATA sent as JSON text, when small enough to be logged. */
+        data?: any;
+        /** The data's size in bytes, for ROOM_DATA. */
+        size?: number;
+    }
+
+    /** The events of a MeshRoom or SFURoom. */
     interface RoomEvents {
-        /** This peer is in the room. */
+        /** This peer is in the room; `members` lists who was there already. */
         open: () => void;
         /** `peerId` joined the room. */
         peerJoin: (peerId: string) => void;
         /** `peerId` left the room. */
         peerLeave: (peerId: string) => void;
-        /** A member's stream arrived. */
+        /**
+         * A member's stream arrived: once per stream. In an SFU room it may come before that member's `peerJoin`.
+         */
         stream: (stream: RoomStream) => void;
         /** A member sent a message to the room. */
         data: (message: RoomData) => void;
         /** The room's log, the answer to `getLog()`. */
-        log: (entries: any[]) => void;
-        /** This peer left the room. */
+        log: (entries: RoomLogEntry[]) => void;
+        /** This peer left the room (`close()`, a refused join, or `peer.destroy()`). */
         close: () => void;
     }
 
-    /** Arrives with the rooms release. What MeshRoom and SFURoom share. */
+    /**
+     * What MeshRoom and SFURoom share: a type only (the module exports the two classes). A room's errors are the
+     * peer's `error` events, as in SkyWay; a room has no `error` event of its own.
+     */
     interface Room extends EventEmitter<RoomEvents> {
         /** The room's name, unique per API key. */
         readonly name: string;
-        /** skywasm: the other members' peer IDs, in both kinds of room (SkyWay had it on SFURoom only). */
+        /** skywasm: the other members' peer IDs in the order they joined, in both kinds of room (SkyWay: SFURoom). */
         readonly members: string[];
         /**
-         * Sends `data` to every other member through the signaling server (the sender does not get it back): at most
-         * 20 MB, over it throws; at most one message per 100 ms, faster ones queue.
+         * Sends `data` to every other member through the signaling server; the sender does not get it back. Any value
+         * a DataConnection's `binary` serialization takes (see {@link DataConnection.send}). Throws (an Error of type
+         * `room-error`) when it is over 20 MB; faster than one message per 100 ms, messages queue and go out in order.
+         * Sent before `open`, it waits for it.
          */
         send(data: unknown): void;
         /** Leaves the room, then emits `close`. */
         close(): void;
         /** Sends `stream` to the room instead of the current one. */
         replaceStream(stream: MediaStream): void;
-        /** Asks for the room's log; it arrives in the `log` event. */
+        /** Asks the server for the room's log; it arrives in the `log` event. */
         getLog(): void;
     }
 
-    /** Arrives with the rooms release. A room where every member is connected to every other. */
-    interface MeshRoom extends Room {
-        /** The connections to the other members, by peer ID. */
-        readonly connections: { [peerId: string]: Array<MediaConnection | DataConnection> };
-        /** The RTCPeerConnection to each member, by peer ID. */
+    /** What a MeshRoom is besides a {@link Room}; merged into the class. */
+    interface MeshRoom extends Room {}
+
+    /** A room where every member calls every other: `peer.joinRoom(name)`; not made with `new`. */
+    class MeshRoom extends EventEmitter<RoomEvents> {
+        /** Made by the SDK only: a page gets one from `peer.joinRoom`. */
+        private constructor();
+        /**
+         * The calls with the other members, one each, by peer ID. Their events are the room's: listen to the room's
+         * `stream` and `peerLeave`, not to these.
+         */
+        readonly connections: { [peerId: string]: MediaConnection[] };
+        /** The RTCPeerConnection of each call, by peer ID. */
         getPeerConnections(): { [peerId: string]: RTCPeerConnection };
     }
 
-    /** Arrives with the rooms release. A room whose media goes through the server (SFU). */
-    interface SFURoom extends Room {
-        /** The members' streams, by stream ID. */
+    /** What an SFURoom is besides a {@link Room}; merged into the class. */
+    interface SFURoom extends Room {}
+
+    /** A room whose media goes through the server (SFU): `peer.joinRoom(name, { mode: "sfu" })`; not made with `new`. */
+    class SFURoom extends EventEmitter<RoomEvents> {
+        /** Made by the SDK only: a page gets one from `peer.joinRoom`. */
+        private constructor();
+        /**
+         * The streams of the members still in the room, by stream ID (SkyWay's shape). A stream appears here when its
+         * `stream` event fires and leaves with its member's `peerLeave`.
+         */
         readonly remoteStreams: { [streamId: string]: RoomStream };
-        /** The RTCPeerConnection to the server, or null before the first offer. */
+        /** The one RTCPeerConnection with the server; null before the server's first offer and after `close`. */
         getPeerConnection(): RTCPeerConnection | null;
     }
 }
@@ -566,6 +611,10 @@ export default Peer;
 export import MediaConnection = Peer.MediaConnection;
 /** A data channel to another peer; the same class as `Peer.DataConnection`. */
 export import DataConnection = Peer.DataConnection;
+/** A mesh room; the same class as `Peer.MeshRoom`. */
+export import MeshRoom = Peer.MeshRoom;
+/** An SFU room; the same class as `Peer.SFURoom`. */
+export import SFURoom = Peer.SFURoom;
 
 /** See {@link Peer.PeerOptions}. */
 export type PeerOptions = Peer.PeerOptions;
@@ -603,19 +652,17 @@ export type PeerEvents = Peer.PeerEvents;
 export type MediaConnectionEvents = Peer.MediaConnectionEvents;
 /** See {@link Peer.DataConnectionEvents}. */
 export type DataConnectionEvents = Peer.DataConnectionEvents;
-/** Arrives with the rooms release. See {@link Peer.RoomMode}. */
+/** See {@link Peer.RoomMode}. */
 export type RoomMode = Peer.RoomMode;
-/** Arrives with the rooms release. See {@link Peer.RoomOptions}. */
+/** See {@link Peer.RoomOptions}. */
 export type RoomOptions = Peer.RoomOptions;
-/** Arrives with the rooms release. See {@link Peer.RoomStream}. */
+/** See {@link Peer.RoomStream}. */
 export type RoomStream = Peer.RoomStream;
-/** Arrives with the rooms release. See {@link Peer.RoomData}. */
+/** See {@link Peer.RoomData}. */
 export type RoomData = Peer.RoomData;
-/** Arrives with the rooms release. See {@link Peer.RoomEvents}. */
+/** See {@link Peer.RoomLogEntry}. */
+export type RoomLogEntry = Peer.RoomLogEntry;
+/** See {@link Peer.RoomEvents}. */
 export type RoomEvents = Peer.RoomEvents;
-/** Arrives with the rooms release. See {@link Peer.Room}. */
+/** See {@link Peer.Room}. */
 export type Room = Peer.Room;
-/** Arrives with the rooms release. See {@link Peer.MeshRoom}. */
-export type MeshRoom = Peer.MeshRoom;
-/** Arrives with the rooms release. See {@link Peer.SFURoom}. */
-export type SFURoom = Peer.SFURoom;

@@ -102,14 +102,15 @@ type room struct {
 	onLog       handler[[]protocol.LogEntry]
 	onClose     handler[struct{}]
 
-	mu       sync.Mutex
-	open     bool
-	closed   bool
-	members  []string
-	stream   *MediaStream
-	outbox   [][]byte // room data waiting for its turn
-	sending  bool     // a goroutine drains outbox
-	lastSent time.Time
+	mu         sync.Mutex
+	open       bool
+	openMissed bool // open was delivered before OnOpen was set
+	closed     bool
+	members    []string
+	stream     *MediaStream
+	outbox     [][]byte // room data waiting for its turn
+	sending    bool     // a goroutine drains outbox
+	lastSent   time.Time
 }
 
 // Name is the room's name.
@@ -134,8 +135,34 @@ func (r *room) Open() bool {
 	return r.open
 }
 
-// OnOpen sets the handler of the open event: this peer is in the room.
-func (r *room) OnOpen(f func()) { r.onOpen.set(func(struct{}) { f() }) }
+// OnOpen sets the handler of the open event: this peer is in the room. The
+// server can let the peer in before JoinRoom's caller has set the handler;
+// such an open event is delivered to the handler when it is set.
+func (r *room) OnOpen(f func()) {
+	r.onOpen.set(func(struct{}) { f() })
+	r.events.post(func() {
+		r.mu.Lock()
+		missed := r.openMissed
+		r.openMissed = false
+		r.mu.Unlock()
+		if missed {
+			f()
+		}
+	})
+}
+
+// emitOpen delivers the open event, or keeps it for OnOpen.
+func (r *room) emitOpen() {
+	r.events.post(func() {
+		if f := r.onOpen.get(); f != nil {
+			f(struct{}{})
+			return
+		}
+		r.mu.Lock()
+		r.openMissed = true
+		r.mu.Unlock()
+	})
+}
 
 // OnPeerJoin sets the handler of the peerJoin event.
 func (r *room) OnPeerJoin(f func(string)) { r.onPeerJoin.set(f) }
@@ -389,7 +416,7 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 		r.startSending()
 		r.mu.Unlock()
 		if first {
-			emit(&r.events, &r.onOpen, struct{}{})
+			r.emitOpen()
 		}
 		r.kind.joined(others)
 		return

@@ -468,3 +468,21 @@ func TestJoinRoomErrors(t *testing.T) {
 		t.Fatal("a refused room is still listed")
 	}
 }
+
+// TestRoomOpenHandlerSetLate checks that an open event the server's answer
+// brought before the handler was set is not lost.
+func TestRoomOpenHandlerSetLate(t *testing.T) {
+	e := newEnv(t)
+	p := e.peer(sdk.PeerOptions{})
+	r, err := p.JoinRoom("late", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for !r.Open() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	opened := make(chan struct{})
+	r.OnOpen(func() { close(opened) })
+	within(t, opened, wait, "the open event set after the room opened")
+}

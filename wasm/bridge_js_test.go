@@ -280,3 +280,50 @@ func TestMetadataValue(t *testing.T) {
 		t.Errorf("metadata = %v", v)
 	}
 }
+
+// TestRoomSizeAtLeast checks the lower bound by which room.send refuses a
+// value over the limit before reading its Blobs: never above what the
+// value encodes to.
+func TestRoomSizeAtLeast(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want int
+	}{
+		{"number", "42", 0},
+		{"string", `"héllo"`, 6},
+		{"bytes", "new Uint8Array(10)", 10},
+		{"Blob", `new Blob(["abc"])`, 3},
+		{"nested", `{ab: ["xy", new Uint8Array(5), {c: new File(["1234"], "f")}]}`, 2 + 2 + 5 + 1 + 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c converter
+			v, err := c.fromJS(eval(t, tt.src), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sizeAtLeast(v); got != tt.want {
+				t.Errorf("sizeAtLeast(%s) = %d, want %d", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRoomLogValue checks that a room's log reaches the page as objects
+// with the server's field names, and an empty log as an empty array.
+func TestRoomLogValue(t *testing.T) {
+	entries := []protocol.LogEntry{
+		{MessageType: protocol.RoomUserJoin, Src: "alice", Timestamp: 1700000000000},
+		{MessageType: protocol.RoomData, Src: "bob", Timestamp: 1700000000100, Data: json.RawMessage(`{"a":1}`), Size: 7},
+	}
+	got := js.Global().Get("JSON").Call("stringify", logValue(entries)).String()
+	want := `[{"messageType":"ROOM_USER_JOIN","src":"alice","timestamp":1700000000000},` +
+		`{"messageType":"ROOM_DATA","src":"bob","timestamp":1700000000100,"data":{"a":1},"size":7}]`
+	if got != want {
+		t.Errorf("logValue = %s, want %s", got, want)
+	}
+	if got := js.Global().Get("JSON").Call("stringify", logValue(nil)).String(); got != "[]" {
+		t.Errorf("logValue(nil) = %s, want []", got)
+	}
+}

@@ -2,12 +2,14 @@
 // the line after it compiles, so loosening a type shows up here. One wrong thing per line; the comment after the
 // directive says what it is.
 
-import Peer, { MediaConnection, type DataConnection, type PeerOptions } from "skywasm";
+import Peer, { MediaConnection, MeshRoom, type DataConnection, type PeerOptions, type SFURoom } from "skywasm";
 
 declare const peer: Peer;
 declare const mc: MediaConnection;
 declare const dc: DataConnection;
 declare const stream: MediaStream;
+declare const mesh: MeshRoom;
+declare const sfu: SFURoom;
 
 // --- new Peer: the key is required, debug is 0-3, the id is a string.
 // @ts-expect-error missing key
@@ -42,11 +44,42 @@ peer.call("bob", "camera");
 // @ts-expect-error answer takes no receive options
 mc.answer(stream, { videoReceiveEnabled: false });
 
-// --- Rooms are not there yet.
-// @ts-expect-error joinRoom arrives with the rooms release
-peer.joinRoom("lobby", { mode: "sfu" });
-// @ts-expect-error room types are types only, not values
-console.log(Peer.MeshRoom);
+// --- Rooms.
+// @ts-expect-error a room's name is a string
+peer.joinRoom(42);
+// @ts-expect-error no such mode
+peer.joinRoom("lobby", { mode: "p2p" });
+// @ts-expect-error the stream is a MediaStream
+peer.joinRoom("lobby", { stream: "camera" });
+// @ts-expect-error joinRoom may return null (empty name, not open)
+const sureRoom: MeshRoom = peer.joinRoom("lobby");
+// @ts-expect-error mode sfu gives an SFURoom, not a MeshRoom
+const wrongKind: MeshRoom | null = peer.joinRoom("lobby", { mode: "sfu" });
+// @ts-expect-error the default mode gives a MeshRoom, which has no remoteStreams
+console.log(peer.joinRoom("lobby")?.remoteStreams);
+// @ts-expect-error an SFURoom has no connections
+console.log(sfu.connections);
+// @ts-expect-error a MeshRoom has getPeerConnections, not getPeerConnection
+mesh.getPeerConnection();
+// @ts-expect-error room.send returns nothing (it throws over 20 MB)
+const roomSent: boolean = mesh.send("x");
+// @ts-expect-error rooms come from joinRoom, not new
+new MeshRoom();
+// @ts-expect-error Room is a type only: the module exports MeshRoom and SFURoom
+console.log(Peer.Room);
+// @ts-expect-error a room's name is read-only
+mesh.name = "other";
+// @ts-expect-error members is read-only
+sfu.members = [];
+// @ts-expect-error peerJoin gives a peer ID
+mesh.on("peerJoin", (id: number) => console.log(id));
+// @ts-expect-error data gives {src, data}
+sfu.on("data", (data: string) => console.log(data));
+// @ts-expect-error a room's stream carries peerId as a string
+sfu.on("stream", (stream: MediaStream & { peerId: number }) => console.log(stream));
+// @ts-expect-error replaceStream needs a stream
+mesh.replaceStream();
+console.log(sureRoom, wrongKind, roomSent);
 
 // --- Typed events: a declared event's listener must fit.
 // @ts-expect-error open gives a string ID

@@ -30,6 +30,20 @@ function javascriptPage() {
   }
   const conn = peer.connect("bob", { serialization: "json" });
   if (conn) void chat(conn);
+
+  // A room, as SkyWay's room samples wrote it.
+  const room = peer.joinRoom("lobby", { mode: "sfu" });
+  if (!room) return;
+  room.on("stream", (stream) => {
+    const video = document.createElement("video");
+    video.setAttribute("data-peer-id", stream.peerId);
+    video.srcObject = stream;
+  });
+  room.on("peerLeave", (peerId) => document.querySelector(`[data-peer-id="${peerId}"]`)?.remove());
+  room.on("data", ({ src, data }) => console.log(src, data));
+  /** @type {Peer.SFURoom} */
+  const sfu = room;
+  console.log(Object.values(sfu.remoteStreams).map((s) => s.peerId));
 }
 
 javascriptPage();

@@ -33,6 +33,12 @@ function scriptPage(): void {
     console.log(current, calls.length, data.length, Peer.debugStats()?.handles);
     void Peer.init().then(() => peer.destroy());
 
+    // Rooms through the global's type names.
+    const room: Peer.MeshRoom | null = peer.joinRoom("lobby");
+    const roomCalls: Peer.MediaConnection[] = Object.values(room?.connections ?? {}).flat();
+    room?.on("stream", (stream: Peer.RoomStream) => console.log(stream.peerId, roomCalls.length));
+    console.log(room instanceof Peer.MeshRoom, Peer.SFURoom.name);
+
     // The page's own emitter, from the global.
     class Chat extends Peer.EventEmitter<{ message: (text: string) => void }> {}
     new Chat().on("message", text => console.log(text.trim())).emit("message", "hi");

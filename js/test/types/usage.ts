@@ -2,22 +2,24 @@
 // each kind of value, errors handled by type, and the peer's other methods. It is compiled (never run) by
 // `npx tsc -p js/tsconfig.json`; the expectType lines pin the types a SkyWay page relies on.
 
-import Peer, { DataConnection, EventEmitter, MediaConnection, Peer as NamedPeer } from "skywasm";
+import Peer, { DataConnection, EventEmitter, MediaConnection, MeshRoom, Peer as NamedPeer, SFURoom } from "skywasm";
 import type {
     AnswerOptions,
     CallOptions,
     ConnectionError,
     ConnectOptions,
     DebugStats,
-    MeshRoom,
     PeerCredential,
     PeerError,
     PeerErrorType,
     PeerOptions,
+    Room,
     RoomData,
+    RoomLogEntry,
+    RoomMode,
+    RoomOptions,
     RoomStream,
     Serialization,
-    SFURoom,
 } from "skywasm";
 import { expectType, type Exact } from "./expect.js";
 
@@ -26,6 +28,8 @@ expectType<Exact<typeof NamedPeer, typeof Peer>>(true);
 expectType<Exact<typeof Peer.MediaConnection, typeof MediaConnection>>(true);
 expectType<Exact<typeof Peer.DataConnection, typeof DataConnection>>(true);
 expectType<Exact<typeof Peer.EventEmitter, typeof EventEmitter>>(true);
+expectType<Exact<typeof Peer.MeshRoom, typeof MeshRoom>>(true);
+expectType<Exact<typeof Peer.SFURoom, typeof SFURoom>>(true);
 expectType<Exact<Peer.PeerOptions, PeerOptions>>(true);
 
 /** What the app's server hands out for peer authentication. */
@@ -121,7 +125,8 @@ async function main(): Promise<void> {
     const found = peer.getConnection("bob", "mc_123");
     expectType<Exact<typeof found, MediaConnection | DataConnection | null>>(true);
 
-    // Rooms are types only until the rooms release; peer.rooms is {} meanwhile.
+    // Rooms: the mode chooses the class.
+    await joinRooms(peer);
     for (const room of Object.values(peer.rooms)) useRoom(room);
 
     peer.disconnect();
@@ -289,10 +294,59 @@ function useData(conn: DataConnection): void {
     conn.getPeerConnection()?.close();
 }
 
-/** Room types, declared ahead of the rooms release. */
+/** joinRoom's overloads: mode sfu gives an SFURoom, the default a MeshRoom, a mode known only at run time either. */
+async function joinRooms(peer: Peer): Promise<void> {
+    const local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    const sfu = peer.joinRoom("stage", { mode: "sfu", stream: local, videoReceiveEnabled: true, audioReceiveEnabled: false });
+    expectType<Exact<typeof sfu, SFURoom | null>>(true);
+    const mesh = peer.joinRoom("lobby", { stream: local, videoBandwidth: 800, videoCodec: "VP8", audioCodec: "opus" });
+    expectType<Exact<typeof mesh, MeshRoom | null>>(true);
+    const meshToo = peer.joinRoom("lobby", { mode: "mesh" });
+    expectType<Exact<typeof meshToo, MeshRoom | null>>(true);
+    const listener = peer.joinRoom("audience");
+    expectType<Exact<typeof listener, MeshRoom | null>>(true);
+    const mode: RoomMode = location.hash === "#sfu" ? "sfu" : "mesh";
+    const options: RoomOptions = { mode, stream: null, audioBandwidth: 32 };
+    const either = peer.joinRoom("chosen", options);
+    expectType<Exact<typeof either, MeshRoom | SFURoom | null>>(true);
+    if (either instanceof SFURoom) expectType<Exact<typeof either, SFURoom>>(true);
+    else if (either instanceof Peer.MeshRoom) expectType<Exact<typeof either, MeshRoom>>(true);
+    if (!sfu || !mesh) return; // an error event on the peer says why
+    const rooms = peer.rooms;
+    expectType<Exact<typeof rooms, { [roomName: string]: MeshRoom | SFURoom }>>(true);
+    const base: Room = sfu;
+    console.log(base.name, mesh === peer.joinRoom("lobby"));
+
+    // SFURoom: one PeerConnection with the server; the members' streams by stream ID.
+    const pc = sfu.getPeerConnection();
+    expectType<Exact<typeof pc, RTCPeerConnection | null>>(true);
+    for (const [streamId, stream] of Object.entries(sfu.remoteStreams)) {
+        expectType<Exact<typeof stream, RoomStream>>(true);
+        console.log(streamId === stream.id, stream.peerId);
+    }
+    // MeshRoom: one call per member.
+    for (const [peerId, calls] of Object.entries(mesh.connections)) {
+        expectType<Exact<typeof calls, MediaConnection[]>>(true);
+        for (const c of calls) console.log(peerId === c.remoteId, c.open, c.getPeerConnection()?.connectionState);
+    }
+    const pcs = mesh.getPeerConnections();
+    expectType<Exact<typeof pcs, { [peerId: string]: RTCPeerConnection }>>(true);
+
+    // room.send throws over 20 MB.
+    try {
+        mesh.send(new Uint8Array(21 * 1024 * 1024));
+    } catch (err) {
+        console.warn((err as Peer.PeerError).type === "room-error");
+    }
+    mesh.replaceStream(await navigator.mediaDevices.getDisplayMedia({ video: true }));
+}
+
+/** Both kinds of room through what they share. */
 function useRoom(room: MeshRoom | SFURoom): void {
-    console.log(room.name, room.members.length);
-    room.on("open", () => room.send({ hello: room.name }))
+    const members = room.members;
+    expectType<Exact<typeof members, string[]>>(true);
+    console.log(room.name, members.length);
+    room.on("open", () => room.send({ hello: room.name, at: new Date(), file: new File(["x"], "x.txt") }))
         .on("peerJoin", id => expectType<Exact<typeof id, string>>(true))
         .on("peerLeave", id => expectType<Exact<typeof id, string>>(true))
         .on("stream", stream => {
@@ -301,17 +355,22 @@ function useRoom(room: MeshRoom | SFURoom): void {
         })
         .on("data", message => {
             expectType<Exact<typeof message, RoomData>>(true);
+            expectType<Exact<typeof message.data, any>>(true);
             console.log(message.src, message.data);
         })
-        .on("log", entries => console.log(entries.length))
+        .on("log", entries => {
+            expectType<Exact<typeof entries, RoomLogEntry[]>>(true);
+            for (const e of entries) console.log(e.messageType, e.src, new Date(e.timestamp), e.size ?? 0);
+        })
         .on("close", () => console.log("left", room.name));
     room.getLog();
-    if ("remoteStreams" in room) {
-        expectType<Exact<typeof room, SFURoom>>(true);
+    if (room instanceof SFURoom) {
         console.log(Object.keys(room.remoteStreams), room.getPeerConnection());
     } else {
+        expectType<Exact<typeof room, MeshRoom>>(true);
         console.log(Object.keys(room.connections), room.getPeerConnections());
     }
+    if ("remoteStreams" in room) expectType<Exact<typeof room, SFURoom>>(true);
     room.close();
 }
 
