@@ -26,9 +26,13 @@ const (
 	// its header. A larger frame closes the connection with 1009.
 	MaxFrameSize = MaxRoomDataSize + MaxBinaryHeaderSize + 4 + 64<<10
 
-	// RoomDataInterval is the least time between two ROOM_SEND_DATA of one
-	// member of one room.
+	// RoomDataInterval and RoomDataBurst bound the ROOM_SEND_DATA of one
+	// member of one room: one per interval on average (a token bucket),
+	// with up to RoomDataBurst back to back, because the server sees
+	// arrivals and a delay on the way (a large frame ahead, a busy
+	// network) bunches up messages a client sent an interval apart.
 	RoomDataInterval = 100 * time.Millisecond
+	RoomDataBurst    = 3
 	// MessageRate and MessageBurst bound the messages of one connection (a
 	// token bucket): faster messages get ERROR signaling-limited.
 	MessageRate  = 100

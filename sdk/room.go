@@ -372,7 +372,9 @@ func (r *room) startSending() {
 }
 
 // drain sends the outbox one frame per interval; it ends when the outbox
-// is empty or the room closed.
+// is empty or the room closed. The interval is counted from when the
+// previous frame was written, not queued: the server measures it between
+// arrivals, and a large frame takes a while to leave.
 func (r *room) drain() {
 	interval := protocol.RoomDataInterval + roomSendMargin
 	for {
@@ -391,11 +393,23 @@ func (r *room) drain() {
 		frame := r.outbox[0]
 		r.outbox[0] = nil
 		r.outbox = r.outbox[1:]
+		r.mu.Unlock()
+		written := make(chan struct{})
+		r.peer.enqueue(outMessage{data: frame, binary: true, written: written})
+		select {
+		case <-written:
+		case <-time.After(writeWait):
+		}
+		r.mu.Lock()
 		r.lastSent = time.Now()
 		r.mu.Unlock()
-		r.peer.enqueue(outMessage{data: frame, binary: true})
 	}
 }
+
+// writeWait bounds how long drain waits for a frame to be written: a frame
+// the outbox dropped, or one waiting for a reconnection, must not stop the
+// room's data for good.
+const writeWait = 10 * time.Second
 
 // handleJoin takes ROOM_USER_JOIN.
 func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {

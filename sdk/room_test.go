@@ -255,6 +255,11 @@ func TestSFURoomFourPeers(t *testing.T) {
 		}
 	}
 	leaveAndCheck(t, ms, got)
+	for _, m := range ms[:3] {
+		if n := len(m.room.(*sdk.SFURoom).RemoteStreams()); n != 2 {
+			t.Fatalf("%s has %d remote streams after a leave, want 2", m.peer.ID(), n)
+		}
+	}
 }
 
 func TestSFURoomReceiveOnly(t *testing.T) {
@@ -427,6 +432,21 @@ func TestRoomData(t *testing.T) {
 		t.Fatalf("%d messages took %v, less than the %v the limit allows", burst, elapsed, min)
 	}
 	t.Logf("%d queued messages arrived in order in %v", burst, elapsed)
+	// A large frame takes a while to leave; the small ones queued behind
+	// it must not reach the server too soon after it (or, if they do, go
+	// again).
+	big := bytes.Repeat([]byte{7}, 4<<20)
+	for i, v := range []any{big, "after big", big, 1, 2} {
+		if err := b.room.Send(v); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	for i, want := range []any{big, "after big", big, int64(1), int64(2)} {
+		d := recv(t, c.data, "message after a large one")
+		if !reflect.DeepEqual(d.Data, want) {
+			t.Fatalf("message %d after a large one: got %T, want %T", i, d.Data, want)
+		}
+	}
 	// Over the limit: refused at once.
 	if err := a.room.Send(make([]byte, protocol.MaxRoomDataSize)); errorType(err) != protocol.ErrRoom {
 		t.Fatalf("a 20 MiB send: %v, want room-error", err)

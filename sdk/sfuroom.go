@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pion/webrtc/v4"
 
@@ -68,7 +69,19 @@ func (s *SFURoom) joined([]string) {
 
 // The SFU renegotiates by itself when members come and go.
 func (s *SFURoom) peerJoined(string) {}
-func (s *SFURoom) peerLeft(string)   {}
+
+// peerLeft forgets the streams of a member that left; the SFU has taken
+// its tracks away.
+func (s *SFURoom) peerLeft(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams = slices.DeleteFunc(s.streams, func(st *MediaStream) bool { return st.peerID == id })
+	for sid, peer := range s.msids {
+		if peer == id {
+			delete(s.msids, sid)
+		}
+	}
+}
 
 // replace attaches the new stream, then asks the SFU for an offer to carry
 // it.

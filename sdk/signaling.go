@@ -23,6 +23,9 @@ const maxOutbox = 1024
 type outMessage struct {
 	data   []byte
 	binary bool
+	// written, if set, is closed once the message has been written to the
+	// socket, or the write failed.
+	written chan struct{}
 }
 
 // signalingURL is the WebSocket address for one connection attempt.
@@ -227,6 +230,9 @@ func (p *Peer) write(ctx context.Context, c *websocket.Conn, openCh chan struct{
 				typ = websocket.MessageBinary
 			}
 			err := c.Write(ctx, typ, m.data)
+			if m.written != nil {
+				close(m.written)
+			}
 			p.mu.Lock()
 			p.writing = false
 			p.mu.Unlock()

@@ -47,9 +47,12 @@ type Config struct {
 	// MaxContacts bounds the peers remembered for LEAVE per peer.
 	MaxContacts int
 	// MessageRate and MessageBurst bound a socket's messages a second (a
-	// token bucket); RoomDataInterval spaces one member's room data.
+	// token bucket); RoomDataInterval and RoomDataBurst pace one member's
+	// room data the same way: one per interval, up to the burst at once.
+	// A zero interval does not pace it.
 	MessageRate, MessageBurst int
 	RoomDataInterval          time.Duration
+	RoomDataBurst             int
 
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
@@ -73,6 +76,7 @@ func DefaultConfig() Config {
 		MessageRate:       protocol.MessageRate,
 		MessageBurst:      protocol.MessageBurst,
 		RoomDataInterval:  protocol.RoomDataInterval,
+		RoomDataBurst:     protocol.RoomDataBurst,
 		Now:               time.Now,
 	}
 }
@@ -102,8 +106,8 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.WriteTimeout must be positive")
 	case c.QueueLength <= 0 || c.QueueBytes <= protocol.MaxFrameSize:
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
-	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0:
-		return errors.New("signaling: Config.MessageRate and MessageBurst must be positive, RoomDataInterval not negative")
+	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0 || c.RoomDataBurst <= 0:
+		return errors.New("signaling: Config.MessageRate, MessageBurst and RoomDataBurst must be positive, RoomDataInterval not negative")
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}

@@ -122,7 +122,12 @@ func (s *session) joinRoom(ctx context.Context, m *protocol.ClientMessage) {
 	}
 	p.mu.Lock()
 	if p.rooms != nil {
-		p.rooms[name] = &membership{name: name, typ: m.RoomType}
+		cfg := &s.srv.cfg
+		mem := &membership{name: name, typ: m.RoomType}
+		if cfg.RoomDataInterval > 0 {
+			mem.data = everyBucket(cfg.RoomDataInterval, cfg.RoomDataBurst, cfg.Now())
+		}
+		p.rooms[name] = mem
 	}
 	p.mu.Unlock()
 	if len(members) == 1 {
@@ -166,9 +171,9 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 	p.mu.Lock()
 	var name string
 	mem, member := p.rooms[string(m.RoomName)]
-	limited := member && now.Sub(mem.lastData) < s.srv.cfg.RoomDataInterval
+	limited := member && s.srv.cfg.RoomDataInterval > 0 && !mem.data.allow(now)
 	if member && !limited {
-		mem.lastData, name = now, mem.name
+		name = mem.name
 	}
 	p.mu.Unlock()
 	switch {
@@ -176,7 +181,7 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 		s.fail(protocol.Errorf(protocol.ErrRoom, "not a member of room %q", m.RoomName), m)
 		return
 	case limited:
-		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_SEND_DATA per %v per room; message dropped", s.srv.cfg.RoomDataInterval), m)
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_SEND_DATA per %v per room, %d back to back; message dropped", s.srv.cfg.RoomDataInterval, s.srv.cfg.RoomDataBurst), m)
 		return
 	}
 	r := s.srv.cfg.Router

@@ -15,6 +15,12 @@ func newBucket(rate, burst int, now time.Time) bucket {
 	return bucket{tokens: float64(burst), last: now, rate: float64(rate), burst: float64(burst)}
 }
 
+// everyBucket is a bucket of one token per interval, up to burst. The
+// interval must be positive.
+func everyBucket(interval time.Duration, burst int, now time.Time) bucket {
+	return bucket{tokens: float64(burst), last: now, rate: 1 / interval.Seconds(), burst: float64(burst)}
+}
+
 // allow takes a token if there is one.
 func (b *bucket) allow(now time.Time) bool {
 	if d := now.Sub(b.last); d > 0 {

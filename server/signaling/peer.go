@@ -52,9 +52,9 @@ const (
 )
 
 type membership struct {
-	name     string // the room's name, kept to avoid converting the client's bytes again
-	typ      protocol.RoomType
-	lastData time.Time
+	name string // the room's name, kept to avoid converting the client's bytes again
+	typ  protocol.RoomType
+	data bucket // paces ROOM_SEND_DATA
 }
 
 func newPeer(srv *Server, app *config.App, id, token string) *peer {

@@ -801,14 +801,16 @@ func TestRoomDataRate(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil) // RoomDataInterval is protocol.RoomDataInterval
 		a, b, _ := roomOfThree(e, protocol.Mesh)
-		a.sendRaw(roomDataFrame("r", `1`))
-		expectRoomData(b, "r", "a")
-		a.sendRaw(roomDataFrame("r", `2`)) // well within 100 ms
+		for i := range protocol.RoomDataBurst { // back to back: the burst
+			a.sendRaw(roomDataFrame("r", fmt.Sprint(i)))
+			expectRoomData(b, "r", "a")
+		}
+		a.sendRaw(roomDataFrame("r", `"over"`)) // well within 100 ms
 		expectRoomError(a, protocol.ErrSignalingLimited, protocol.RoomSendData, "r")
 		time.Sleep(protocol.RoomDataInterval)
-		a.sendRaw(roomDataFrame("r", `3`))
-		if got := expectRoomData(b, "r", "a"); string(got) != `3` {
-			t.Fatalf("after the refused 2, got %s, want 3", got)
+		a.sendRaw(roomDataFrame("r", `"later"`))
+		if got := expectRoomData(b, "r", "a"); string(got) != `"later"` {
+			t.Fatalf("after the refused one, got %s", got)
 		}
 		barrier(a, a)
 	})
@@ -818,9 +820,11 @@ func TestRoomDataRate(t *testing.T) {
 		clock := newFakeClock()
 		e := newEnv(t, func(c *signaling.Config) { c.Now = clock.Now })
 		a, b, c := roomOfThree(e, protocol.Mesh)
-		a.sendRaw(roomDataFrame("r", `"first"`))
-		expectRoomData(b, "r", "a")
-		expectRoomData(c, "r", "a")
+		for _, d := range []string{`"first"`, `"second"`, `"third"`} { // RoomDataBurst at once
+			a.sendRaw(roomDataFrame("r", d))
+			expectRoomData(b, "r", "a")
+			expectRoomData(c, "r", "a")
+		}
 		clock.advance(protocol.RoomDataInterval - time.Millisecond)
 		a.sendRaw(roomDataFrame("r", `"early"`))
 		expectRoomError(a, protocol.ErrSignalingLimited, protocol.RoomSendData, "r")
@@ -830,7 +834,7 @@ func TestRoomDataRate(t *testing.T) {
 		b.sendRaw(roomDataFrame("r", `"b's"`))
 		expectRoomData(a, "r", "b")
 		expectRoomData(c, "r", "b")
-		clock.advance(time.Millisecond) // 100 ms after "first": a refused send did not restart the wait
+		clock.advance(time.Millisecond) // a token 100 ms after the burst: a refused send did not take one
 		a.sendRaw(roomDataFrame("r", `"on time"`))
 		if got := expectRoomData(c, "r", "a"); string(got) != `"on time"` {
 			t.Fatalf("got %s", got)
@@ -848,7 +852,7 @@ func TestRoomDataRate(t *testing.T) {
 				data = append(data, string(l.Data))
 			}
 		}
-		if !slices.Equal(data, []string{`"first"`, `"b's"`, `"on time"`}) {
+		if !slices.Equal(data, []string{`"first"`, `"second"`, `"third"`, `"b's"`, `"on time"`}) {
 			t.Fatalf("logged data %q", data)
 		}
 		barrier(a, b)
