@@ -40,9 +40,6 @@ type roomState struct {
 	// table, so their methods work, but emit nothing: their events are the
 	// room's (see callRoomConnections).
 	calls map[*sdk.MediaConnection]*object
-	// left are the members that left an SFU room and have not come back:
-	// their streams leave room.remoteStreams.
-	left map[string]bool
 }
 
 // callJoinRoom is peer.joinRoom(name, options): the room's JavaScript
@@ -82,24 +79,14 @@ func callJoinRoom(b *bridge, o *object, self js.Value, args []js.Value) any {
 // adoptRoom gives an SDK room its JavaScript object and routes its events
 // there. The object leaves the table after its close event.
 func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *object {
-	st := &roomState{peerSelf: peerSelf, calls: map[*sdk.MediaConnection]*object{}, left: map[string]bool{}}
+	st := &roomState{peerSelf: peerSelf, calls: map[*sdk.MediaConnection]*object{}}
 	o := &object{room: r, roomState: st}
 	b.add(o)
 	o.self = b.makeFn.Invoke(string(r.Mode()), o.handle, map[string]any{"name": r.Name()})
 	self := o.self
 	r.OnOpen(func() { b.emit(self, "open") })
-	r.OnPeerJoin(func(id string) {
-		st.mu.Lock()
-		delete(st.left, id)
-		st.mu.Unlock()
-		b.emit(self, "peerJoin", id)
-	})
-	r.OnPeerLeave(func(id string) {
-		st.mu.Lock()
-		st.left[id] = true
-		st.mu.Unlock()
-		b.emit(self, "peerLeave", id)
-	})
+	r.OnPeerJoin(func(id string) { b.emit(self, "peerJoin", id) })
+	r.OnPeerLeave(func(id string) { b.emit(self, "peerLeave", id) })
 	r.OnStream(func(s *sdk.MediaStream) {
 		v := s.JSValue()
 		v.Set("peerId", s.PeerID())
@@ -287,11 +274,8 @@ func callRoomRemoteStreams(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
 	if !ok {
 		return out
 	}
-	st := o.roomState
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for _, stream := range s.RemoteStreams() {
-		if stream.PeerID() == "" || st.left[stream.PeerID()] {
+	for _, stream := range s.RemoteStreams() { // the SDK drops those of members who left
+		if stream.PeerID() == "" {
 			continue
 		}
 		v := stream.JSValue()
