@@ -8,6 +8,8 @@
 // file neither freezes the page nor piles up in memory, and the sender's
 // progress bar shows what has really left.
 
+import { showError } from "../_shared/page.js";
+
 const PIECE_SIZE = 256 * 1024;
 
 const $ = (selector) => document.querySelector(selector);
@@ -18,7 +20,6 @@ const connectForm = $("#connect-form");
 const remoteIdInput = $("#remote-id");
 const connectButton = $("#connect");
 const disconnectButton = $("#disconnect");
-const errors = $("#errors");
 const messages = $("#messages");
 const messageForm = $("#message-form");
 const messageInput = $("#message");
@@ -193,12 +194,6 @@ function addMessage(kind, text) {
 
 function note(text) {
   addMessage("note", text);
-}
-
-function showError(err) {
-  const item = document.createElement("li");
-  item.textContent = `${err.type ?? "error"}: ${err.message}`;
-  errors.append(item);
 }
 
 function formatBytes(n) {

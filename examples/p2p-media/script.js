@@ -1,6 +1,8 @@
 // A one-to-one video call with the SkyWay API: call an ID, answer every
 // incoming call with the camera, play the other side's stream, hang up.
 
+import { note, showError } from "../_shared/page.js";
+
 const $ = (selector) => document.querySelector(selector);
 const myId = $("#my-id");
 const state = $("#state");
@@ -11,8 +13,6 @@ const hangUpButton = $("#hang-up");
 const localVideo = $("#local-video");
 const remoteVideo = $("#remote-video");
 const remotePeer = $("#remote-peer");
-const errors = $("#errors");
-const log = $("#log");
 
 /** The call in progress, if any. */
 let currentCall = null;
@@ -102,22 +102,6 @@ function render() {
   state.textContent = value;
   callButton.disabled = value !== "idle";
   hangUpButton.disabled = !currentCall;
-}
-
-function showError(err) {
-  const item = document.createElement("li");
-  item.textContent = `${err.type ?? "error"}: ${err.message}`;
-  errors.append(item);
-  note("error", item.textContent);
-}
-
-/** Adds a line to the event log; data-event names it for tests. */
-function note(event, text) {
-  const item = document.createElement("li");
-  item.dataset.event = event;
-  item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  log.append(item);
-  log.scrollTop = log.scrollHeight;
 }
 
 render();

@@ -2,6 +2,8 @@
 // the camera, show every other member's video in a grid labelled by peer
 // ID, chat through room.send, and leave.
 
+import { note, showError } from "../_shared/page.js";
+
 const $ = (selector) => document.querySelector(selector);
 const myId = $("#my-id");
 const state = $("#state");
@@ -16,8 +18,6 @@ const messageForm = $("#message-form");
 const messageInput = $("#message");
 const sendButton = $("#send");
 const messages = $("#messages");
-const errors = $("#errors");
-const log = $("#log");
 
 /** The room this page is in or joining, if any. */
 let room = null;
@@ -193,22 +193,6 @@ function addMessage(kind, from, text) {
   item.append(span);
   messages.append(item);
   messages.scrollTop = messages.scrollHeight;
-}
-
-function showError(err) {
-  const item = document.createElement("li");
-  item.textContent = `${err.type ?? "error"}: ${err.message}`;
-  errors.append(item);
-  note("error", item.textContent);
-}
-
-/** Adds a line to the event log; data-event names it for tests. */
-function note(event, text) {
-  const item = document.createElement("li");
-  item.dataset.event = event;
-  item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  log.append(item);
-  log.scrollTop = log.scrollHeight;
 }
 
 render();
