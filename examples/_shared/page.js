@@ -19,3 +19,21 @@ export function showError(err) {
   document.querySelector("#errors").append(item);
   note("error", item.textContent);
 }
+
+/**
+ * Opens the camera and microphone and shows them in the video element. It
+ * resolves to the MediaStream, or to undefined (after listing the error)
+ * when there is none: the page then calls, answers or joins receive-only.
+ */
+export function openCamera(video) {
+  return navigator.mediaDevices
+    .getUserMedia({ video: true, audio: true })
+    .then((stream) => {
+      video.srcObject = stream;
+      return stream;
+    })
+    .catch((err) => {
+      showError({ type: err.name, message: `camera and microphone: ${err.message}` });
+      return undefined;
+    });
+}

@@ -1,7 +1,7 @@
 // A one-to-one video call with the SkyWay API: call an ID, answer every
 // incoming call with the camera, play the other side's stream, hang up.
 
-import { note, showError } from "../_shared/page.js";
+import { note, openCamera, showError } from "../_shared/page.js";
 
 const $ = (selector) => document.querySelector(selector);
 const myId = $("#my-id");
@@ -42,16 +42,7 @@ peer.on("close", () => {
   render();
 });
 
-const cameraReady = navigator.mediaDevices
-  .getUserMedia({ video: true, audio: true })
-  .then((stream) => {
-    localVideo.srcObject = stream;
-    return stream;
-  })
-  .catch((err) => {
-    showError({ type: err.name, message: `camera and microphone: ${err.message}` });
-    return undefined; // answer and call receive-only
-  });
+const cameraReady = openCamera(localVideo); // undefined: receive only
 
 callForm.addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -2,7 +2,7 @@
 // the camera, show every other member's video in a grid labelled by peer
 // ID, chat through room.send, and leave.
 
-import { note, showError } from "../_shared/page.js";
+import { note, openCamera, showError } from "../_shared/page.js";
 
 const $ = (selector) => document.querySelector(selector);
 const myId = $("#my-id");
@@ -42,16 +42,7 @@ peer.on("close", () => {
   render();
 });
 
-const cameraReady = navigator.mediaDevices
-  .getUserMedia({ video: true, audio: true })
-  .then((stream) => {
-    localVideo.srcObject = stream;
-    return stream;
-  })
-  .catch((err) => {
-    showError({ type: err.name, message: `camera and microphone: ${err.message}` });
-    return undefined; // join receive-only
-  });
+const cameraReady = openCamera(localVideo); // undefined: receive only
 
 joinForm.addEventListener("submit", async (event) => {
   event.preventDefault();
