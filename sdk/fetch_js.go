@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"syscall/js"
 
+	"github.com/coder/websocket"
+
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
 )
@@ -33,3 +35,7 @@ func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 	js.CopyBytesToGo(body, u8)
 	return resp.Get("status").Int(), body, nil
 }
+
+// dialOptions is nil in the browser, whose WebSocket has no HTTP client to
+// choose: the page's own TLS and proxy settings apply.
+func (p *Peer) dialOptions() *websocket.DialOptions { return nil }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/coder/websocket"
+
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -31,4 +33,10 @@ func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 		return 0, nil, newError(protocol.ErrServer, "reading the answer failed", err)
 	}
 	return resp.StatusCode, body, nil
+}
+
+// dialOptions makes the signaling socket's handshake with the options' HTTP
+// client too, so that one client (its TLS roots, its proxy) serves both.
+func (p *Peer) dialOptions() *websocket.DialOptions {
+	return &websocket.DialOptions{HTTPClient: p.opts.HTTPClient}
 }

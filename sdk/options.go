@@ -45,9 +45,11 @@ type PeerOptions struct {
 	API *webrtc.API
 	// Logger receives the SDK's logs; nil discards them.
 	Logger *slog.Logger
-	// HTTPClient makes ListAllPeers and FetchPeerExists requests; nil means
-	// http.DefaultClient. The browser build ignores it and uses fetch, which
-	// keeps net/http's client (about 5 MB) out of sdk.wasm.
+	// HTTPClient makes ListAllPeers and FetchPeerExists requests and the
+	// signaling socket's handshake (so its TLS settings apply to both); nil
+	// means http.DefaultClient. The browser build ignores it and uses the
+	// page's fetch and WebSocket, which keeps net/http's client (about 5 MB)
+	// out of sdk.wasm.
 	HTTPClient *http.Client
 
 	// ReconnectDelay is the first wait before reconnecting after an

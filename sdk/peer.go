@@ -460,6 +460,11 @@ func (p *Peer) checkOpen() error {
 	return nil
 }
 
+// ICEServers returns the ICE servers that new connections use: those of
+// PeerOptions.Config, then, once the Peer is open, the server's TURN servers
+// with this peer's credential from OPEN, unless PeerOptions.DisableTURN.
+func (p *Peer) ICEServers() []webrtc.ICEServer { return p.rtcConfiguration().ICEServers }
+
 // rtcConfiguration is the configuration of a new PeerConnection: the
 // application's, plus the server's TURN servers unless turned off.
 func (p *Peer) rtcConfiguration() webrtc.Configuration {

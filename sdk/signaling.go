@@ -143,7 +143,7 @@ func closeCodeError(code websocket.StatusCode) (ErrorType, bool) {
 // whether OPEN was received.
 func (p *Peer) session(ctx context.Context) (opened bool, err error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	c, _, err := websocket.Dial(dialCtx, p.signalingURL(), nil)
+	c, _, err := websocket.Dial(dialCtx, p.signalingURL(), p.dialOptions())
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("failed to dial %s: %w", p.base.Host, err)

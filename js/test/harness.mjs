@@ -49,13 +49,14 @@ export function requireBuilt() {
 /**
  * Starts `bin/skywasm serve` in dev mode on a free 127.0.0.1 port, serving the
  * repository (its js/ at /sdk/, its examples/ at /examples/).
+ * args are added to serve's flags.
  * @returns {Promise<{url: string, key: string, stop: () => Promise<void>, log: string[]}>}
  *   url ends with a slash; log holds the server's recent stderr lines.
  */
-export async function startServer({ timeout = 15_000 } = {}) {
+export async function startServer({ timeout = 15_000, args = [] } = {}) {
   requireBuilt();
   const bin = path.join(repoRoot, "bin", "skywasm");
-  const child = spawn(bin, ["serve", "-addr", "127.0.0.1:0", "-static", repoRoot], {
+  const child = spawn(bin, ["serve", "-addr", "127.0.0.1:0", "-static", repoRoot, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -127,12 +128,14 @@ export async function launchBrowser() {
  * Registers before/after hooks in the enclosing describe() that start a
  * server and a browser for its tests and stop them afterwards. The returned
  * object is filled in by the before hook: {server, browser, url, key}.
+ * serverArgs are added to `skywasm serve`'s; contextOptions go to every
+ * browser context withContext makes.
  */
-export function useEnv() {
-  const env = {};
+export function useEnv({ serverArgs = [], contextOptions = {} } = {}) {
+  const env = { contextOptions };
   before(
     async () => {
-      env.server = await startServer();
+      env.server = await startServer({ args: typeof serverArgs === "function" ? serverArgs() : serverArgs });
       env.url = env.server.url;
       env.key = env.server.key;
       env.browser = await launchBrowser();
@@ -161,7 +164,7 @@ export function useEnv() {
  * server's log are printed.
  */
 export async function withContext(env, fn) {
-  const context = await env.browser.newContext();
+  const context = await env.browser.newContext(env.contextOptions);
   context.setDefaultTimeout(defaultTimeout);
   await context.addInitScript(pageHelpers);
   const pages = [];

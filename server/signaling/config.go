@@ -24,6 +24,9 @@ type Config struct {
 	// SFU serves the media of sfu rooms. With nil, sfu rooms have
 	// membership and room data only, and SFU_* messages get room-error.
 	SFU SFU
+	// TURN issues the TURN credential sent with OPEN. With nil, OPEN
+	// carries none.
+	TURN TURNIssuer
 
 	// PingInterval is how often the server pings each socket.
 	PingInterval time.Duration

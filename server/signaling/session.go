@@ -60,7 +60,7 @@ func (s *session) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// OPEN goes first, before anything kept for a reclaimed peer.
-	if open := s.p.composed(protocol.Open, protocol.OpenPayload{PeerID: s.p.id}); open != nil {
+	if open := s.p.composed(protocol.Open, protocol.OpenPayload{PeerID: s.p.id, TURNCredential: s.p.turnCredential()}); open != nil {
 		s.enqueue(open)
 	}
 	if !s.p.attach(s) {
