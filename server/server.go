@@ -23,6 +23,7 @@ import (
 	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/signaling"
 	"github.com/skywasm/skywasm/server/static"
+	"github.com/skywasm/skywasm/server/turn"
 )
 
 // Options configures a Server.
@@ -48,6 +49,11 @@ type Options struct {
 	// configuration; its Router, Logger and Metrics are filled in here.
 	// With nil, sfu rooms have membership and room data only.
 	SFU *sfu.Config
+	// TURN, if set, starts the embedded TURN server with this
+	// configuration, and OPEN hands its credentials to the peers of apps
+	// with the turn permission; its Apps, Logger and Metrics are filled in
+	// here. With nil, OPEN carries no TURN credential.
+	TURN *turn.Config
 }
 
 // Server is the whole platform behind one http.Handler.
@@ -55,6 +61,7 @@ type Server struct {
 	handler   http.Handler
 	signaling *signaling.Server
 	sfu       *sfu.SFU
+	turn      *turn.Server
 	examples  bool
 }
 
@@ -90,10 +97,26 @@ func New(opts Options) (*Server, error) {
 		}
 		scfg.SFU = media // only when set: a nil *sfu.SFU is not a nil interface
 	}
+	var relay *turn.Server
+	if opts.TURN != nil {
+		tcfg := *opts.TURN
+		tcfg.Apps, tcfg.Logger, tcfg.Metrics = opts.Config, logger.With("plane", "turn"), metrics.NewTURN(reg)
+		var err error
+		if relay, err = turn.New(tcfg); err != nil {
+			if media != nil {
+				_ = media.Close()
+			}
+			return nil, fmt.Errorf("failed to start the TURN server: %w", err)
+		}
+		scfg.TURN = relay
+	}
 	sig, err := signaling.New(scfg)
 	if err != nil {
 		if media != nil {
 			_ = media.Close()
+		}
+		if relay != nil {
+			_ = relay.Close()
 		}
 		return nil, err
 	}
@@ -133,7 +156,7 @@ func New(opts Options) (*Server, error) {
 				r.Host, signaling.Path, opts.Config.Apps[0].Key)
 		})
 	}
-	return &Server{handler: mux, signaling: sig, sfu: media, examples: examples}, nil
+	return &Server{handler: mux, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
 }
 
 // openTree returns dir as a file system that nothing, not even a symlink,
@@ -172,9 +195,21 @@ func (s *Server) SFUAddr() net.Addr {
 	return s.sfu.Addr()
 }
 
+// TURN returns the embedded TURN server, or nil without one.
+func (s *Server) TURN() *turn.Server { return s.turn }
+
+// TURNURLs returns the URLs of the embedded TURN server, or nil.
+func (s *Server) TURNURLs() []string {
+	if s.turn == nil {
+		return nil
+	}
+	return s.turn.URLs()
+}
+
 // Shutdown closes every signaling socket with 1001 (going away) and waits
 // for their peers to end, until ctx ends, then closes the SFU's
-// connections and socket. The caller shuts its http.Server down too.
+// connections and socket and the TURN server. The caller shuts its
+// http.Server down too.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.signaling.Shutdown(ctx)
 	if s.sfu != nil {
@@ -182,6 +217,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// locally, so it needs no share of ctx.
 		if cerr := s.sfu.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("failed to close the SFU: %w", cerr)
+		}
+	}
+	if s.turn != nil {
+		if cerr := s.turn.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("failed to close the TURN server: %w", cerr)
 		}
 	}
 	return err

@@ -258,6 +258,7 @@ func TestListenURL(t *testing.T) {
 	tests := []struct {
 		addr, actual, want string
 	}{
+		{"rtc.example.test:443 ", "192.0.2.1:443", "https://rtc.example.test:443/"},
 		{"localhost:8080", "127.0.0.1:8080", "http://localhost:8080/"},
 		{"127.0.0.1:0", "127.0.0.1:43210", "http://127.0.0.1:43210/"},
 		{":8080", "[::]:8080", "http://localhost:8080/"},
@@ -268,7 +269,8 @@ func TestListenURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
 			t.Parallel()
-			if got := listenURL(tt.addr, fakeAddr(tt.actual)); got != tt.want {
+			addr, secure := strings.CutSuffix(tt.addr, " ") // a trailing space marks TLS
+			if got := listenURL(addr, fakeAddr(tt.actual), secure); got != tt.want {
 				t.Errorf("listenURL(%q, %q) = %q, want %q", tt.addr, tt.actual, got, tt.want)
 			}
 		})

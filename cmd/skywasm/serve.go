@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,6 +33,14 @@ type serveOptions struct {
 	// sfuUDP is the SFU's UDP host:port; "" means the listener's host and
 	// actual port. sfuPublic is a comma-separated list of IPs.
 	sfuUDP, sfuPublic string
+	// tlsCert and tlsKey are PEM files; with both, HTTPS, WSS and turns:.
+	tlsCert, tlsKey string
+	// turnAddr is the TURN server's UDP and TCP host:port, "off" for none
+	// and "" for the default (see turnAddrs); turnTLS is its turns: port.
+	// turnRelayIP, turnPublicIP and turnHost are what its allocations bind
+	// to, what they advertise and the host in its URLs. turnAllow lists the
+	// peer address prefixes relayed to despite being private or loopback.
+	turnAddr, turnTLS, turnRelayIP, turnPublicIP, turnHost, turnAllow string
 }
 
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
@@ -45,12 +54,28 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.Var(&o.level, "log-level", "log `level`: debug, info (the default), warn or error")
 	fs.StringVar(&o.sfuUDP, "sfu-udp", "", "the SFU's UDP socket, `host:port`, for every participant's media (default: the listen address's host and port, as UDP)")
 	fs.StringVar(&o.sfuPublic, "sfu-public", "", "advertise these `ip[,ip]` in the SFU's ICE candidates instead of the local addresses, behind a 1:1 NAT")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS and WSS (and TURN over TLS) with this PEM certificate `file`, reloaded when it changes; needs -tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` of -tls-cert")
+	fs.StringVar(&o.turnAddr, "turn-addr", "", "the TURN server's UDP and TCP `host:port`, or off (default: the listen host, port 3478; port 0 when listening on port 0)")
+	fs.StringVar(&o.turnTLS, "turn-tls-addr", "", "the TURN server's TLS (turns:) `host:port` (default with -tls-cert: the TURN host, port 5349), or off")
+	fs.StringVar(&o.turnRelayIP, "turn-relay-ip", "", "the local `ip` relay allocations bind to (default: the TURN listener's IP)")
+	fs.StringVar(&o.turnPublicIP, "turn-public-ip", "", "advertise this `ip` as the relay address instead of -turn-relay-ip, behind a 1:1 NAT")
+	fs.StringVar(&o.turnHost, "turn-host", "", "the `host` name put in the TURN URLs given to peers; turns: needs the certificate's name (default: the TURN listener's IP)")
+	fs.StringVar(&o.turnAllow, "turn-allow-peers", "", "relay to these `prefixes` (CIDR, comma-separated) although loopback or private; in dev mode on loopback the default is 127.0.0.0/8,::1/128")
 	fs.bindEnv("addr", "SKYWASM_ADDR")
 	fs.bindEnv("config", "SKYWASM_CONFIG")
 	fs.bindEnv("static", "SKYWASM_STATIC")
 	fs.bindEnv("log-level", "SKYWASM_LOG_LEVEL")
 	fs.bindEnv("sfu-udp", "SKYWASM_SFU_UDP")
 	fs.bindEnv("sfu-public", "SKYWASM_SFU_PUBLIC")
+	fs.bindEnv("tls-cert", "SKYWASM_TLS_CERT")
+	fs.bindEnv("tls-key", "SKYWASM_TLS_KEY")
+	fs.bindEnv("turn-addr", "SKYWASM_TURN_ADDR")
+	fs.bindEnv("turn-tls-addr", "SKYWASM_TURN_TLS_ADDR")
+	fs.bindEnv("turn-relay-ip", "SKYWASM_TURN_RELAY_IP")
+	fs.bindEnv("turn-public-ip", "SKYWASM_TURN_PUBLIC_IP")
+	fs.bindEnv("turn-host", "SKYWASM_TURN_HOST")
+	fs.bindEnv("turn-allow-peers", "SKYWASM_TURN_ALLOW_PEERS")
 	return fs, o
 }
 
@@ -80,6 +105,16 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 		addr = config.DevAddr
 	}
 
+	var certs *certFiles
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return fmt.Errorf("-tls-cert and -tls-key go together: give both or neither")
+	}
+	if o.tlsCert != "" {
+		if certs, err = loadCert(o.tlsCert, o.tlsKey); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("failed to listen: %w", err)
@@ -87,12 +122,18 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	sfuCfg := sfu.DefaultConfig()
 	sfuCfg.UDPAddr = sfuAddr(o.sfuUDP, addr, ln.Addr())
 	if o.sfuPublic != "" {
-		sfuCfg.PublicAddrs = strings.Split(o.sfuPublic, ",")
-		for i := range sfuCfg.PublicAddrs {
-			sfuCfg.PublicAddrs[i] = strings.TrimSpace(sfuCfg.PublicAddrs[i])
-		}
+		sfuCfg.PublicAddrs = splitList(o.sfuPublic)
 	}
-	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg})
+	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs)
+	if errors.Is(err, errTURNWildcard) {
+		logger.Warn(err.Error())
+		err = nil
+	}
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg, TURN: turnCfg})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)
@@ -102,14 +143,23 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if certs != nil {
+		httpSrv.TLSConfig = certs.config()
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			served <- httpSrv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			return
+		}
+		served <- httpSrv.Serve(ln)
+	}()
 
-	url := listenURL(addr, ln.Addr())
-	logger.Info("listening", "url", url, "dev", dev, "sfuUDP", srv.SFUAddr().String())
+	url := listenURL(addr, ln.Addr(), certs != nil)
+	logger.Info("listening", "url", url, "dev", dev, "sfuUDP", srv.SFUAddr().String(), "turn", strings.Join(srv.TURNURLs(), " "))
 	fmt.Fprintf(cl.stdout, "skywasm: listening on %s\n", url)
 	if dev {
 		open := url + strings.TrimPrefix(srv.ExamplesPath(), "/")
@@ -179,11 +229,27 @@ func sfuAddr(flag, addr string, ln net.Addr) string {
 // listenURL is the URL to show for a server asked to listen on addr and
 // listening on ln: addr's host, or localhost for a wildcard, and ln's port
 // (which differs from addr's for port 0).
-func listenURL(addr string, ln net.Addr) string {
+func listenURL(addr string, ln net.Addr, secure bool) string {
 	host, _, _ := net.SplitHostPort(addr)
 	_, port, _ := net.SplitHostPort(ln.String())
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	scheme := "http://"
+	if secure {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/"
+}
+
+// splitList splits a comma-separated flag value, trimming spaces and
+// dropping empty items.
+func splitList(v string) []string {
+	var items []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/turn"
 )
 
 // Keys of the test server's apps.
@@ -45,6 +47,7 @@ type Server struct {
 	Signaling signaling.Config
 
 	apps *config.Config
+	turn bool
 	mu   sync.Mutex
 	srv  *server.Server
 	http *httptest.Server
@@ -54,6 +57,22 @@ type Server struct {
 // adjust may change the signaling configuration before it starts.
 func StartServer(t testing.TB, adjust func(*signaling.Config)) *Server {
 	t.Helper()
+	return Start(t, Options{Signaling: adjust})
+}
+
+// Options choose what a test server runs besides signaling and the SFU.
+type Options struct {
+	// Signaling, if set, changes the signaling configuration.
+	Signaling func(*signaling.Config)
+	// TURN starts the embedded TURN server on 127.0.0.1, relaying to
+	// loopback, so that OPEN carries credentials for it.
+	TURN bool
+}
+
+// Start starts a server with opts for the test and stops it at cleanup.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	adjust := opts.Signaling
 	app := func(key string) config.App {
 		return config.App{
 			Key: key, Secret: Secret,
@@ -68,7 +87,7 @@ func StartServer(t testing.TB, adjust func(*signaling.Config)) *Server {
 	if adjust != nil {
 		adjust(&scfg)
 	}
-	s := &Server{Signaling: scfg, apps: &config.Config{Addr: "127.0.0.1:0", Apps: []config.App{app(Key), auth}}}
+	s := &Server{Signaling: scfg, apps: &config.Config{Addr: "127.0.0.1:0", Apps: []config.App{app(Key), auth}}, turn: opts.TURN}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +104,14 @@ func (s *Server) start(ln net.Listener) error {
 	scfg := s.Signaling
 	sfuCfg := sfu.DefaultConfig()
 	sfuCfg.UDPAddr = "127.0.0.1:0"
-	srv, err := server.New(server.Options{Config: s.apps, Signaling: &scfg, SFU: &sfuCfg})
+	var turnCfg *turn.Config
+	if s.turn {
+		c := turn.DefaultConfig()
+		c.UDPAddr, c.TCPAddr = "127.0.0.1:0", "127.0.0.1:0"
+		c.AllowedPeers = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		turnCfg = &c
+	}
+	srv, err := server.New(server.Options{Config: s.apps, Signaling: &scfg, SFU: &sfuCfg, TURN: turnCfg})
 	if err != nil {
 		_ = ln.Close()
 		return err

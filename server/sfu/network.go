@@ -3,15 +3,15 @@
 package sfu
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/internal/pionlog"
 )
 
 // listen opens the UDP socket every participant shares and the pion API
@@ -35,7 +35,7 @@ func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sfu: failed to listen on UDP %s: %w", addr, err)
 	}
-	factory := pionLogs{logger.With("component", "pion")}
+	factory := pionlog.New(logger.With("component", "pion"))
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: factory.NewLogger("udpmux")})
 
 	var se webrtc.SettingEngine
@@ -73,35 +73,3 @@ func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, 
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return api, mux, conn.LocalAddr().(*net.UDPAddr), nil
 }
-
-// pionLogs sends pion's logs to slog, one level lower than pion gives
-// them: pion warns of routine events (a discarded candidate, a closed
-// connection) that are not an operator's concern.
-type pionLogs struct{ l *slog.Logger }
-
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{f.l.With("scope", scope)}
-}
-
-type pionLogger struct{ l *slog.Logger }
-
-func (p pionLogger) log(level slog.Level, msg string) {
-	p.l.Log(context.Background(), level, msg)
-}
-
-func (p pionLogger) logf(level slog.Level, format string, args ...any) {
-	if p.l.Enabled(context.Background(), level) {
-		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...))
-	}
-}
-
-func (p pionLogger) Trace(msg string)                  { p.log(slog.LevelDebug-4, msg) }
-func (p pionLogger) Tracef(format string, args ...any) { p.logf(slog.LevelDebug-4, format, args...) }
-func (p pionLogger) Debug(msg string)                  { p.log(slog.LevelDebug-4, msg) }
-func (p pionLogger) Debugf(format string, args ...any) { p.logf(slog.LevelDebug-4, format, args...) }
-func (p pionLogger) Info(msg string)                   { p.log(slog.LevelDebug, msg) }
-func (p pionLogger) Infof(format string, args ...any)  { p.logf(slog.LevelDebug, format, args...) }
-func (p pionLogger) Warn(msg string)                   { p.log(slog.LevelInfo, msg) }
-func (p pionLogger) Warnf(format string, args ...any)  { p.logf(slog.LevelInfo, format, args...) }
-func (p pionLogger) Error(msg string)                  { p.log(slog.LevelWarn, msg) }
-func (p pionLogger) Errorf(format string, args ...any) { p.logf(slog.LevelWarn, format, args...) }
