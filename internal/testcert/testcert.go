@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -28,13 +29,34 @@ type Cert struct {
 // Write makes a certificate for hosts (IP addresses or DNS names) and writes
 // it and its key as PEM into dir, as cert.pem and key.pem.
 func Write(dir string, hosts ...string) (Cert, error) {
+	cert, pool, err := New(hosts...)
+	if err != nil {
+		return Cert{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return Cert{}, fmt.Errorf("failed to encode the key: %w", err)
+	}
+	c := Cert{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem"), Pool: pool}
+	if err := os.WriteFile(c.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+		return Cert{}, fmt.Errorf("failed to write the certificate: %w", err)
+	}
+	if err := os.WriteFile(c.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return Cert{}, fmt.Errorf("failed to write the key: %w", err)
+	}
+	return c, nil
+}
+
+// New makes a certificate for hosts (IP addresses or DNS names) in memory,
+// and the pool that trusts it.
+func New(hosts ...string) (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return Cert{}, fmt.Errorf("failed to generate a key: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("failed to generate a key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
-		return Cert{}, fmt.Errorf("failed to pick a serial number: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("failed to pick a serial number: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -55,23 +77,13 @@ func Write(dir string, hosts ...string) (Cert, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return Cert{}, fmt.Errorf("failed to sign the certificate: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("failed to sign the certificate: %w", err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return Cert{}, fmt.Errorf("failed to encode the key: %w", err)
+		return tls.Certificate{}, nil, fmt.Errorf("failed to parse the certificate: %w", err)
 	}
-	c := Cert{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem"), Pool: x509.NewCertPool()}
-	if err := os.WriteFile(c.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return Cert{}, fmt.Errorf("failed to write the certificate: %w", err)
-	}
-	if err := os.WriteFile(c.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return Cert{}, fmt.Errorf("failed to write the key: %w", err)
-	}
-	parsed, err := x509.ParseCertificate(der)
-	if err != nil {
-		return Cert{}, fmt.Errorf("failed to parse the certificate: %w", err)
-	}
-	c.Pool.AddCert(parsed)
-	return c, nil
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }

@@ -2,15 +2,10 @@ package turn_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"sync"
@@ -24,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	"github.com/skywasm/skywasm/internal/testcert"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/turn"
@@ -275,28 +271,7 @@ var (
 // 127.0.0.1, made once per test binary.
 func serverTLS(t *testing.T) *tls.Config {
 	t.Helper()
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			certErr = err
-			return
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1),
-			Subject:      pkix.Name{CommonName: "skywasm turn test"},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(24 * time.Hour),
-			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			certErr = err
-			return
-		}
-		certPEM = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	})
+	certOnce.Do(func() { certPEM, _, certErr = testcert.New("127.0.0.1") })
 	if certErr != nil {
 		t.Fatal(certErr)
 	}
