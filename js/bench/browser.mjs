@@ -1,0 +1,538 @@
+#!/usr/bin/env node
+// browser.mjs measures skywasm in headless Chromium beside PeerJS (npm
+// `peerjs` against peerjs-server, npm `peer`) and the browser's own
+// RTCPeerConnection, and writes the figures as one section of the benchmark
+// report (internal/bench: {title, command, notes, rows}):
+//
+//   - data-channel throughput between two pages: skywasm's DataConnection
+//     (binary, none) against PeerJS (default, raw) and a bare data channel;
+//   - new Peer() to open, wasm load included, with a cold and a warm cache;
+//   - peer.call() to the caller's stream event, p50 and p95.
+//
+// Every comparison alternates the two sides within the run, reversing the
+// order each round, and reports medians, since these machines are noisy.
+//
+// Usage (in a loopback-only network namespace, after `make build`):
+//
+//	scripts/netns.sh node js/bench/browser.mjs --json FILE [--smoke] [--rounds N]
+//
+// --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
+// filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
+//
+// The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
+// peerjs-server (js/bench/peerserver.mjs) and a static server in this process
+// for the pages (js/bench/page.html, page.js) and PeerJS's bundle. The pages
+// load skywasm.js from `skywasm serve`, as a site using skywasm would.
+
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { launchBrowser, repoRoot, requireBuilt, sleep, startServer, withContext } from "../test/harness.mjs";
+import { median, percentile } from "./stats.mjs";
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+
+const usage = "usage: node js/bench/browser.mjs --json FILE [--smoke] [--rounds N]";
+
+/** What one run does: sizes and counts for a full run and for --smoke. */
+function plan(args) {
+  const smoke = args.smoke;
+  return {
+    smoke,
+    rounds: smoke ? 1 : args.rounds,
+    // A real application sends a file in slices of about this size.
+    chunk: 64 << 10,
+    total: smoke ? 1 << 20 : 64 << 20,
+    // Each contender moves this much, untimed, before the rounds: the first
+    // transfer on a connection also pays for the JIT and SCTP's slow start.
+    warmUp: smoke ? 64 << 10 : 1 << 20,
+    // Fresh browser contexts per library for the open times: each gives
+    // one cold and one warm sample.
+    openSamples: smoke ? 1 : 2 * args.rounds,
+    calls: smoke ? 2 : 20,
+  };
+}
+
+/** Parses argv (without node and the script); throws a usage error. */
+export function parseArgs(argv) {
+  const args = { json: null, smoke: false, rounds: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value\n${usage}`);
+      return argv[++i];
+    };
+    if (arg === "--json") args.json = value();
+    else if (arg === "--smoke") args.smoke = true;
+    else if (arg === "--rounds") {
+      args.rounds = Number(value());
+      if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error(`--rounds must be a positive integer\n${usage}`);
+    } else throw new Error(`unknown argument ${arg}\n${usage}`);
+  }
+  if (!args.json) throw new Error(`--json FILE is required\n${usage}`);
+  return args;
+}
+
+/**
+ * Serves the benchmark's pages and PeerJS's bundle on a free 127.0.0.1 port,
+ * with the caching skywasm serve gives the SDK (no-cache with an ETag), so
+ * that a warm page load revalidates both libraries the same way.
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+async function startStatic() {
+  const files = new Map(
+    [
+      ["/bench/page.html", path.join(benchDir, "page.html"), "text/html; charset=utf-8"],
+      ["/bench/page.js", path.join(benchDir, "page.js"), "text/javascript; charset=utf-8"],
+      [
+        "/peerjs/peerjs.min.js",
+        path.join(repoRoot, "node_modules", "peerjs", "dist", "peerjs.min.js"),
+        "text/javascript; charset=utf-8",
+      ],
+    ].map(([route, file, type]) => {
+      let body;
+      try {
+        body = readFileSync(file);
+      } catch (err) {
+        throw new Error(`cannot read ${path.relative(repoRoot, file)} (npm install?): ${err.message}`);
+      }
+      const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 24)}"`;
+      return [route, { body, type, etag }];
+    }),
+  );
+  const server = http.createServer((req, res) => {
+    const file = files.get(new URL(req.url, "http://localhost").pathname);
+    if (!file || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+      return;
+    }
+    const headers = { "Content-Type": file.type, "Cache-Control": "no-cache", ETag: file.etag };
+    if (req.headers["if-none-match"] === file.etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    res.writeHead(200, { ...headers, "Content-Length": file.body.length });
+    res.end(req.method === "HEAD" ? undefined : file.body);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Starts js/bench/peerserver.mjs and resolves with its port once it listens.
+ * @returns {Promise<{port: number, stop: () => Promise<void>}>}
+ */
+async function startPeerServer({ timeout = 15_000 } = {}) {
+  const child = spawn(process.execPath, [path.join(benchDir, "peerserver.mjs")], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exited = once(child, "exit");
+  const log = [];
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  let port;
+  try {
+    port = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`peerjs-server did not start within ${timeout} ms`)), timeout);
+      const done = (err, port) => {
+        clearTimeout(timer);
+        err ? reject(err) : resolve(port);
+      };
+      child.once("error", (err) => done(new Error(`cannot start peerjs-server: ${err.message}`)));
+      exited.then(([code, signal]) => done(new Error(`peerjs-server exited (${signal ?? `status ${code}`}) before it listened`)));
+      readline.createInterface({ input: child.stderr }).on("line", (line) => log.push(line));
+      readline.createInterface({ input: child.stdout }).on("line", (line) => {
+        const m = /^peerserver: listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+        if (m) done(null, Number(m[1]));
+        else log.push(line);
+      });
+    });
+  } catch (err) {
+    await stop();
+    err.message += log.length > 0 ? `\npeerjs-server output:\n${log.slice(-20).join("\n")}` : "";
+    throw err;
+  }
+  return { port, stop };
+}
+
+/**
+ * Runs the benchmark and returns its section. A part that fails leaves its
+ * rows' figures null and says why in the notes; failed tells whether any did.
+ */
+export async function run(args) {
+  requireBuilt();
+  const p = plan(args);
+  const wallStart = performance.now();
+  const peerjsVersion = JSON.parse(readFileSync(path.join(repoRoot, "node_modules", "peerjs", "package.json"), "utf8")).version;
+  const peerVersion = JSON.parse(readFileSync(path.join(repoRoot, "node_modules", "peer", "package.json"), "utf8")).version;
+
+  const stops = [];
+  const env = {};
+  try {
+    env.server = await startServer();
+    stops.push(() => env.server.stop());
+    env.url = env.server.url;
+    env.key = env.server.key;
+    const peerServer = await startPeerServer();
+    stops.push(() => peerServer.stop());
+    const site = await startStatic();
+    stops.push(() => site.close());
+    env.browser = await launchBrowser();
+    stops.push(() => env.browser.close());
+
+    const skyPort = Number(new URL(env.url).port);
+    const libs = {
+      skywasm: {
+        url: `${site.url}bench/page.html?lib=skywasm&sdk=${encodeURIComponent(new URL("sdk/", env.url).href)}`,
+        peer: { key: env.key, host: "127.0.0.1", port: skyPort },
+      },
+      peerjs: {
+        url: `${site.url}bench/page.html?lib=peerjs`,
+        peer: { key: "peerjs", host: "127.0.0.1", port: peerServer.port },
+      },
+      raw: { url: `${site.url}bench/page.html?lib=raw` },
+    };
+    /** Opens lib's page in a withContext and waits for its library to load. */
+    const openPage = async (open, lib) => {
+      const page = await open(libs[lib].url);
+      await page.evaluate(() => B.ready);
+      return page;
+    };
+    /** Opens lib's page and its peer; resolves with {page, id}. */
+    const openPeerPage = async (open, lib) => {
+      const page = await openPage(open, lib);
+      const { id } = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
+      return { page, id };
+    };
+
+    const parts = [
+      { name: "throughput", fn: () => throughput(env, p, openPage, openPeerPage) },
+      { name: "open", fn: () => openTimes(env, p, libs, openPage) },
+      { name: "calls", fn: () => callTimes(env, p, openPeerPage) },
+    ];
+    const results = {};
+    const failures = [];
+    for (const part of parts) {
+      const started = performance.now();
+      try {
+        results[part.name] = await part.fn();
+      } catch (err) {
+        // The notes get the first line; the stack goes to stderr.
+        failures.push(`${part.name} failed: ${String(err?.message ?? err).split("\n")[0]}`);
+        console.error(`browser bench: ${part.name} failed: ${err.stack ?? err}`);
+      }
+      console.error(`browser bench: ${part.name} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+
+    const chromium = env.browser.version();
+    const wall = (performance.now() - wallStart) / 1000;
+    const section = {
+      title: "In the browser",
+      command: commandLine(),
+      notes: [
+        `Headless Chromium ${chromium} with scripts/chromium's flags, on ${os.cpus().length} cores; ` +
+          `PeerJS ${peerjsVersion} against peerjs-server (npm peer ${peerVersion}); skywasm serve in dev mode; all on 127.0.0.1.`,
+        `${p.rounds} round${p.rounds === 1 ? "" : "s"}; each comparison alternates skywasm and the other side within the run, ` +
+          "reversing the order every round; figures are medians unless the row says otherwise.",
+        `Throughput: ${sizeLabel(p.total)} as ${p.total / p.chunk} ArrayBuffers of ${p.chunk >> 10} KiB between two pages, ` +
+          "timed from the first send to the receiver holding every byte (MB = 10^6 bytes), after one untimed warm-up " +
+          `transfer of ${sizeLabel(p.warmUp)} per contender. skywasm awaits each send(); PeerJS and the bare channel wait for ` +
+          "bufferedamountlow when more than 1 MiB is queued, down to 256 KiB, the marks skywasm's send() uses inside. " +
+          "Every channel is reliable and ordered: PeerJS's connections are opened with reliable: true, since its default " +
+          "channel is unordered and delivers a file's slices out of order.",
+        "Open: new Peer() to its open event, the library's script already loaded; cold is a fresh browser context " +
+          "(empty cache), warm the same page loaded again in that context (both servers answer no-cache with an ETag, " +
+          "so the bytes come from the cache after a 304).",
+        `Calls: ${p.calls} per library, alternating, after one untimed warm-up call each; Chromium's fake camera and ` +
+          "microphone; the callee answers with its own stream; both sides hang up between calls. " +
+          "No ICE servers on either side (PeerJS given config.iceServers [], skywasm's default).",
+        `Wall time ${wall.toFixed(0)} s.`,
+        ...failures,
+      ],
+      rows: rows(p, results, peerjsVersion),
+    };
+    return { section, failed: failures.length > 0 };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+/**
+ * Part 1: one context with three pairs of pages (skywasm, PeerJS, bare),
+ * each pair connected once; then per round a transfer per contender.
+ * @returns {Promise<Record<string, number[]>>} MB/s samples by contender
+ */
+async function throughput(env, p, openPage, openPeerPage) {
+  const samples = { skyBinary: [], skyNone: [], pjBinary: [], pjRaw: [], raw: [] };
+  await withContext(env, async ({ open }) => {
+    const pair = async (lib, connections) => {
+      const a = await openPeerPage(open, lib);
+      const b = await openPeerPage(open, lib);
+      for (const [serialization, label] of connections) {
+        const got = await a.page.evaluate(([id, s, l]) => B.connect(id, s, l), [b.id, serialization, label]);
+        if (got !== serialization) throw new Error(`${lib}: connect(${serialization}) gave a ${got} connection`);
+        await b.page.evaluate((l) => B.accepted(l), label);
+      }
+      return [a.page, b.page];
+    };
+    const [skyA, skyB] = await pair("skywasm", [
+      ["binary", "binary"],
+      ["none", "none"],
+    ]);
+    // PeerJS's default serialization is "binary".
+    const [pjA, pjB] = await pair("peerjs", [
+      ["binary", "binary"],
+      ["raw", "raw"],
+    ]);
+    const rawA = await openPage(open, "raw");
+    const rawB = await openPage(open, "raw");
+    const offer = await rawA.evaluate(() => B.rawOffer());
+    const answer = await rawB.evaluate((o) => B.rawAnswer(o), offer);
+    await rawA.evaluate((a) => B.rawAccept(a), answer);
+    for (const page of [rawA, rawB]) await page.evaluate(() => B.accepted("raw"));
+
+    const contenders = [
+      { key: "skyBinary", from: skyA, to: skyB, label: "binary" },
+      { key: "pjBinary", from: pjA, to: pjB, label: "binary" },
+      { key: "skyNone", from: skyA, to: skyB, label: "none" },
+      { key: "pjRaw", from: pjA, to: pjB, label: "raw" },
+      { key: "raw", from: rawA, to: rawB, label: "raw" },
+    ];
+    const warmUp = p.warmUp;
+    for (const page of [skyA, pjA, rawA]) await page.evaluate(([t, c]) => B.prepare(t, c), [warmUp, p.chunk]);
+    for (const c of contenders) await transfer(c, warmUp);
+    for (const page of [skyA, pjA, rawA]) await page.evaluate(([t, c]) => B.prepare(t, c), [p.total, p.chunk]);
+    for (let round = 0; round < p.rounds; round++) {
+      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const c of order) {
+        const mbps = await transfer(c, p.total);
+        samples[c.key].push(mbps);
+        console.error(`browser bench: round ${round + 1} ${c.key}: ${mbps.toFixed(1)} MB/s`);
+      }
+    }
+  });
+  return samples;
+}
+
+/** Moves total bytes (the sender's prepared chunks) from one page to another; resolves with MB/s. */
+async function transfer({ key, from, to, label }, total) {
+  await to.evaluate((t) => B.expect(t), total);
+  // Slow enough to fail on purpose: 1 MB/s.
+  const limit = Math.max(30_000, total / 1e3);
+  const [sent, got] = await Promise.all([
+    from.evaluate((l) => B.send(l), label),
+    to.evaluate((ms) => B.received(ms), limit),
+  ]);
+  if (got.error) throw new Error(`${key}: ${got.error}`);
+  if (got.bytes !== total) throw new Error(`${key}: received ${got.bytes} bytes, want ${total}`);
+  const seconds = (got.endAt - sent.startAt) / 1000;
+  if (!(seconds > 0)) throw new Error(`${key}: the transfer ended ${seconds} s after it began`);
+  return total / 1e6 / seconds;
+}
+
+/**
+ * Part 2: per sample and library a fresh context; new Peer() to open on the
+ * first load (cold), then again on a second load of the page (warm). For
+ * skywasm it also records how many bytes of sdk.wasm's body crossed the
+ * network on each load, which shows whether the warm load used the cache.
+ * @returns {Promise<{skywasm: {cold: number[], warm: number[]}, peerjs: {cold: number[], warm: number[]}, wasmBytes: {cold: number[], warm: number[]}}>}
+ */
+async function openTimes(env, p, libs, openPage) {
+  const out = { skywasm: { cold: [], warm: [] }, peerjs: { cold: [], warm: [] }, wasmBytes: { cold: [], warm: [] } };
+  for (let i = 0; i < p.openSamples; i++) {
+    const order = i % 2 === 0 ? ["skywasm", "peerjs"] : ["peerjs", "skywasm"];
+    for (const lib of order) {
+      await withContext(env, async ({ open }) => {
+        const page = await openPage(open, lib);
+        const wasm = [];
+        page.on("requestfinished", (req) => {
+          if (new URL(req.url()).pathname.endsWith("/sdk.wasm")) wasm.push(req.sizes().then((s) => s.responseBodySize));
+        });
+        const cold = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
+        out[lib].cold.push(cold.ms);
+        await page.goto(libs[lib].url);
+        await page.evaluate(() => B.ready);
+        const warm = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
+        out[lib].warm.push(warm.ms);
+        if (lib === "skywasm") {
+          // The browser reports a finished request a moment after the page used it.
+          for (let waited = 0; wasm.length < 2 && waited < 5_000; waited += 50) await sleep(50);
+          if (wasm.length !== 2) throw new Error(`sdk.wasm was fetched ${wasm.length} times in two page loads, want 2`);
+          const [coldBytes, warmBytes] = await Promise.all(wasm);
+          out.wasmBytes.cold.push(coldBytes);
+          out.wasmBytes.warm.push(warmBytes);
+        }
+        console.error(`browser bench: open ${lib}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Part 3: one context with a caller and a callee page per library, each with
+ * the fake camera; calls alternate between the libraries.
+ * @returns {Promise<{skywasm: number[], peerjs: number[]}>} ms per call
+ */
+async function callTimes(env, p, openPeerPage) {
+  const out = { skywasm: [], peerjs: [] };
+  await withContext(env, async ({ open }) => {
+    const pairs = {};
+    for (const lib of ["skywasm", "peerjs"]) {
+      const caller = await openPeerPage(open, lib);
+      const callee = await openPeerPage(open, lib);
+      for (const side of [caller, callee]) await side.page.evaluate(() => B.camera());
+      pairs[lib] = { caller: caller.page, callee: callee.page, id: callee.id };
+    }
+    const call = async (lib) => {
+      const { caller, callee, id } = pairs[lib];
+      const ms = await caller.evaluate((id) => B.call(id), id);
+      await caller.evaluate(() => B.hangUp());
+      await callee.evaluate(() => B.hangUp());
+      // Let both sides finish closing before the next call starts.
+      await sleep(200);
+      return ms;
+    };
+    for (const lib of ["skywasm", "peerjs"]) await call(lib);
+    for (let i = 0; i < p.calls; i++) {
+      for (const lib of i % 2 === 0 ? ["skywasm", "peerjs"] : ["peerjs", "skywasm"]) {
+        const ms = await call(lib);
+        out[lib].push(ms);
+        console.error(`browser bench: call ${i + 1} ${lib}: ${ms.toFixed(0)} ms`);
+      }
+    }
+  });
+  return out;
+}
+
+/** The section's rows from the parts' samples; a part that failed leaves its figures null. */
+function rows(p, results, peerjsVersion) {
+  const fig = (x, digits = 1) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+  const range = (xs) => (xs?.length ? `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}` : "none");
+  const of = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+  const t = results.throughput;
+  const size = sizeLabel(p.total);
+  const tRow = (metric, sky, other, otherName) => ({
+    metric,
+    unit: "MB/s",
+    skywasm: fig(t && median(t[sky])),
+    other: fig(t && median(t[other])),
+    otherName,
+    better: "higher",
+    detail: `median of ${of(p.rounds, "round")}; ranges ${range(t?.[sky])} vs ${range(t?.[other])}`,
+  });
+
+  const o = results.open;
+  const wire = (which) => {
+    const bytes = o?.wasmBytes[which];
+    return bytes?.length ? `; sdk.wasm body on the wire ${(median(bytes) / 1e6).toFixed(2)} MB` : "";
+  };
+  const oRow = (metric, which) => ({
+    metric,
+    unit: "ms",
+    skywasm: fig(o && median(o.skywasm[which])),
+    other: fig(o && median(o.peerjs[which])),
+    otherName: `PeerJS ${peerjsVersion}`,
+    better: "lower",
+    detail: `median of ${of(p.openSamples, "context")}; ranges ${range(o?.skywasm[which])} vs ${range(o?.peerjs[which])}${wire(which)}`,
+  });
+
+  const c = results.calls;
+  const cRow = (pct) => ({
+    metric: `peer.call() to the caller's stream event, p${pct}`,
+    unit: "ms",
+    skywasm: fig(c && percentile(c.skywasm, pct)),
+    other: fig(c && percentile(c.peerjs, pct)),
+    otherName: `PeerJS ${peerjsVersion}`,
+    better: "lower",
+    detail: `${of(p.calls, "call")} each, alternating`,
+  });
+
+  return [
+    tRow(`data channel, ${size}: skywasm binary vs PeerJS default`, "skyBinary", "pjBinary", "PeerJS default"),
+    tRow(`data channel, ${size}: skywasm none vs PeerJS raw`, "skyNone", "pjRaw", "PeerJS raw"),
+    tRow(`data channel, ${size}: skywasm binary vs the bare channel`, "skyBinary", "raw", "RTCPeerConnection"),
+    tRow(`data channel, ${size}: skywasm none vs the bare channel`, "skyNone", "raw", "RTCPeerConnection"),
+    oRow("new Peer() to open, cold cache (wasm load included)", "cold"),
+    oRow("new Peer() to open, warm cache", "warm"),
+    cRow(50),
+    cRow(95),
+  ];
+}
+
+/** "64 MiB", "1 MiB", … */
+function sizeLabel(bytes) {
+  return bytes % (1 << 20) === 0 ? `${bytes / (1 << 20)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+/** The command that re-runs this benchmark as it ran: in scripts/netns.sh when the process has only loopback. */
+function commandLine() {
+  const names = Object.keys(os.networkInterfaces());
+  const isolated = names.length > 0 && names.every((name) => name === "lo");
+  const script = path.relative(repoRoot, fileURLToPath(import.meta.url));
+  return [...(isolated ? ["scripts/netns.sh"] : []), "node", script, ...process.argv.slice(2)].join(" ");
+}
+
+/** The section as a table for people. */
+export function formatTable(section) {
+  const head = ["metric", "unit", "skywasm", "other", "vs", "ratio", "detail"];
+  const cell = (x) => (x === null || x === undefined ? "—" : String(x));
+  const body = section.rows.map((r) => {
+    const ratio = r.skywasm !== null && r.other ? (r.skywasm / r.other).toFixed(2) : "—";
+    return [r.metric, r.unit, cell(r.skywasm), cell(r.other), r.otherName ?? "", ratio, r.detail ?? ""];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [
+    `${section.title}   (${section.command})`,
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...body.map(line),
+    "ratio = skywasm / other; MB/s: higher is better, ms: lower is better.",
+    ...section.notes.map((n) => `* ${n}`),
+  ].join("\n");
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  const { section, failed } = await run(args);
+  writeFileSync(args.json, `${JSON.stringify(section, null, 2)}\n`);
+  console.log(formatTable(section));
+  if (failed) process.exitCode = 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((err) => {
+    console.error(`browser bench: ${err.stack ?? err}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,95 @@
+// The browser benchmark (js/bench/browser.mjs) keeps working: its --smoke run
+// fills every row of its section with figures, and its statistics give what
+// internal/bench's Go ones give.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { median, percentile } from "../bench/stats.mjs";
+import { repoRoot, requireBuilt } from "./harness.mjs";
+
+describe("the browser benchmark's statistics", () => {
+  // The cases of internal/bench/bench_test.go's TestStatistics.
+  const xs = [5, 1, 4, 2, 3];
+  for (const [name, got, want] of [
+    ["median odd", () => median(xs), 3],
+    ["median even", () => median([4, 1, 3, 2]), 2.5],
+    ["p50", () => percentile(xs, 50), 3],
+    ["p99", () => percentile(xs, 99), 5],
+    ["p0", () => percentile(xs, 0), 1],
+    ["p95 of 20 is the 19th", () => percentile([...Array(20).keys()].map((i) => 20 - i), 95), 19],
+    ["median of none", () => median([]), NaN],
+    ["percentile of none", () => percentile([], 50), NaN],
+  ]) {
+    it(name, () => assert.equal(got(), want));
+  }
+  it("sorts a copy", () => {
+    median(xs);
+    percentile(xs, 50);
+    assert.deepEqual(xs, [5, 1, 4, 2, 3]);
+  });
+});
+
+describe("the browser benchmark", { timeout: 300_000 }, () => {
+  it("--smoke writes a section with every row filled", { timeout: 240_000 }, async () => {
+    requireBuilt();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "skywasm-bench-"));
+    try {
+      const file = path.join(dir, "browser.json");
+      const { code, stdout, stderr } = await new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [path.join(repoRoot, "js", "bench", "browser.mjs"), "--json", file, "--smoke"],
+          { cwd: repoRoot, timeout: 230_000, maxBuffer: 16 << 20 },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }),
+        );
+      });
+      assert.equal(code, 0, `browser.mjs --smoke failed (${code}):\n${stderr.slice(-4000)}`);
+
+      const section = JSON.parse(readFileSync(file, "utf8"));
+      assert.equal(section.title, "In the browser");
+      assert.match(section.command, /node js\/bench\/browser\.mjs --json \S+ --smoke$/);
+      assert.ok(section.notes.some((n) => /Chromium \d+\./.test(n)), "the notes name Chromium's version");
+      assert.ok(section.notes.some((n) => /PeerJS \d+\.\d+\.\d+/.test(n)), "the notes name PeerJS's version");
+      assert.ok(!section.notes.some((n) => /failed/.test(n)), `no part failed:\n${section.notes.join("\n")}`);
+
+      const want = [
+        ["data channel, 1 MiB: skywasm binary vs PeerJS default", "MB/s", "higher", "PeerJS default"],
+        ["data channel, 1 MiB: skywasm none vs PeerJS raw", "MB/s", "higher", "PeerJS raw"],
+        ["data channel, 1 MiB: skywasm binary vs the bare channel", "MB/s", "higher", "RTCPeerConnection"],
+        ["data channel, 1 MiB: skywasm none vs the bare channel", "MB/s", "higher", "RTCPeerConnection"],
+        ["new Peer() to open, cold cache (wasm load included)", "ms", "lower", /^PeerJS /],
+        ["new Peer() to open, warm cache", "ms", "lower", /^PeerJS /],
+        ["peer.call() to the caller's stream event, p50", "ms", "lower", /^PeerJS /],
+        ["peer.call() to the caller's stream event, p95", "ms", "lower", /^PeerJS /],
+      ];
+      assert.deepEqual(
+        section.rows.map((r) => r.metric),
+        want.map(([metric]) => metric),
+      );
+      for (const [i, [metric, unit, better, otherName]] of want.entries()) {
+        const row = section.rows[i];
+        assert.equal(row.unit, unit, metric);
+        assert.equal(row.better, better, metric);
+        if (typeof otherName === "string") assert.equal(row.otherName, otherName, metric);
+        else assert.match(row.otherName, otherName, metric);
+        for (const side of ["skywasm", "other"]) {
+          assert.ok(typeof row[side] === "number" && row[side] > 0 && Number.isFinite(row[side]), `${metric}: ${side} is ${row[side]}`);
+        }
+      }
+      // A p95 is never below its p50.
+      assert.ok(section.rows[7].skywasm >= section.rows[6].skywasm && section.rows[7].other >= section.rows[6].other);
+      // The cold load fetched sdk.wasm; the warm one took it from the cache.
+      assert.match(section.rows[4].detail, /sdk\.wasm body on the wire [1-9]\d*\.\d\d MB/);
+      assert.match(section.rows[5].detail, /sdk\.wasm body on the wire 0\.00 MB/);
+
+      assert.match(stdout, /^In the browser/, "the table is printed");
+      for (const [metric] of want) assert.ok(stdout.includes(metric), `the table shows ${metric}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
