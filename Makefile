@@ -12,7 +12,7 @@ WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
-.PHONY: build wasm run test jstest deps check fuzz bench clean
+.PHONY: build wasm run test jstest deps check fuzz bench gobench clean
 
 build: wasm
 	$(GO) build -o bin/skywasm ./cmd/skywasm
@@ -72,8 +72,14 @@ check:
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/netns.sh scripts/fuzz.sh
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The benchmarks of docs/benchmarks.md, side by side with peerjs-server and
+# PeerJS, in a loopback-only namespace; rewrites docs/benchmarks.md.
+bench: deps build
+	scripts/bench.sh
+
+# The Go micro-benchmarks (relay, forwarding, parsing) with allocations.
+gobench:
+	scripts/netns.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -f js/sdk.wasm* js/wasm_exec.js* js/*.gz js/*.br

@@ -36,7 +36,7 @@ need npm npm
 
 "$go" mod download
 
-# The JS dev dependencies (playwright-core, typescript), exactly as locked;
+# The JS dev dependencies (playwright-core, typescript, and peer and peerjs for the benchmarks), exactly as locked;
 # skipped when node_modules was installed from this very package-lock.json.
 lock=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.skywasm-lock 2>/dev/null)" != "$lock" ]; then
