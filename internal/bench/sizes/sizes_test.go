@@ -1,0 +1,107 @@
+package sizes
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/skywasm/skywasm/internal/bench"
+)
+
+// write creates a file of n bytes that compress about 4:1, like code.
+func write(t *testing.T, name string, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"func ", "return ", "if err != nil ", "{\n", "}\n", "webrtc.", "Peer", "0x", "\t"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.WriteString(words[rng.IntN(len(words))])
+		b.WriteByte(byte('a' + rng.IntN(26)))
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b.Bytes()[:n], 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	dir := t.TempDir()
+	wasm, execJS := filepath.Join(dir, "js/sdk.wasm"), filepath.Join(dir, "js/wasm_exec.js")
+	peerjs := filepath.Join(dir, "node_modules/peerjs/dist/peerjs.min.js")
+	write(t, wasm, 200<<10)
+	write(t, execJS, 16<<10)
+	write(t, peerjs, 80<<10)
+	if err := os.WriteFile(filepath.Join(dir, "node_modules/peerjs/package.json"), []byte(`{"name":"peerjs","version":"9.8.7"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		peerjs    string
+		wantOther string // "" for no comparison
+	}{
+		{"with PeerJS", peerjs, "PeerJS 9.8.7 peerjs.min.js"},
+		{"without PeerJS", filepath.Join(dir, "absent/peerjs.min.js"), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "sizes.json")
+			var stdout, stderr bytes.Buffer
+			args := []string{"-wasm", wasm, "-with", execJS, "-peerjs", c.peerjs, "-json", out}
+			if err := Main(context.Background(), args, &stdout, &stderr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			sec, err := bench.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sec.Title != "sdk.wasm size" || len(sec.Rows) != 4 {
+				t.Fatalf("section %q with %d rows", sec.Title, len(sec.Rows))
+			}
+			raw, gz, br, page := *sec.Rows[0].Skywasm, *sec.Rows[1].Skywasm, *sec.Rows[2].Skywasm, *sec.Rows[3].Skywasm
+			if raw != 200 {
+				t.Errorf("raw %v KiB, want 200", raw)
+			}
+			if !(gz > 0 && gz < raw/2 && br > 0 && br < raw/2) {
+				t.Errorf("raw %v, gzip %v, brotli %v KiB: want both compressed under half for this text", raw, gz, br)
+			}
+			if !(page > br && page < br+16) {
+				t.Errorf("the page's SDK %v KiB, want sdk.wasm's %v plus under 16", page, br)
+			}
+			for _, r := range sec.Rows {
+				if r.OtherName != c.wantOther || (r.Other == nil) != (c.wantOther == "") {
+					t.Errorf("row %q: other %v %q, want %q", r.Metric, r.Other, r.OtherName, c.wantOther)
+				}
+				if r.Unit != "KiB" || r.Better != "lower" {
+					t.Errorf("row %q: unit %q better %q", r.Metric, r.Unit, r.Better)
+				}
+			}
+			if c.wantOther != "" && *sec.Rows[0].Other != 80 {
+				t.Errorf("PeerJS raw %v KiB, want 80", *sec.Rows[0].Other)
+			}
+			absent := strings.Contains(strings.Join(sec.Notes, " "), "absent")
+			if absent != (c.wantOther == "") {
+				t.Errorf("notes %q: absence said %v", sec.Notes, absent)
+			}
+		})
+	}
+}
+
+func TestMainErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-wasm", filepath.Join(t.TempDir(), "missing.wasm")},
+		{"-brotli-quality", "12"},
+		{"stray"},
+	} {
+		var out bytes.Buffer
+		if err := Main(context.Background(), args, &out, &out); err == nil {
+			t.Errorf("Main(%q) did not fail", args)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+#!/bin/sh
+# bench.sh runs every benchmark of `make bench` (which builds bin/skywasm,
+# js/sdk.wasm and the npm dependencies first) in a loopback-only network
+# namespace, one after the other so that none disturbs another, then
+# renders their sections into docs/benchmarks.md and prints it.
+#
+# Environment:
+#   BENCH_OUT      keep the section files (JSON) in this directory; by
+#                  default they go to a temporary one that is removed
+#   BENCH_MACHINE  a description of the machine for the report's header
+#   BENCH_SMOKE    if set, every benchmark makes its few-second smoke run:
+#                  a check that the whole chain works, not figures to keep
+#
+# A benchmark that fails does not stop the others; the report then lists
+# its section as missing, and bench.sh exits non-zero.
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+
+# Everything below talks to 127.0.0.1 only: make sure nothing else exists.
+if [ -z "${BENCH_IN_NETNS:-}" ]; then
+	BENCH_IN_NETNS=1
+	export BENCH_IN_NETNS
+	exec scripts/netns.sh "$0" "$@"
+fi
+
+out=${BENCH_OUT:-}
+if [ -z "$out" ]; then
+	out=$(mktemp -d "${TMPDIR:-/tmp}/skywasm-bench.XXXXXX") || exit 1
+	trap 'rm -rf "$out"' EXIT
+fi
+mkdir -p "$out" || exit 1
+
+smoke=
+if [ -n "${BENCH_SMOKE:-}" ]; then
+	smoke=-smoke
+fi
+
+failed=
+began=$(date +%s)
+
+# run NAME CMD... runs one benchmark and records whether it failed.
+run() {
+	name=$1
+	shift
+	echo "bench.sh: $name: $*" >&2
+	start=$(date +%s)
+	if "$@"; then
+		echo "bench.sh: $name done in $(($(date +%s) - start)) s" >&2
+	else
+		echo "bench.sh: $name FAILED after $(($(date +%s) - start)) s" >&2
+		failed="$failed $name"
+	fi
+}
+
+run signaling bin/skywasm bench signaling $smoke -json "$out/signaling.json"
+run browser node js/bench/browser.mjs ${smoke:+-$smoke} --json "$out/browser.json"
+run sfu bin/skywasm bench sfu $smoke -json "$out/sfu.json"
+run sizes bin/skywasm bench sizes -json "$out/sizes.json"
+
+# Every section is passed, written or not: the report names the missing.
+run report bin/skywasm bench report -o docs/benchmarks.md ${BENCH_MACHINE:+-machine "$BENCH_MACHINE"} \
+	"$out/signaling.json" "$out/browser.json" "$out/sfu.json" "$out/sizes.json"
+
+if [ -f docs/benchmarks.md ]; then
+	echo
+	cat docs/benchmarks.md
+fi
+echo "bench.sh: all done in $(($(date +%s) - began)) s" >&2
+if [ -n "$failed" ]; then
+	echo "bench.sh: failed:$failed" >&2
+	exit 1
+fi
