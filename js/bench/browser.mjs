@@ -24,16 +24,14 @@
 // for the pages (js/bench/page.html, page.js) and PeerJS's bundle. The pages
 // load skywasm.js from `skywasm serve`, as a site using skywasm would.
 
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { launchBrowser, repoRoot, requireBuilt, sleep, startServer, withContext } from "../test/harness.mjs";
+import { launchBrowser, repoRoot, requireBuilt, sleep, startProcess, startServer, withContext } from "../test/harness.mjs";
 import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -136,44 +134,13 @@ async function startStatic() {
  * @returns {Promise<{port: number, stop: () => Promise<void>}>}
  */
 async function startPeerServer({ timeout = 15_000 } = {}) {
-  const child = spawn(process.execPath, [path.join(benchDir, "peerserver.mjs")], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
+  const { value: port, stop } = await startProcess("peerjs-server", process.execPath, [path.join(benchDir, "peerserver.mjs")], {
+    timeout,
+    ready(line, stream) {
+      const m = stream === "stdout" && /^peerserver: listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
   });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  const exited = once(child, "exit");
-  const log = [];
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  let port;
-  try {
-    port = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peerjs-server did not start within ${timeout} ms`)), timeout);
-      const done = (err, port) => {
-        clearTimeout(timer);
-        err ? reject(err) : resolve(port);
-      };
-      child.once("error", (err) => done(new Error(`cannot start peerjs-server: ${err.message}`)));
-      exited.then(([code, signal]) => done(new Error(`peerjs-server exited (${signal ?? `status ${code}`}) before it listened`)));
-      readline.createInterface({ input: child.stderr }).on("line", (line) => log.push(line));
-      readline.createInterface({ input: child.stdout }).on("line", (line) => {
-        const m = /^peerserver: listening on 127\.0\.0\.1:(\d+)$/.exec(line);
-        if (m) done(null, Number(m[1]));
-        else log.push(line);
-      });
-    });
-  } catch (err) {
-    await stop();
-    err.message += log.length > 0 ? `\npeerjs-server output:\n${log.slice(-20).join("\n")}` : "";
-    throw err;
-  }
   return { port, stop };
 }
 

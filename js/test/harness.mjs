@@ -55,61 +55,76 @@ export function requireBuilt() {
  */
 export async function startServer({ timeout = 15_000, args = [] } = {}) {
   requireBuilt();
-  const bin = path.join(repoRoot, "bin", "skywasm");
-  const child = spawn(bin, ["serve", "-addr", "127.0.0.1:0", "-static", repoRoot, ...args], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const log = [];
+  let url, key;
+  const { value, stop, log } = await startProcess(
+    "skywasm serve",
+    path.join(repoRoot, "bin", "skywasm"),
+    ["serve", "-addr", "127.0.0.1:0", "-static", repoRoot, ...args],
+    {
+      timeout,
+      keep: 300,
+      // serve gives itself 4.5 s to shut down gracefully.
+      killAfter: 8_000,
+      ready(line, stream) {
+        if (stream !== "stdout") return undefined;
+        let m;
+        if ((m = /^skywasm: listening on (\S+)/.exec(line))) url = m[1].endsWith("/") ? m[1] : `${m[1]}/`;
+        if ((m = /^skywasm: dev mode — API key ([^;\s]+);/.exec(line))) key = m[1];
+        return url && key ? { url, key } : undefined;
+      },
+    },
+  );
+  return { ...value, stop, log };
+}
+
+/**
+ * Starts file with args in the repository's root and resolves once
+ * ready(line, "stdout" | "stderr") returns something other than undefined
+ * for a line of its output, with {child, value (what ready returned), stop,
+ * log (its last `keep` lines)}. stop() sends SIGTERM, then SIGKILL after
+ * killAfter ms; the child is killed if this process exits first. If the
+ * child fails to become ready within timeout ms, it is stopped and the
+ * error carries its output.
+ */
+export async function startProcess(name, file, args, { ready, timeout = 15_000, killAfter = 5_000, keep = 200 }) {
+  const child = spawn(file, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   const exited = once(child, "exit");
-
-  readline.createInterface({ input: child.stderr }).on("line", (line) => {
-    keepLast(log, line, 300);
-    if (verbose) console.log(`server: ${line}`);
-  });
-  const stdout = readline.createInterface({ input: child.stdout });
-
+  const log = [];
   const stop = async () => {
     process.off("exit", killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
-    // serve gives itself 4.5 s to shut down gracefully.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 8_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), killAfter);
     await exited;
     clearTimeout(timer);
   };
-
-  let url, key;
+  let value;
   try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`skywasm serve did not print its URL and key within ${timeout} ms`)),
-        timeout,
-      );
-      const done = (err) => {
+    value = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} was not ready within ${timeout} ms`)), timeout);
+      const done = (err, v) => {
         clearTimeout(timer);
-        err ? reject(err) : resolve();
+        err ? reject(err) : resolve(v);
       };
-      child.once("error", (err) => done(new Error(`cannot start ${bin}: ${err.message}`)));
-      exited.then(([code, signal]) =>
-        done(new Error(`skywasm serve exited (${signal ?? `status ${code}`}) before it was ready`)),
-      );
-      stdout.on("line", (line) => {
-        if (verbose) console.log(`server stdout: ${line}`);
-        let m;
-        if ((m = /^skywasm: listening on (\S+)/.exec(line))) url = m[1].endsWith("/") ? m[1] : `${m[1]}/`;
-        if ((m = /^skywasm: dev mode — API key ([^;\s]+);/.exec(line))) key = m[1];
-        if (url && key) done();
-      });
+      child.once("error", (err) => done(new Error(`cannot start ${file}: ${err.message}`)));
+      exited.then(([code, signal]) => done(new Error(`${name} exited (${signal ?? `status ${code}`}) before it was ready`)));
+      for (const [stream, input] of [["stdout", child.stdout], ["stderr", child.stderr]]) {
+        readline.createInterface({ input }).on("line", (line) => {
+          keepLast(log, line, keep);
+          if (verbose) console.log(`${name} ${stream}: ${line}`);
+          const v = ready(line, stream);
+          if (v !== undefined) done(null, v);
+        });
+      }
     });
   } catch (err) {
     await stop();
-    err.message += log.length > 0 ? `\nserver log:\n${log.join("\n")}` : "";
+    err.message += log.length > 0 ? `\n${name} output:\n${log.join("\n")}` : "";
     throw err;
   }
-  return { url, key, stop, log };
+  return { child, value, stop, log };
 }
 
 /**
@@ -249,45 +264,11 @@ export async function startEchoPeer(env, id = "echo-bot", { timeout = 20_000 } =
   // network namespace, where pion finds no other address anyway.
   const args = ["-url", base, "-key", env.key, "-id", id, "-loopback"];
   if (verbose) args.push("-v");
-  const child = spawn(bin, args, {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
+  const { stop, log } = await startProcess("echopeer", bin, args, {
+    timeout,
+    ready: (line) => (line.includes(`echopeer: open ${id}`) ? true : undefined),
   });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  const exited = once(child, "exit");
-  const log = [];
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
   env.cleanups.push(stop);
-  try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`echopeer did not print "echopeer: open ${id}" within ${timeout} ms`)), timeout);
-      const done = (err) => {
-        clearTimeout(timer);
-        err ? reject(err) : resolve();
-      };
-      child.once("error", (err) => done(new Error(`cannot start ${bin}: ${err.message}`)));
-      exited.then(([code, signal]) => done(new Error(`echopeer exited (${signal ?? `status ${code}`}) before it was open`)));
-      for (const stream of [child.stdout, child.stderr]) {
-        readline.createInterface({ input: stream }).on("line", (line) => {
-          keepLast(log, line, 200);
-          if (verbose) console.log(`echopeer: ${line}`);
-          if (line.includes(`echopeer: open ${id}`)) done();
-        });
-      }
-    });
-  } catch (err) {
-    await stop();
-    err.message += log.length > 0 ? `\nechopeer output:\n${log.join("\n")}` : "";
-    throw err;
-  }
   return { id, stop, log };
 }
 
