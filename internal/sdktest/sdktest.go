@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/loopback"
 	"github.com/skywasm/skywasm/server"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/sfu"
@@ -159,36 +159,16 @@ func ShortICETimeouts(se *webrtc.SettingEngine) {
 	se.SetICETimeouts(300*time.Millisecond, time.Second, 100*time.Millisecond)
 }
 
-// LoopbackAPI is a pion API with pion's default codecs and interceptors
-// that gathers host candidates on the loopback interface only, as tests in
-// a loopback-only network namespace need. adjust may change its settings.
+// LoopbackAPI is loopback.API, kept here beside the server the tests
+// talk to: a pion API that gathers host candidates on loopback only.
 func LoopbackAPI(adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
-	return LoopbackAPIWith(nil, adjust...)
+	return loopback.API(adjust...)
 }
 
 // LoopbackAPIWith is LoopbackAPI with extra interceptors after pion's
 // default ones, for tests that watch RTP or RTCP.
 func LoopbackAPIWith(extra []interceptor.Factory, adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, err
-	}
-	for _, f := range extra {
-		ir.Add(f)
-	}
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	for _, f := range adjust {
-		f(&se)
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return loopback.APIWith(extra, adjust...)
 }
 
 // Proxy forwards TCP connections to a target and can cut them all at

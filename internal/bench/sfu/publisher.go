@@ -14,7 +14,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/skywasm/skywasm/internal/sdktest"
+	"github.com/skywasm/skywasm/internal/loopback"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -40,7 +40,7 @@ type publisher struct {
 // it sends nothing until send.
 func startPublisher(ctx context.Context, srv *server, room string, index int, epoch time.Time) (*publisher, error) {
 	p := &publisher{index: uint16(index), epoch: epoch}
-	api, err := sdktest.LoopbackAPIWith([]interceptor.Factory{&keyframeRequests{p: p}})
+	api, err := loopback.APIWith([]interceptor.Factory{&keyframeRequests{p: p}})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the publisher's pion API: %w", err)
 	}

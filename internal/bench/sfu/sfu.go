@@ -28,7 +28,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/bench"
-	"github.com/skywasm/skywasm/internal/sdktest"
+	"github.com/skywasm/skywasm/internal/loopback"
 )
 
 // maxLoss is the loss at which the ramp stops.
@@ -212,7 +212,7 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 		p.send(sendCtx)
 	}
 
-	api, err := sdktest.LoopbackAPI()
+	api, err := loopback.API()
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the subscribers' pion API: %w", err)
 	}
