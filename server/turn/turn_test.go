@@ -206,18 +206,7 @@ func TestPeerRefused(t *testing.T) {
 			"0.0.0.0", "0.1.2.3", "255.255.255.255",
 			"203.0.113.5", // the relay's own public address
 		}
-		for _, ip := range refused {
-			err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(ip), Port: 9})
-			if code := turnCode(err); code != 403 {
-				t.Errorf("CreatePermission(%s): error %v (code %d), want 403", ip, err, code)
-			}
-		}
-		if got := e.refusals("peer-refused"); got != float64(len(refused)) {
-			t.Errorf("refusals{peer-refused} = %v, want %d", got, len(refused))
-		}
-		if err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP("203.0.113.6"), Port: 9}); err != nil {
-			t.Errorf("CreatePermission(203.0.113.6), a public address: %v", err)
-		}
+		assertPermissions(t, e, c, refused, "203.0.113.6")
 		if !strings.Contains(e.logs.String(), "reason=peer-refused peer=10.0.0.1") {
 			t.Errorf("logs lack the refusal of 10.0.0.1:\n%s", e.logs.String())
 		}
@@ -235,18 +224,7 @@ func TestPeerRefused(t *testing.T) {
 			t.Fatalf("relayed address %v, want one on ::1", relay.LocalAddr())
 		}
 		refused := []string{"::1", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1", "::"}
-		for _, ip := range refused {
-			err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(ip), Port: 9})
-			if code := turnCode(err); code != 403 {
-				t.Errorf("CreatePermission(%s): error %v (code %d), want 403", ip, err, code)
-			}
-		}
-		if got := e.refusals("peer-refused"); got != float64(len(refused)) {
-			t.Errorf("refusals{peer-refused} = %v, want %d", got, len(refused))
-		}
-		if err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 9}); err != nil {
-			t.Errorf("CreatePermission(2001:db8::1), a public address: %v", err)
-		}
+		assertPermissions(t, e, c, refused, "2001:db8::1")
 	})
 	t.Run("allowed", func(t *testing.T) {
 		t.Parallel()
@@ -454,4 +432,23 @@ func TestCloseLeavesNothing(t *testing.T) {
 	}
 	_ = far.Close()
 	goleak.VerifyNone(t, ignore)
+}
+
+// assertPermissions checks that c is refused a permission (403) to each
+// address of refused, each counted as peer-refused, and granted one to the
+// public address public.
+func assertPermissions(t *testing.T, e *env, c *client, refused []string, public string) {
+	t.Helper()
+	for _, ip := range refused {
+		err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(ip), Port: 9})
+		if code := turnCode(err); code != 403 {
+			t.Errorf("CreatePermission(%s): error %v (code %d), want 403", ip, err, code)
+		}
+	}
+	if got := e.refusals("peer-refused"); got != float64(len(refused)) {
+		t.Errorf("refusals{peer-refused} = %v, want %d", got, len(refused))
+	}
+	if err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(public), Port: 9}); err != nil {
+		t.Errorf("CreatePermission(%s), a public address: %v", public, err)
+	}
 }
