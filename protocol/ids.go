@@ -86,10 +86,13 @@ const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 // NewPeerID returns GeneratedPeerIDLength random characters of [A-Za-z0-9]
 // from crypto/rand, without modulo bias.
 func NewPeerID() string {
-	return randomString(GeneratedPeerIDLength)
+	return RandomID(GeneratedPeerIDLength)
 }
 
-func randomString(n int) string {
+// RandomID returns n random characters of [A-Za-z0-9] from crypto/rand,
+// without modulo bias. It is skywasm's one generator of random identifiers:
+// peer IDs, reconnection tokens, connection IDs and the SFU's stream IDs.
+func RandomID(n int) string {
 	out := make([]byte, 0, n)
 	var buf [32]byte
 	for len(out) < n {
