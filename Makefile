@@ -12,7 +12,7 @@ WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
-.PHONY: build wasm run test jstest deps check fuzz bench gobench clean
+.PHONY: build wasm run test jstest deps check fuzz bench benchbin gobench clean
 
 build: wasm
 	$(GO) build -o bin/skywasm ./cmd/skywasm
@@ -74,8 +74,12 @@ fuzz:
 
 # The benchmarks of docs/benchmarks.md, side by side with peerjs-server and
 # PeerJS, in a loopback-only namespace; rewrites docs/benchmarks.md.
-bench: deps build
+bench: deps build benchbin
 	scripts/bench.sh
+
+# The load generators' own command (bench/), kept out of bin/skywasm.
+benchbin:
+	$(GO) build -o bin/skywasm-bench ./bench/cmd/skywasm-bench
 
 # The Go micro-benchmarks (relay, forwarding, parsing) with allocations.
 gobench:

@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench.sh runs every benchmark of `make bench` (which builds bin/skywasm,
-# js/sdk.wasm and the npm dependencies first) in a loopback-only network
-# namespace, one after the other so that none disturbs another, then
-# renders their sections into docs/benchmarks.md and prints it.
+# bin/skywasm-bench, js/sdk.wasm and the npm dependencies first) in a
+# loopback-only network namespace, one after the other so that none
+# disturbs another, then renders their sections into docs/benchmarks.md and
+# prints it.
 #
 # Environment:
 #   BENCH_OUT      keep the section files (JSON) in this directory; by
@@ -53,13 +54,13 @@ run() {
 	fi
 }
 
-run signaling bin/skywasm bench signaling $smoke -json "$out/signaling.json"
-run browser node js/bench/browser.mjs ${smoke:+-$smoke} --json "$out/browser.json"
-run sfu bin/skywasm bench sfu $smoke -json "$out/sfu.json"
-run sizes bin/skywasm bench sizes -json "$out/sizes.json"
+run signaling bin/skywasm-bench signaling $smoke -json "$out/signaling.json"
+run browser node bench/browser/browser.mjs ${smoke:+-$smoke} --json "$out/browser.json"
+run sfu bin/skywasm-bench sfu $smoke -json "$out/sfu.json"
+run sizes bin/skywasm-bench sizes -json "$out/sizes.json"
 
 # Every section is passed, written or not: the report names the missing.
-run report bin/skywasm bench report -o docs/benchmarks.md ${BENCH_MACHINE:+-machine "$BENCH_MACHINE"} \
+run report bin/skywasm-bench report -o docs/benchmarks.md ${BENCH_MACHINE:+-machine "$BENCH_MACHINE"} \
 	"$out/signaling.json" "$out/browser.json" "$out/sfu.json" "$out/sizes.json"
 
 if [ -f docs/benchmarks.md ]; then

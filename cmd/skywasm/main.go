@@ -71,8 +71,6 @@ func (cl *cli) run(ctx context.Context, args []string) int {
 		err = cl.serve(ctx, rest)
 	case "credential":
 		err = cl.credential(rest)
-	case "bench":
-		err = cl.bench(ctx, rest)
 	case "version":
 		if len(rest) > 0 {
 			err = cl.usageError("version takes no arguments")
@@ -103,7 +101,6 @@ func (cl *cli) usage(w io.Writer) {
 Commands:
   serve       run the signaling server (the default command)
   credential  sign a peer-authentication credential
-  bench       run a benchmark (make bench runs them all): skywasm bench NAME -h
   version     print the version
   help        print this help, or a command's flags: skywasm help serve
 

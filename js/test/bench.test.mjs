@@ -1,6 +1,6 @@
-// The browser benchmark (js/bench/browser.mjs) keeps working: its --smoke run
-// fills every row of its section with figures, and its statistics give what
-// internal/bench's Go ones give.
+// The browser benchmark (bench/browser/browser.mjs) keeps working: its
+// --smoke run fills every row of its section with figures, and its statistics
+// give what package bench's Go ones give.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { median, percentile } from "../bench/stats.mjs";
+import { median, percentile } from "../../bench/browser/stats.mjs";
 import { repoRoot, requireBuilt } from "./harness.mjs";
 
 describe("the browser benchmark's statistics", () => {
-  // The cases of internal/bench/bench_test.go's TestStatistics.
+  // The cases of bench/bench_test.go's TestStatistics.
   const xs = [5, 1, 4, 2, 3];
   for (const [name, got, want] of [
     ["median odd", () => median(xs), 3],
@@ -42,7 +42,7 @@ describe("the browser benchmark", { timeout: 300_000 }, () => {
       const { code, stdout, stderr } = await new Promise((resolve) => {
         execFile(
           process.execPath,
-          [path.join(repoRoot, "js", "bench", "browser.mjs"), "--json", file, "--smoke"],
+          [path.join(repoRoot, "bench", "browser", "browser.mjs"), "--json", file, "--smoke"],
           { cwd: repoRoot, timeout: 230_000, maxBuffer: 16 << 20 },
           (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }),
         );
@@ -51,7 +51,7 @@ describe("the browser benchmark", { timeout: 300_000 }, () => {
 
       const section = JSON.parse(readFileSync(file, "utf8"));
       assert.equal(section.title, "In the browser");
-      assert.match(section.command, /node js\/bench\/browser\.mjs --json \S+ --smoke$/);
+      assert.match(section.command, /node bench\/browser\/browser\.mjs --json \S+ --smoke$/);
       assert.ok(section.notes.some((n) => /Chromium \d+\./.test(n)), "the notes name Chromium's version");
       assert.ok(section.notes.some((n) => /PeerJS \d+\.\d+\.\d+/.test(n)), "the notes name PeerJS's version");
       assert.ok(!section.notes.some((n) => /failed/.test(n)), `no part failed:\n${section.notes.join("\n")}`);

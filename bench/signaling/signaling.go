@@ -33,7 +33,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -90,10 +90,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		peers: []int{1000, 10000}, rounds: 3, budget: 5 * time.Minute,
 		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80,
 	}
-	fs := flag.NewFlagSet("bench signaling", flag.ContinueOnError)
+	fs := flag.NewFlagSet("skywasm-bench signaling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: skywasm bench signaling [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: skywasm-bench signaling [flags]\n\n"+
 			"Benchmarks skywasm serve against peerjs-server on 127.0.0.1 (run it in a loopback-only\n"+
 			"network namespace: scripts/netns.sh). Progress goes to stderr, the table to stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("bench signaling: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("signaling: unexpected argument %q", fs.Arg(0))
 	}
 	o.peers = peers
 	if o.smoke {
@@ -137,13 +137,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	switch {
 	case len(o.peers) == 0:
-		return nil, errors.New("bench signaling: -peers is empty")
+		return nil, errors.New("signaling: -peers is empty")
 	case o.rounds < 1 || o.concurrency < 1 || o.window < 1:
-		return nil, errors.New("bench signaling: -rounds, -concurrency and -window must be positive")
+		return nil, errors.New("signaling: -rounds, -concurrency and -window must be positive")
 	case o.rate <= 0 || o.pace <= 0 || o.measure <= 0 || o.budget <= 0:
-		return nil, errors.New("bench signaling: -rate, -pace, -measure and -budget must be positive")
+		return nil, errors.New("signaling: -rate, -pace, -measure and -budget must be positive")
 	case o.rate/float64(slices.Min(o.peers)) > o.pace:
-		return nil, fmt.Errorf("bench signaling: -rate %g over %d peers is more than -pace %g a peer", o.rate, slices.Min(o.peers), o.pace)
+		return nil, fmt.Errorf("signaling: -rate %g over %d peers is more than -pace %g a peer", o.rate, slices.Min(o.peers), o.pace)
 	}
 	return o, nil
 }
@@ -334,9 +334,9 @@ const gib20 = 20 << 20
 
 // section turns the figures into the report's rows.
 func section(o *options, args []string, sky, pjs *target, res map[*target]figures) bench.Section {
-	s := bench.Section{Title: "Signaling server", Command: "skywasm bench signaling " + shellJoin(args)}
+	s := bench.Section{Title: "Signaling server", Command: "skywasm-bench signaling " + shellJoin(args)}
 	if len(args) == 0 {
-		s.Command = "skywasm bench signaling"
+		s.Command = "skywasm-bench signaling"
 	}
 	rounds := fmt.Sprintf("median of %d round(s)", o.rounds)
 	row := func(metric, unit, better, key, detail string) bench.Row {

@@ -2,7 +2,7 @@
 // as JSON) into one markdown document, docs/benchmarks.md: the machine it
 // ran on, a table per section with ratios and who wins, the command behind
 // each section, its notes, and a list of where skywasm loses. It is
-// `skywasm bench report`.
+// `skywasm-bench report`.
 //
 // It measures nothing. It refuses, by failing, to let a run pass with a
 // figure missing: a section file that cannot be read, or a row without
@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 // evenWithin is the relative difference under which neither side is
@@ -60,15 +60,15 @@ type Input struct {
 	Err     error
 }
 
-// Main runs `skywasm bench report` with args: -o FILE, -machine TEXT and
+// Main runs `skywasm-bench report` with args: -o FILE, -machine TEXT and
 // the section files.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench report", flag.ContinueOnError)
+	fs := flag.NewFlagSet("skywasm-bench report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "docs/benchmarks.md", "write the document to `file`; - for stdout")
 	machine := fs.String("machine", "", "`text` describing the machine, shown in the header")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: skywasm bench report [-o FILE] [-machine TEXT] SECTION.json...")
+		fmt.Fprintln(fs.Output(), "Usage: skywasm-bench report [-o FILE] [-machine TEXT] SECTION.json...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +76,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("bench report: no section files given")
+		return errors.New("report: no section files given")
 	}
 	doc := Doc{Date: time.Now().UTC(), Machine: *machine, Host: probeHost(ctx)}
 	for _, file := range fs.Args() {
@@ -86,20 +86,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	text, problems := Render(doc)
 	if *out == "-" {
 		if _, err := io.WriteString(stdout, text); err != nil {
-			return fmt.Errorf("bench report: failed to write the document: %w", err)
+			return fmt.Errorf("report: failed to write the document: %w", err)
 		}
 	} else if err := writeFile(*out, text); err != nil {
-		return fmt.Errorf("bench report: %w", err)
+		return fmt.Errorf("report: %w", err)
 	}
 	var fatal []error
 	for _, p := range problems {
-		fmt.Fprintln(stderr, "bench report: problem:", p.Text)
+		fmt.Fprintln(stderr, "skywasm-bench report: problem:", p.Text)
 		if p.Fatal {
 			fatal = append(fatal, errors.New(p.Text))
 		}
 	}
 	if len(fatal) > 0 {
-		return fmt.Errorf("bench report: %d figure(s) or section(s) missing: %w", len(fatal), errors.Join(fatal...))
+		return fmt.Errorf("report: %d figure(s) or section(s) missing: %w", len(fatal), errors.Join(fatal...))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// The in-page half of the browser benchmark (js/bench/browser.mjs): window.B
+// The in-page half of the browser benchmark (bench/browser/browser.mjs): window.B
 // opens peers, connects them, moves bytes and places calls with skywasm,
 // PeerJS or a bare RTCPeerConnection, and reports when things happened.
 // browser.mjs drives it through page.evaluate; it decides nothing itself.

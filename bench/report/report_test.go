@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -87,7 +87,7 @@ var golden = Doc{
 	Sections: []Input{
 		{File: "signaling.json", Section: bench.Section{
 			Title:   "Signaling server",
-			Command: "skywasm bench signaling -json out/signaling.json",
+			Command: "skywasm-bench signaling -json out/signaling.json",
 			Notes:   []string{"3 rounds, alternating.", "peer 1.0.2 on node v20.20.2"},
 			Rows: []bench.Row{
 				{Metric: "connect 1,000 peers", Unit: "ms", Skywasm: bench.F(120.44), Other: bench.F(456.7), OtherName: "peerjs-server 1.0.2", Better: "lower", Detail: "median of 3 rounds"},
@@ -98,7 +98,7 @@ var golden = Doc{
 		}},
 		{File: "sfu.json", Section: bench.Section{
 			Title:   "SFU",
-			Command: "skywasm bench sfu -json out/sfu.json",
+			Command: "skywasm-bench sfu -json out/sfu.json",
 			Rows: []bench.Row{
 				{Metric: "largest room held under 1% loss", Unit: "members", Skywasm: bench.F(121), Better: "higher"},
 				{Metric: "packet loss at that step", Unit: "%", Skywasm: bench.F(0.0123), Better: "lower"},

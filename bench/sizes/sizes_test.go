@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 // write creates a file of n bytes that compress about 4:1, like code.

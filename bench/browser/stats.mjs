@@ -1,7 +1,7 @@
-// The order statistics of internal/bench/bench.go (Median, Percentile) for
+// The order statistics of bench/bench.go (Median, Percentile) for
 // the Node browser benchmark, which cannot call Go. They must give the same
 // figures as the Go ones: js/test/bench.test.mjs checks them against the
-// cases of internal/bench/bench_test.go.
+// cases of bench/bench_test.go.
 
 /**
  * The p-th percentile (0 ≤ p ≤ 100) of xs by the nearest-rank method, or NaN

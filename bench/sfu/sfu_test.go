@@ -16,7 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 func TestMain(m *testing.M) {
@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the SFU benchmark's smoke run takes several seconds")
 	}
-	skywasm, err := filepath.Abs("../../../bin/skywasm")
+	skywasm, err := filepath.Abs("../../bin/skywasm")
 	if err != nil {
 		t.Fatal(err)
 	}

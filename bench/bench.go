@@ -2,8 +2,8 @@
 // every benchmark writes (one Section of Rows, as JSON) and the order
 // statistics they report. It is not a benchmark itself and never measures.
 //
-// The Node browser benchmark (js/bench) writes the same JSON, so that one
-// report (internal/bench/report) renders every section as one table.
+// The Node browser benchmark (bench/browser) writes the same JSON, so that one
+// report (bench/report) renders every section as one table.
 package bench
 
 import (

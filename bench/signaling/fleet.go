@@ -13,7 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 // fleet is N connected peers of one server, and the goroutines that read

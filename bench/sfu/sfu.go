@@ -1,6 +1,6 @@
 //go:build !js
 
-// Package sfu is the SFU load generator behind `skywasm bench sfu`. It runs
+// Package sfu is the SFU load generator behind `skywasm-bench sfu`. It runs
 // `skywasm serve` as a child process, has native bots built on the Go SDK
 // publish synthetic video of about 1 Mbit/s into one sfu room, and adds
 // receive-only subscribers in steps until more than 1% of the forwarded
@@ -27,7 +27,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 	"github.com/skywasm/skywasm/internal/loopback"
 )
 
@@ -61,12 +61,12 @@ var (
 	smokeTiming = timing{settle: 500 * time.Millisecond, measure: time.Second, grace: lateLimit + 100*time.Millisecond, join: 20 * time.Second, parallel: 2}
 )
 
-// Main runs the benchmark with the command-line args of `skywasm bench
+// Main runs the benchmark with the command-line args of `skywasm-bench
 // sfu`, writes progress to stderr, a table of the steps to stdout and the
 // bench.Section as JSON to the -json file.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := options{args: args}
-	fs := flag.NewFlagSet("bench sfu", flag.ContinueOnError)
+	fs := flag.NewFlagSet("skywasm-bench sfu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.skywasm, "skywasm", "bin/skywasm", "the skywasm `binary` to run as the server")
 	fs.StringVar(&o.json, "json", "", "write the results as JSON to `file`")
@@ -79,13 +79,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return fmt.Errorf("bench sfu: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("sfu: unexpected arguments %q", fs.Args())
 	case o.publishers < 1 || o.publishers > 2:
-		return fmt.Errorf("bench sfu: -publishers %d: must be 1 or 2", o.publishers)
+		return fmt.Errorf("sfu: -publishers %d: must be 1 or 2", o.publishers)
 	case o.maxSubs < 1:
-		return fmt.Errorf("bench sfu: -max-subscribers %d: must be at least 1", o.maxSubs)
+		return fmt.Errorf("sfu: -max-subscribers %d: must be at least 1", o.maxSubs)
 	case o.budget <= 0:
-		return fmt.Errorf("bench sfu: -budget %v: must be positive", o.budget)
+		return fmt.Errorf("sfu: -budget %v: must be positive", o.budget)
 	}
 	t := fullTiming
 	if o.smoke {
@@ -95,16 +95,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The server's log and the progress lines both go to stderr.
 	r, err := run(ctx, o, t, &lockedWriter{w: stderr})
 	if err != nil {
-		return fmt.Errorf("bench sfu: %w", err)
+		return fmt.Errorf("sfu: %w", err)
 	}
 	sec, err := r.section(o)
 	printSteps(stdout, r)
 	if err != nil {
-		return fmt.Errorf("bench sfu: %w", err)
+		return fmt.Errorf("sfu: %w", err)
 	}
 	if o.json != "" {
 		if err := sec.WriteFile(o.json); err != nil {
-			return fmt.Errorf("bench sfu: %w", err)
+			return fmt.Errorf("sfu: %w", err)
 		}
 	}
 	return nil
@@ -264,13 +264,13 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 		if st.loss() > maxLoss {
 			// One more look: a single noisy window on a shared machine
 			// must not end the ramp.
-			fmt.Fprintf(progress, "bench sfu: %v; measuring again\n", st)
+			fmt.Fprintf(progress, "skywasm-bench sfu: %v; measuring again\n", st)
 			if st, err = measure(ctx, srv, pubs, subs, &recording, t); err != nil {
 				return nil, err
 			}
 			st.remeasured = true
 		}
-		fmt.Fprintf(progress, "bench sfu: %v\n", st)
+		fmt.Fprintf(progress, "skywasm-bench sfu: %v\n", st)
 		res.steps = append(res.steps, st)
 		if st.loss() > maxLoss {
 			res.stopped = fmt.Sprintf("loss passed %.0f%% (%.2f%%) at %d subscribers", 100*maxLoss, 100*st.loss(), target)
@@ -421,7 +421,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // section turns the run into its bench.Section; it fails if no step
 // stayed under maxLoss, since its rows would be empty.
 func (r *result) section(o options) (bench.Section, error) {
-	cmd := "skywasm bench sfu"
+	cmd := "skywasm-bench sfu"
 	if len(o.args) > 0 {
 		cmd += " " + strings.Join(o.args, " ")
 	}

@@ -2,7 +2,7 @@
 // browser.mjs measures skywasm in headless Chromium beside PeerJS (npm
 // `peerjs` against peerjs-server, npm `peer`) and the browser's own
 // RTCPeerConnection, and writes the figures as one section of the benchmark
-// report (internal/bench: {title, command, notes, rows}):
+// report (bench/bench.go: {title, command, notes, rows}):
 //
 //   - data-channel throughput between two pages: skywasm's DataConnection
 //     (binary, none) against PeerJS (default, raw) and a bare data channel;
@@ -14,15 +14,16 @@
 //
 // Usage (in a loopback-only network namespace, after `make build`):
 //
-//	scripts/netns.sh node js/bench/browser.mjs --json FILE [--smoke] [--rounds N]
+//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N]
 //
 // --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
 // filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
 //
 // The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
-// peerjs-server (js/bench/peerserver.mjs) and a static server in this process
-// for the pages (js/bench/page.html, page.js) and PeerJS's bundle. The pages
-// load skywasm.js from `skywasm serve`, as a site using skywasm would.
+// peerjs-server (bench/browser/peerserver.mjs) and a static server in this
+// process for the pages (bench/browser/page.html, page.js) and PeerJS's
+// bundle. The pages load skywasm.js from `skywasm serve`, as a site using
+// skywasm would.
 
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -31,12 +32,12 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { launchBrowser, repoRoot, requireBuilt, sleep, startProcess, startServer, withContext } from "../test/harness.mjs";
+import { launchBrowser, repoRoot, requireBuilt, sleep, startProcess, startServer, withContext } from "../../js/test/harness.mjs";
 import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
-const usage = "usage: node js/bench/browser.mjs --json FILE [--smoke] [--rounds N]";
+const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N]";
 
 /** What one run does: sizes and counts for a full run and for --smoke. */
 function plan(args) {
@@ -130,7 +131,7 @@ async function startStatic() {
 }
 
 /**
- * Starts js/bench/peerserver.mjs and resolves with its port once it listens.
+ * Starts bench/browser/peerserver.mjs and resolves with its port once it listens.
  * @returns {Promise<{port: number, stop: () => Promise<void>}>}
  */
 async function startPeerServer({ timeout = 15_000 } = {}) {

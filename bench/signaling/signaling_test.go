@@ -11,12 +11,12 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 // projectRoot is where bin/skywasm and node_modules are: the tests run in
 // this package's directory.
-const projectRoot = "../../.."
+const projectRoot = "../.."
 
 // TestSmoke runs the whole benchmark, tiny, against both real servers and
 // checks that every row got both figures.

@@ -1,6 +1,6 @@
 // Package sizes measures what a page downloads for skywasm's browser SDK,
 // raw and compressed as `make wasm` compresses it, beside PeerJS's bundle:
-// the "sdk.wasm size" section of `skywasm bench sizes`. It only reads
+// the "sdk.wasm size" section of `skywasm-bench sizes`. It only reads
 // files; it builds nothing, so it measures whatever `make wasm` last built.
 package sizes
 
@@ -18,7 +18,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
-	"github.com/skywasm/skywasm/internal/bench"
+	"github.com/skywasm/skywasm/bench"
 )
 
 // defaultBrotliQuality is the quality internal/cmd/precompress uses for
@@ -33,11 +33,11 @@ type options struct {
 	args               []string
 }
 
-// Main runs `skywasm bench sizes` with args: it writes the section as JSON
+// Main runs `skywasm-bench sizes` with args: it writes the section as JSON
 // to the -json file and as text to stdout.
 func Main(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	o := options{args: args}
-	fs := flag.NewFlagSet("bench sizes", flag.ContinueOnError)
+	fs := flag.NewFlagSet("skywasm-bench sizes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.wasm, "wasm", "js/sdk.wasm", "the SDK's wasm `file`, as `make wasm` builds it")
 	fs.StringVar(&o.extra, "with", "js/wasm_exec.js,js/skywasm.js", "the SDK's other `files` a page loads, comma-separated")
@@ -48,14 +48,14 @@ func Main(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench sizes: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("sizes: unexpected arguments %q", fs.Args())
 	}
 	if o.quality < brotli.BestSpeed || o.quality > brotli.BestCompression {
-		return fmt.Errorf("bench sizes: -brotli-quality %d: must be %d to %d", o.quality, brotli.BestSpeed, brotli.BestCompression)
+		return fmt.Errorf("sizes: -brotli-quality %d: must be %d to %d", o.quality, brotli.BestSpeed, brotli.BestCompression)
 	}
 	sec, err := measure(o)
 	if err != nil {
-		return fmt.Errorf("bench sizes: %w", err)
+		return fmt.Errorf("sizes: %w", err)
 	}
 	for _, r := range sec.Rows {
 		fmt.Fprintf(stdout, "%-48s %9.1f %s", r.Metric, *r.Skywasm, r.Unit)
@@ -66,7 +66,7 @@ func Main(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.json != "" {
 		if err := sec.WriteFile(o.json); err != nil {
-			return fmt.Errorf("bench sizes: %w", err)
+			return fmt.Errorf("sizes: %w", err)
 		}
 	}
 	return nil
@@ -77,7 +77,7 @@ type sizes struct{ raw, gzip, brotli int }
 
 // measure builds the section.
 func measure(o options) (bench.Section, error) {
-	cmd := "skywasm bench sizes"
+	cmd := "skywasm-bench sizes"
 	if len(o.args) > 0 {
 		cmd += " " + strings.Join(o.args, " ")
 	}
