@@ -238,7 +238,7 @@ export async function openSdkPage(open) {
 }
 
 /**
- * Starts the native Go echo peer (internal/cmd/echopeer) against env's
+ * Starts the native Go echo peer (cmd/echopeer) against env's
  * server with the given ID, building bin/echopeer first if it is missing,
  * and stops it when env's after hook runs. Resolves once it printed
  * `echopeer: open ID`.
@@ -246,16 +246,16 @@ export async function openSdkPage(open) {
 export async function startEchoPeer(env, id = "echo-bot", { timeout = 20_000 } = {}) {
   const bin = path.join(repoRoot, "bin", "echopeer");
   if (!existsSync(bin)) {
-    if (!existsSync(path.join(repoRoot, "internal", "cmd", "echopeer"))) {
-      throw new Error("internal/cmd/echopeer does not exist yet: the native echo peer is needed for this test");
+    if (!existsSync(path.join(repoRoot, "cmd", "echopeer"))) {
+      throw new Error("cmd/echopeer does not exist yet: the native echo peer is needed for this test");
     }
     await new Promise((resolve, reject) => {
       execFile(
         process.env.GO ?? "go",
-        ["build", "-o", bin, "./internal/cmd/echopeer"],
+        ["build", "-o", bin, "./cmd/echopeer"],
         { cwd: repoRoot, timeout: 300_000 },
         (err, _stdout, stderr) =>
-          err ? reject(new Error(`go build ./internal/cmd/echopeer failed: ${err.message}\n${stderr}`)) : resolve(),
+          err ? reject(new Error(`go build ./cmd/echopeer failed: ${err.message}\n${stderr}`)) : resolve(),
       );
     });
   }

@@ -1,4 +1,4 @@
-// A page and the native Go SDK talk to each other: internal/cmd/echopeer
+// A page and the native Go SDK talk to each other: cmd/echopeer
 // echoes every value of a 'binary' DataConnection and answers a call with a
 // synthetic video and audio stream.
 
