@@ -22,7 +22,7 @@ build: wasm
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o js/sdk.wasm ./wasm
 	cp -p "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" js/wasm_exec.js
-	$(GO) run ./internal/cmd/precompress js/sdk.wasm js/wasm_exec.js js/skywasm.js js/skywasm.mjs js/index.d.ts
+	$(GO) run ./tools/precompress js/sdk.wasm js/wasm_exec.js js/skywasm.js js/skywasm.mjs js/index.d.ts
 
 # Dev mode: prints the URL and a fresh API key.
 run: build
@@ -40,7 +40,7 @@ test: deps check build
 # Chromium (playwright-core driving scripts/chromium), against bin/skywasm and
 # the native bin/echopeer, in a loopback-only namespace.
 jstest: build
-	$(GO) build -o bin/echopeer ./internal/cmd/echopeer
+	$(GO) build -o bin/echopeer ./cmd/echopeer
 	scripts/netns.sh node --test --test-concurrency=1 --test-timeout=600000 js/test/*.test.mjs
 
 deps:

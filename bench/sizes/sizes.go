@@ -21,7 +21,7 @@ import (
 	"github.com/skywasm/skywasm/bench"
 )
 
-// defaultBrotliQuality is the quality internal/cmd/precompress uses for
+// defaultBrotliQuality is the quality tools/precompress uses for
 // `make wasm`, so that the figures are those of the files served.
 const defaultBrotliQuality = 9
 
@@ -43,7 +43,7 @@ func Main(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.extra, "with", "js/wasm_exec.js,js/skywasm.js", "the SDK's other `files` a page loads, comma-separated")
 	fs.StringVar(&o.peerjs, "peerjs", "node_modules/peerjs/dist/peerjs.min.js", "PeerJS's bundle `file`, compared with; without it the rows have no comparison")
 	fs.StringVar(&o.json, "json", "", "write the section as JSON to `file`")
-	fs.IntVar(&o.quality, "brotli-quality", defaultBrotliQuality, "brotli `quality`, as given to internal/cmd/precompress")
+	fs.IntVar(&o.quality, "brotli-quality", defaultBrotliQuality, "brotli `quality`, as given to tools/precompress")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func measure(o options) (bench.Section, error) {
 			"sdk.wasm with "+strings.Join(extras, " and ")),
 	}
 	sec.Notes = []string{
-		fmt.Sprintf("Compressed as `make wasm` compresses (internal/cmd/precompress): gzip at its best compression, brotli at quality %d; the server sends these precompressed files.", o.quality),
+		fmt.Sprintf("Compressed as `make wasm` compresses (tools/precompress): gzip at its best compression, brotli at quality %d; the server sends these precompressed files.", o.quality),
 		"sdk.wasm is the Go runtime and the whole SDK (signaling client, protocol, pion/webrtc's browser bindings) compiled to WebAssembly; PeerJS is JavaScript over the browser's own WebRTC, so skywasm is the bigger download by design, and its wasm is also compiled by the browser as it streams in.",
 	}
 	if peer == nil {
@@ -142,7 +142,7 @@ func measure(o options) (bench.Section, error) {
 }
 
 // compressed measures one file. It streams the file into both
-// compressors as internal/cmd/precompress does: brotli's output depends on
+// compressors as tools/precompress does: brotli's output depends on
 // the sizes of the writes, and the figures must be those of the files
 // served.
 func compressed(name string, quality int) (sizes, error) {

@@ -8,7 +8,7 @@
 // but dotfiles, never a directory listing, never a name that leaves its
 // tree. It reads files as they are on each request, so a rebuild under a
 // running server is served at once, and compresses nothing itself: the
-// variants are made at build time (internal/cmd/precompress).
+// variants are made at build time (tools/precompress).
 package static
 
 import (

@@ -2,7 +2,7 @@
 // serves in place of a file: FILE.gz (gzip at its best compression) and
 // FILE.br (brotli) beside each FILE.
 //
-//	go run ./internal/cmd/precompress [-brotli-quality N] FILE...
+//	go run ./tools/precompress [-brotli-quality N] FILE...
 //
 // A variant that is current (static.Current: not older than its file) is
 // left alone, so that a build can run this every time. A variant is written
