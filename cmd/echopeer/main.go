@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/skywasm/skywasm/internal/sdktest"
+	"github.com/skywasm/skywasm/internal/loopback"
 	"github.com/skywasm/skywasm/sdk"
 	"github.com/skywasm/skywasm/sdk/synth"
 )
@@ -35,7 +35,7 @@ func run() error {
 	url := flag.String("url", "http://localhost:8080", "the skywasm server's `address`")
 	key := flag.String("key", "", "the app's API `key`")
 	id := flag.String("id", "echo-bot", "the peer `ID` to ask for")
-	loopback := flag.Bool("loopback", false, "gather ICE candidates on the loopback interface only")
+	loopbackOnly := flag.Bool("loopback", false, "gather ICE candidates on the loopback interface only")
 	verbose := flag.Bool("v", false, "log the SDK's debug messages to stderr")
 	flag.Parse()
 
@@ -50,8 +50,8 @@ func run() error {
 		Key: *key, ID: *id, URL: *url,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
-	if *loopback {
-		api, err := sdktest.LoopbackAPI()
+	if *loopbackOnly {
+		api, err := loopback.API()
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,7 @@
 // Package loopback makes pion APIs that find ICE candidates on the loopback
 // interface only, for skywasm's tests, benchmark bots and test peers, which
 // run in a loopback-only network namespace. It links no testing code, so
-// that bin/skywasm's benchmarks can use it.
+// that bench/'s bots and cmd/echopeer, which are programs, can use it.
 package loopback
 
 import (
