@@ -12,7 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/protocol"
-	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/routing"
 )
 
 // Limits of one participant's queues.
@@ -36,7 +36,7 @@ type participant struct {
 	s        *SFU
 	room     *room
 	peer     string
-	recv     signaling.Receive
+	recv     routing.Receive
 	streamID string // of every track it publishes
 	log      *slog.Logger
 
@@ -57,7 +57,7 @@ type participant struct {
 	wg       sync.WaitGroup // the goroutines this participant starts
 }
 
-func newParticipant(s *SFU, r *room, peer string, recv signaling.Receive) *participant {
+func newParticipant(s *SFU, r *room, peer string, recv routing.Receive) *participant {
 	return &participant{
 		s: s, room: r, peer: peer, recv: recv,
 		streamID: randomID(),

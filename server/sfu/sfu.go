@@ -20,7 +20,6 @@ import (
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
-	"github.com/skywasm/skywasm/server/signaling"
 )
 
 // sendTimeout bounds one delivery of an SFU_OFFER through the Router.
@@ -59,7 +58,7 @@ type room struct {
 	tracks       []*track
 }
 
-var _ signaling.SFU = (*SFU)(nil)
+var _ routing.SFU = (*SFU)(nil)
 
 // New opens the SFU's UDP socket. The caller must Close the SFU.
 func New(cfg Config) (*SFU, error) {
@@ -126,8 +125,8 @@ func (s *SFU) Close() error {
 	return nil
 }
 
-// Offer implements signaling.SFU.
-func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receive) error {
+// Offer implements routing.SFU.
+func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -159,10 +158,10 @@ func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receiv
 	return nil
 }
 
-// Answer implements signaling.SFU. The SDP is parsed here, so that a
+// Answer implements routing.SFU. The SDP is parsed here, so that a
 // malformed answer is refused to its sender; applying it happens on the
 // participant's goroutine.
-func (s *SFU) Answer(_ context.Context, m signaling.Member, answer protocol.SessionDescription) error {
+func (s *SFU) Answer(_ context.Context, m routing.Member, answer protocol.SessionDescription) error {
 	if answer.Type != "answer" {
 		return protocol.Errorf(protocol.ErrInvalidMessage, `the answer's type must be "answer", not %q`, answer.Type)
 	}
@@ -181,9 +180,9 @@ func (s *SFU) Answer(_ context.Context, m signaling.Member, answer protocol.Sess
 	return nil
 }
 
-// Candidate implements signaling.SFU. Like Answer, it parses here what
+// Candidate implements routing.SFU. Like Answer, it parses here what
 // it can, so that a malformed candidate is refused to its sender.
-func (s *SFU) Candidate(_ context.Context, m signaling.Member, candidate json.RawMessage) error {
+func (s *SFU) Candidate(_ context.Context, m routing.Member, candidate json.RawMessage) error {
 	c, err := parseCandidate(candidate)
 	if err != nil {
 		return err
@@ -223,7 +222,7 @@ func trimCandidatePrefix(s string) string {
 }
 
 // participant returns m's participant, which the first Offer created.
-func (s *SFU) participant(m signaling.Member) (*participant, error) {
+func (s *SFU) participant(m routing.Member) (*participant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
@@ -234,8 +233,8 @@ func (s *SFU) participant(m signaling.Member) (*participant, error) {
 	return nil, protocol.Errorf(protocol.ErrRoom, "no SFU connection in room %q: send SFU_GET_OFFER first", m.Room)
 }
 
-// Leave implements signaling.SFU.
-func (s *SFU) Leave(m signaling.Member) {
+// Leave implements routing.SFU.
+func (s *SFU) Leave(m routing.Member) {
 	s.mu.Lock()
 	var p *participant
 	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
