@@ -35,10 +35,6 @@ type SFU struct {
 	mux     *ice.UDPMuxDefault
 	addr    *net.UDPAddr
 
-	// ctx ends at Close, bounding what participants send.
-	ctx    context.Context
-	cancel context.CancelFunc
-
 	// mu guards the rooms, their participants and tracks. It is never
 	// taken while a participant's own lock is held.
 	mu     sync.Mutex
@@ -78,7 +74,6 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{cfg: cfg, log: logger, metrics: m, api: api, mux: mux, addr: addr, rooms: make(map[roomKey]*room)}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
 	return s, nil
 }
@@ -114,7 +109,6 @@ func (s *SFU) Close() error {
 	}
 	clear(s.rooms)
 	s.mu.Unlock()
-	s.cancel()
 	for _, p := range all {
 		p.stop()
 	}
@@ -141,10 +135,14 @@ func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) e
 	}
 	p := r.participants[m.Peer]
 	if p == nil {
-		p = newParticipant(s, r, m.Peer, recv)
+		// The participant's context is its own, not the caller's,
+		// which ends with this call: it ends at the participant's
+		// stop, which Close brings to every participant.
+		ctx, cancel := context.WithCancel(context.Background())
+		p = newParticipant(s, r, m.Peer, recv, cancel)
 		r.participants[m.Peer] = p
 		s.metrics.Participants.Inc()
-		s.wg.Go(p.run)
+		s.wg.Go(func() { p.run(ctx) })
 		p.do(p.start)
 		for _, t := range r.tracks {
 			if p.wants(t) {
@@ -318,9 +316,10 @@ func (s *SFU) withdraw(r *room, t *track) {
 	}
 }
 
-// send delivers a frame to a peer through the Router.
-func (s *SFU) send(key, peer string, frame []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+// send delivers a frame to a peer through the Router, for at most
+// sendTimeout.
+func (s *SFU) send(ctx context.Context, key, peer string, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	msg := routing.NewMessage(false)
 	msg.Data = append(msg.Data, frame...)
