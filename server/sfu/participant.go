@@ -63,7 +63,7 @@ type participant struct {
 func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel context.CancelFunc) *participant {
 	return &participant{
 		s: s, room: r, peer: peer, recv: recv,
-		streamID: randomID(),
+		streamID: protocol.RandomID(idLength),
 		log:      s.log.With("key", r.key.key, "room", r.key.room, "peer", peer),
 		wake:     make(chan struct{}, 1),
 		cancel:   cancel,

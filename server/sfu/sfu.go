@@ -4,7 +4,6 @@ package sfu
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -24,6 +23,9 @@ import (
 
 // sendTimeout bounds one delivery of an SFU_OFFER through the Router.
 const sendTimeout = 5 * time.Second
+
+// idLength is the length of the stream and track IDs the SFU makes up.
+const idLength = 16
 
 // SFU forwards the media of every sfu room of one server. It is safe for
 // concurrent use.
@@ -324,16 +326,4 @@ func (s *SFU) send(ctx context.Context, key, peer string, frame []byte) error {
 	msg := routing.NewMessage(false)
 	msg.Data = append(msg.Data, frame...)
 	return s.cfg.Router.Send(ctx, key, peer, msg)
-}
-
-// randomID returns a random identifier of [A-Za-z0-9] characters, for
-// stream and track IDs.
-func randomID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	for i, c := range b {
-		b[i] = alphabet[int(c)%len(alphabet)]
-	}
-	return string(b[:])
 }
