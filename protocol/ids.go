@@ -91,7 +91,8 @@ func NewPeerID() string {
 
 // RandomID returns n random characters of [A-Za-z0-9] from crypto/rand,
 // without modulo bias. It is skywasm's one generator of random identifiers:
-// peer IDs, reconnection tokens, connection IDs and the SFU's stream IDs.
+// peer IDs, reconnection tokens, connection IDs and the SFU's stream and
+// track IDs.
 func RandomID(n int) string {
 	out := make([]byte, 0, n)
 	var buf [32]byte

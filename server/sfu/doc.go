@@ -6,7 +6,7 @@
 // into that connection is forwarded, packet by packet and without
 // decoding, to every other member that receives that kind of media.
 //
-// The SFU implements signaling.SFU: the signaling plane passes it the
+// The SFU implements routing.SFU: the signaling plane passes it the
 // peers' SFU_GET_OFFER, SFU_ANSWER and SFU_CANDIDATE, and the SFU answers
 // with SFU_OFFER through the routing.Router, so it never needs to know
 // where a peer's socket lives. The SFU always makes the offers, one at a

@@ -5,14 +5,14 @@ package sfu
 import (
 	"github.com/pion/webrtc/v4"
 
-	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/routing"
 )
 
 // Track is a published track, for the external tests' benchmarks.
 type Track = track
 
 // PublishedVideo returns the video track m publishes, or nil.
-func (s *SFU) PublishedVideo(m signaling.Member) *Track {
+func (s *SFU) PublishedVideo(m routing.Member) *Track {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {

@@ -12,12 +12,11 @@ import (
 
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/routing"
-	"github.com/skywasm/skywasm/server/signaling"
 )
 
 // flush waits until m's participant has carried out everything queued so
 // far, and the offer that may follow.
-func (s *SFU) flush(tb testing.TB, m signaling.Member) {
+func (s *SFU) flush(tb testing.TB, m routing.Member) {
 	p, err := s.participant(m)
 	if err != nil {
 		tb.Fatal(err)
@@ -50,8 +49,8 @@ func FuzzAnswer(f *testing.F) {
 	f.Cleanup(func() { _ = s.Close() })
 	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, sdp string) {
-		m := signaling.Member{Key: "k", Room: "r", Peer: fmt.Sprint("p", n.Add(1))}
-		if err := s.Offer(context.Background(), m, signaling.Receive{Video: true, Audio: true}); err != nil {
+		m := routing.Member{Key: "k", Room: "r", Peer: fmt.Sprint("p", n.Add(1))}
+		if err := s.Offer(context.Background(), m, routing.Receive{Video: true, Audio: true}); err != nil {
 			t.Fatal(err)
 		}
 		defer s.Leave(m)

@@ -24,7 +24,6 @@ import (
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/sfu"
-	"github.com/skywasm/skywasm/server/signaling"
 )
 
 const testKey = "key"
@@ -74,8 +73,8 @@ func newEnv(t testing.TB, adjust func(*sfu.Config)) *env {
 // methods and receiving the SFU's messages from the Router.
 type client struct {
 	e    *env
-	m    signaling.Member
-	recv signaling.Receive
+	m    routing.Member
+	recv routing.Receive
 	pc   *webrtc.PeerConnection
 	// publish: audio and video tracks writing numbered RTP.
 	audio, video *webrtc.TrackLocalStaticRTP
@@ -135,7 +134,7 @@ type clientOpts struct {
 	publish bool
 	// stopAfter, if not 0, stops the media after that many video packets.
 	stopAfter int
-	recv      signaling.Receive
+	recv      routing.Receive
 	manual    bool
 }
 
@@ -151,7 +150,7 @@ func (e *env) join(room, peer string, o clientOpts) *client {
 		t.Fatal(err)
 	}
 	c := &client{
-		e: e, m: signaling.Member{Key: testKey, Room: room, Peer: peer}, recv: o.recv, pc: pc,
+		e: e, m: routing.Member{Key: testKey, Room: room, Peer: peer}, recv: o.recv, pc: pc,
 		manual: o.manual, offers: make(chan protocol.SFUOfferPayload, 32),
 		inbox: make(chan []byte, 64), quit: make(chan struct{}),
 	}

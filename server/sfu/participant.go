@@ -3,6 +3,7 @@
 package sfu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/protocol"
-	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/routing"
 )
 
 // Limits of one participant's queues.
@@ -36,15 +37,15 @@ type participant struct {
 	s        *SFU
 	room     *room
 	peer     string
-	recv     signaling.Receive
+	recv     routing.Receive
 	streamID string // of every track it publishes
 	log      *slog.Logger
 
 	mu      sync.Mutex
 	queue   []func()
 	stopped bool
-	wake    chan struct{} // one token: the queue has work
-	quit    chan struct{} // closed by stop
+	wake    chan struct{}      // one token: the queue has work
+	cancel  context.CancelFunc // ends run's context: called by stop
 
 	// Owned by run.
 	pc       *webrtc.PeerConnection
@@ -57,13 +58,15 @@ type participant struct {
 	wg       sync.WaitGroup // the goroutines this participant starts
 }
 
-func newParticipant(s *SFU, r *room, peer string, recv signaling.Receive) *participant {
+// newParticipant returns a participant whose run must be given the
+// context that cancel ends.
+func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel context.CancelFunc) *participant {
 	return &participant{
 		s: s, room: r, peer: peer, recv: recv,
-		streamID: randomID(),
+		streamID: protocol.RandomID(idLength),
 		log:      s.log.With("key", r.key.key, "room", r.key.room, "peer", peer),
 		wake:     make(chan struct{}, 1),
-		quit:     make(chan struct{}),
+		cancel:   cancel,
 		senders:  make(map[*track]*webrtc.RTPSender),
 	}
 }
@@ -115,18 +118,19 @@ func (p *participant) stop() {
 	if !p.stopped {
 		p.stopped = true
 		p.queue = nil
-		close(p.quit)
+		p.cancel()
 	}
 }
 
 // run carries out p's requests until stop, then tears p down. After each
 // batch of requests it makes at most one offer, so that a burst of
-// changes (a room of ten publishing at once) costs one negotiation.
-func (p *participant) run() {
+// changes (a room of ten publishing at once) costs one negotiation. ctx
+// ends at stop.
+func (p *participant) run(ctx context.Context) {
 	defer p.teardown()
 	for {
 		select {
-		case <-p.quit:
+		case <-ctx.Done():
 			return
 		case <-p.wake:
 		}
@@ -135,17 +139,15 @@ func (p *participant) run() {
 		p.queue = p.spare[:0]
 		p.mu.Unlock()
 		for i, op := range ops {
-			select {
-			case <-p.quit:
+			if ctx.Err() != nil {
 				return
-			default:
 			}
 			op()
 			ops[i] = nil
 		}
 		p.spare = ops
 		if p.dirty {
-			p.negotiate()
+			p.negotiate(ctx)
 		}
 	}
 }
@@ -200,8 +202,8 @@ func (p *participant) fail(err error) {
 func (p *participant) requestOffer() { p.dirty = true }
 
 // negotiate sends an offer, or notes that one is due once the outstanding
-// one is answered.
-func (p *participant) negotiate() {
+// one is answered. It gives up when ctx ends.
+func (p *participant) negotiate(ctx context.Context) {
 	if p.pc == nil {
 		return
 	}
@@ -222,7 +224,7 @@ func (p *participant) negotiate() {
 	}
 	select {
 	case <-gathered:
-	case <-p.quit:
+	case <-ctx.Done():
 		return
 	case <-time.After(gatherTimeout):
 		p.log.Warn("ICE gathering incomplete; offering the candidates found so far")
@@ -241,7 +243,7 @@ func (p *participant) negotiate() {
 		return
 	}
 	p.offering = true
-	if err := p.s.send(p.room.key.key, p.peer, frame); err != nil {
+	if err := p.s.send(ctx, p.room.key.key, p.peer, frame); err != nil {
 		// The peer is gone or elsewhere unreachable: its leave will
 		// follow, or its next SFU_GET_OFFER will find an offer pending.
 		p.log.Info("SFU_OFFER not delivered", "err", err)

@@ -4,7 +4,6 @@ package sfu
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -20,11 +19,13 @@ import (
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
-	"github.com/skywasm/skywasm/server/signaling"
 )
 
 // sendTimeout bounds one delivery of an SFU_OFFER through the Router.
 const sendTimeout = 5 * time.Second
+
+// idLength is the length of the stream and track IDs the SFU makes up.
+const idLength = 16
 
 // SFU forwards the media of every sfu room of one server. It is safe for
 // concurrent use.
@@ -35,10 +36,6 @@ type SFU struct {
 	api     *webrtc.API
 	mux     *ice.UDPMuxDefault
 	addr    *net.UDPAddr
-
-	// ctx ends at Close, bounding what participants send.
-	ctx    context.Context
-	cancel context.CancelFunc
 
 	// mu guards the rooms, their participants and tracks. It is never
 	// taken while a participant's own lock is held.
@@ -59,7 +56,7 @@ type room struct {
 	tracks       []*track
 }
 
-var _ signaling.SFU = (*SFU)(nil)
+var _ routing.SFU = (*SFU)(nil)
 
 // New opens the SFU's UDP socket. The caller must Close the SFU.
 func New(cfg Config) (*SFU, error) {
@@ -79,7 +76,6 @@ func New(cfg Config) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{cfg: cfg, log: logger, metrics: m, api: api, mux: mux, addr: addr, rooms: make(map[roomKey]*room)}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
 	return s, nil
 }
@@ -115,7 +111,6 @@ func (s *SFU) Close() error {
 	}
 	clear(s.rooms)
 	s.mu.Unlock()
-	s.cancel()
 	for _, p := range all {
 		p.stop()
 	}
@@ -126,8 +121,8 @@ func (s *SFU) Close() error {
 	return nil
 }
 
-// Offer implements signaling.SFU.
-func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receive) error {
+// Offer implements routing.SFU.
+func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -142,10 +137,14 @@ func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receiv
 	}
 	p := r.participants[m.Peer]
 	if p == nil {
-		p = newParticipant(s, r, m.Peer, recv)
+		// The participant's context is its own, not the caller's,
+		// which ends with this call: it ends at the participant's
+		// stop, which Close brings to every participant.
+		ctx, cancel := context.WithCancel(context.Background())
+		p = newParticipant(s, r, m.Peer, recv, cancel)
 		r.participants[m.Peer] = p
 		s.metrics.Participants.Inc()
-		s.wg.Go(p.run)
+		s.wg.Go(func() { p.run(ctx) })
 		p.do(p.start)
 		for _, t := range r.tracks {
 			if p.wants(t) {
@@ -159,10 +158,10 @@ func (s *SFU) Offer(_ context.Context, m signaling.Member, recv signaling.Receiv
 	return nil
 }
 
-// Answer implements signaling.SFU. The SDP is parsed here, so that a
+// Answer implements routing.SFU. The SDP is parsed here, so that a
 // malformed answer is refused to its sender; applying it happens on the
 // participant's goroutine.
-func (s *SFU) Answer(_ context.Context, m signaling.Member, answer protocol.SessionDescription) error {
+func (s *SFU) Answer(_ context.Context, m routing.Member, answer protocol.SessionDescription) error {
 	if answer.Type != "answer" {
 		return protocol.Errorf(protocol.ErrInvalidMessage, `the answer's type must be "answer", not %q`, answer.Type)
 	}
@@ -181,9 +180,9 @@ func (s *SFU) Answer(_ context.Context, m signaling.Member, answer protocol.Sess
 	return nil
 }
 
-// Candidate implements signaling.SFU. Like Answer, it parses here what
+// Candidate implements routing.SFU. Like Answer, it parses here what
 // it can, so that a malformed candidate is refused to its sender.
-func (s *SFU) Candidate(_ context.Context, m signaling.Member, candidate json.RawMessage) error {
+func (s *SFU) Candidate(_ context.Context, m routing.Member, candidate json.RawMessage) error {
 	c, err := parseCandidate(candidate)
 	if err != nil {
 		return err
@@ -223,7 +222,7 @@ func trimCandidatePrefix(s string) string {
 }
 
 // participant returns m's participant, which the first Offer created.
-func (s *SFU) participant(m signaling.Member) (*participant, error) {
+func (s *SFU) participant(m routing.Member) (*participant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
@@ -234,8 +233,8 @@ func (s *SFU) participant(m signaling.Member) (*participant, error) {
 	return nil, protocol.Errorf(protocol.ErrRoom, "no SFU connection in room %q: send SFU_GET_OFFER first", m.Room)
 }
 
-// Leave implements signaling.SFU.
-func (s *SFU) Leave(m signaling.Member) {
+// Leave implements routing.SFU.
+func (s *SFU) Leave(m routing.Member) {
 	s.mu.Lock()
 	var p *participant
 	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
@@ -319,23 +318,12 @@ func (s *SFU) withdraw(r *room, t *track) {
 	}
 }
 
-// send delivers a frame to a peer through the Router.
-func (s *SFU) send(key, peer string, frame []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+// send delivers a frame to a peer through the Router, for at most
+// sendTimeout.
+func (s *SFU) send(ctx context.Context, key, peer string, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	msg := routing.NewMessage(false)
 	msg.Data = append(msg.Data, frame...)
 	return s.cfg.Router.Send(ctx, key, peer, msg)
-}
-
-// randomID returns a random identifier of [A-Za-z0-9] characters, for
-// stream and track IDs.
-func randomID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	for i, c := range b {
-		b[i] = alphabet[int(c)%len(alphabet)]
-	}
-	return string(b[:])
 }

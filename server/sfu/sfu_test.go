@@ -13,11 +13,11 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/sfu"
-	"github.com/skywasm/skywasm/server/signaling"
 )
 
-var both = signaling.Receive{Video: true, Audio: true}
+var both = routing.Receive{Video: true, Audio: true}
 
 // TestThreePublishers: each of three publishers receives the other two's
 // audio and video, labelled with their peer IDs, with under 1% loss.
@@ -147,7 +147,7 @@ func TestReceiveSelection(t *testing.T) {
 	e := newEnv(t, nil)
 	pub := e.join("r", "pub", clientOpts{publish: true, recv: both})
 	watcher := e.join("r", "watcher", clientOpts{recv: both})
-	listener := e.join("r", "listener", clientOpts{recv: signaling.Receive{Audio: true}})
+	listener := e.join("r", "listener", clientOpts{recv: routing.Receive{Audio: true}})
 	eventually(t, 10*time.Second, "the watcher receives audio and video", func() bool {
 		return len(watcher.live()) == 2 && watcher.live()[0].packets() > 0 && watcher.live()[1].packets() > 0
 	})
@@ -210,7 +210,7 @@ func TestLeave(t *testing.T) {
 	})
 	// A participant that leaves starts afresh on its next SFU_GET_OFFER.
 	e.sfu.Leave(a.m) // twice, and for one that never asked: no-ops
-	e.sfu.Leave(signaling.Member{Key: testKey, Room: "r", Peer: "nobody"})
+	e.sfu.Leave(routing.Member{Key: testKey, Room: "r", Peer: "nobody"})
 }
 
 // TestRenegotiationWhileOffering: requests and changes that arrive while
@@ -254,7 +254,7 @@ func TestRenegotiationWhileOffering(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	m := signaling.Member{Key: testKey, Room: "r", Peer: "x"}
+	m := routing.Member{Key: testKey, Room: "r", Peer: "x"}
 	if err := e.sfu.Answer(t.Context(), m, protocolAnswer("garbage")); !isProtocol(err, "invalid-message") {
 		t.Errorf("bad SDP: %v", err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/skywasm/skywasm/protocol"
 )
 
 // track is one track a participant publishes, with the one goroutine
@@ -34,7 +36,7 @@ type track struct {
 }
 
 func newTrack(p *participant, remote *webrtc.TrackRemote) (*track, error) {
-	t := &track{id: randomID(), streamID: p.streamID, kind: remote.Kind(), pub: p, remote: remote}
+	t := &track{id: protocol.RandomID(idLength), streamID: p.streamID, kind: remote.Kind(), pub: p, remote: remote}
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, t.id, t.streamID)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the local track: %w", err)

@@ -23,7 +23,7 @@ type Config struct {
 	Metrics *metrics.Signaling
 	// SFU serves the media of sfu rooms. With nil, sfu rooms have
 	// membership and room data only, and SFU_* messages get room-error.
-	SFU SFU
+	SFU routing.SFU
 	// TURN issues the TURN credential sent with OPEN. With nil, OPEN
 	// carries none.
 	TURN TURNIssuer

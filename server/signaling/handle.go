@@ -146,7 +146,7 @@ func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string, typ prot
 	}
 	p.mu.Unlock()
 	if typ == protocol.SFU && srv.cfg.SFU != nil {
-		srv.cfg.SFU.Leave(Member{Key: p.key, Room: name, Peer: p.id})
+		srv.cfg.SFU.Leave(routing.Member{Key: p.key, Room: name, Peer: p.id})
 	}
 	left, err := srv.cfg.Router.LeaveRoom(ctx, p.key, name, p.id)
 	if err != nil {
