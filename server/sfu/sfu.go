@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,7 +154,7 @@ func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) e
 		}
 	}
 	if !p.do(p.requestOffer) {
-		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+		return errPending
 	}
 	return nil
 }
@@ -175,7 +176,7 @@ func (s *SFU) Answer(_ context.Context, m routing.Member, answer protocol.Sessio
 	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}
 	if !p.do(func() { p.applyAnswer(desc) }) {
-		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+		return errPending
 	}
 	return nil
 }
@@ -192,10 +193,14 @@ func (s *SFU) Candidate(_ context.Context, m routing.Member, candidate json.RawM
 		return err
 	}
 	if !p.do(func() { p.addCandidate(c) }) {
-		return protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
+		return errPending
 	}
 	return nil
 }
+
+// errPending refuses an SFU message while the participant's goroutine has
+// maxPending requests queued.
+var errPending = protocol.Errorf(protocol.ErrSFULimited, "too many SFU requests pending")
 
 // parseCandidate reads an RTCIceCandidateInit. An empty candidate string
 // is the end of the peer's candidates.
@@ -204,7 +209,7 @@ func parseCandidate(raw json.RawMessage) (webrtc.ICECandidateInit, error) {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return c, protocol.Errorf(protocol.ErrInvalidMessage, "the candidate is not an RTCIceCandidateInit: %v", err)
 	}
-	if v := trimCandidatePrefix(c.Candidate); v != "" {
+	if v := strings.TrimPrefix(c.Candidate, "candidate:"); v != "" {
 		if _, err := ice.UnmarshalCandidate(v); err != nil &&
 			!errors.Is(err, ice.ErrUnknownCandidateTyp) && !errors.Is(err, ice.ErrDetermineNetworkType) {
 			return c, protocol.Errorf(protocol.ErrInvalidMessage, "the candidate does not parse: %v", err)
@@ -213,33 +218,28 @@ func parseCandidate(raw json.RawMessage) (webrtc.ICECandidateInit, error) {
 	return c, nil
 }
 
-func trimCandidatePrefix(s string) string {
-	const prefix = "candidate:"
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):]
-	}
-	return s
-}
-
 // participant returns m's participant, which the first Offer created.
 func (s *SFU) participant(m routing.Member) (*participant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
-		if p := r.participants[m.Peer]; p != nil {
-			return p, nil
-		}
+	if p := s.lookupLocked(m); p != nil {
+		return p, nil
 	}
 	return nil, protocol.Errorf(protocol.ErrRoom, "no SFU connection in room %q: send SFU_GET_OFFER first", m.Room)
+}
+
+// lookupLocked returns m's participant or nil; s.mu is held.
+func (s *SFU) lookupLocked(m routing.Member) *participant {
+	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
+		return r.participants[m.Peer]
+	}
+	return nil
 }
 
 // Leave implements routing.SFU.
 func (s *SFU) Leave(m routing.Member) {
 	s.mu.Lock()
-	var p *participant
-	if r := s.rooms[roomKey{m.Key, m.Room}]; r != nil {
-		p = r.participants[m.Peer]
-	}
+	p := s.lookupLocked(m)
 	s.mu.Unlock()
 	if p != nil {
 		s.drop(p)
