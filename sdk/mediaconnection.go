@@ -172,7 +172,7 @@ func (p *Peer) newConnectionArgs(remoteID, id, prefix string, metadata any) (str
 		return "", nil, newError(protocol.ErrInvalidID, fmt.Sprintf("peer ID %q is not valid", remoteID), nil)
 	}
 	if id == "" {
-		id = prefix + randomID(16)
+		id = prefix + protocol.RandomID(16)
 	} else if !protocol.ValidConnectionID(id) {
 		return "", nil, fmt.Errorf("sdk: connection ID %q is not 1-64 characters of [A-Za-z0-9_-]", id)
 	}

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -128,7 +127,7 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 		opts:       opts,
 		base:       base,
 		api:        api,
-		token:      randomID(22),
+		token:      protocol.RandomID(22),
 		outReady:   make(chan struct{}, 1),
 		id:         opts.ID,
 		openWait:   make(chan struct{}),
@@ -583,21 +582,4 @@ func (p *Peer) UpdateCredential(c protocol.Credential) error {
 		return nil
 	}
 	return p.send(protocol.UpdateCredential, c)
-}
-
-// randomID returns n characters of [A-Za-z0-9] from crypto/rand.
-func randomID(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	buf := make([]byte, 1)
-	for i := range b {
-		for {
-			_, _ = rand.Read(buf)
-			if int(buf[0]) < 256-256%len(alphabet) { // no modulo bias
-				b[i] = alphabet[int(buf[0])%len(alphabet)]
-				break
-			}
-		}
-	}
-	return string(b)
 }

@@ -189,7 +189,7 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 // room.mu is held.
 func (s *SFURoom) newLink() *MediaConnection {
 	link := &MediaConnection{answered: true}
-	link.init(s.peer, "sfu_"+randomID(16), "", protocol.Media, nil, false)
+	link.init(s.peer, "sfu_"+protocol.RandomID(16), "", protocol.Media, nil, false)
 	link.signal = func(t protocol.MessageType, r protocol.RelayPayload) {
 		var err error
 		switch t {
