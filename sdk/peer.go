@@ -45,32 +45,6 @@ const (
 // they are unique only per remote peer.
 type connKey struct{ remote, id string }
 
-// connection is a MediaConnection or DataConnection, as the Peer sees it.
-type connection interface {
-	Connection
-	base() *conn
-	// handleOffer takes a re-offer on an existing connection.
-	handleOffer(p *protocol.RelayPayload)
-}
-
-// Connection is a MediaConnection or a DataConnection.
-type Connection interface {
-	// ID is the connectionId.
-	ID() string
-	// Type is protocol.Media or protocol.Data.
-	Type() protocol.ConnectionType
-	// RemoteID is the far peer's ID.
-	RemoteID() string
-	// Metadata is what the caller attached, as JSON; nil if nothing.
-	Metadata() json.RawMessage
-	// Open reports whether the connection is up.
-	Open() bool
-	// Close ends the connection; see MediaConnection.Close.
-	Close(force bool)
-	// PeerConnection is the underlying PeerConnection; nil before it exists.
-	PeerConnection() *webrtc.PeerConnection
-}
-
 // Peer is a client of a skywasm server: SkyWay's Peer.
 type Peer struct {
 	opts  PeerOptions
