@@ -59,8 +59,8 @@ type conn struct {
 	// ops runs this connection's negotiation steps one at a time, in the
 	// order the messages that caused them arrived; in the browser they wait
 	// on promises, which must not happen on the JavaScript event loop.
-	ops     queue
-	events  queue
+	ops     *serial
+	events  *serial
 	onClose handler[struct{}]
 	onError handler[error]
 
@@ -82,9 +82,10 @@ type conn struct {
 func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, metadata json.RawMessage, incoming bool) {
 	c.peer, c.id, c.remoteID, c.typ, c.metadata = p, id, remoteID, typ, metadata
 	c.done = make(chan struct{})
+	c.ops, c.events = newSerial(), newSerial()
 	if incoming {
 		// Until the Peer's call or connection handler has seen it.
-		c.events.hold()
+		c.events.Hold()
 	}
 }
 
@@ -226,7 +227,7 @@ func (c *conn) sendRelay(t protocol.MessageType, r protocol.RelayPayload) {
 
 // handleAnswer applies the far side's answer.
 func (c *conn) handleAnswer(desc protocol.SessionDescription) {
-	c.ops.post(func() {
+	c.ops.Push(func() {
 		if err := c.setRemote(webrtc.SDPTypeAnswer, desc.SDP); err != nil {
 			c.fail(err, true)
 		}
@@ -273,7 +274,7 @@ func (c *conn) handleCandidate(raw json.RawMessage) {
 	if cand.Candidate == "" {
 		return // end of candidates
 	}
-	c.ops.post(func() {
+	c.ops.Push(func() {
 		c.mu.Lock()
 		pc, ready := c.pc, c.remoteSet && !c.closed
 		if !ready {
@@ -344,7 +345,7 @@ func (c *conn) fail(err error, closeIt bool) {
 		return
 	}
 	c.peer.opts.Logger.Debug("connection error", "connectionId", c.id, "err", err)
-	emit(&c.events, &c.onError, err)
+	emit(c.events, &c.onError, err)
 	if closeIt {
 		c.shutdown(false, err.Error())
 	}
@@ -376,5 +377,5 @@ func (c *conn) shutdown(notify bool, reason string) {
 		_ = pc.Close()
 	}
 	close(c.done)
-	emit(&c.events, &c.onClose, struct{}{})
+	emit(c.events, &c.onClose, struct{}{})
 }
