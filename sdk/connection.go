@@ -24,12 +24,25 @@ type connection interface {
 	handleOffer(p *protocol.RelayPayload)
 }
 
+// ConnectionType says whether a connection is a MediaConnection or a
+// DataConnection: ConnectionTypeMedia or ConnectionTypeData, SkyWay's
+// "media" and "data".
+type ConnectionType = protocol.ConnectionType
+
+// The connection types.
+const (
+	// ConnectionTypeMedia is a MediaConnection's type, "media".
+	ConnectionTypeMedia ConnectionType = protocol.Media
+	// ConnectionTypeData is a DataConnection's type, "data".
+	ConnectionTypeData ConnectionType = protocol.Data
+)
+
 // Connection is a MediaConnection or a DataConnection.
 type Connection interface {
 	// ID is the connectionId.
 	ID() string
-	// Type is protocol.Media or protocol.Data.
-	Type() protocol.ConnectionType
+	// Type is ConnectionTypeMedia or ConnectionTypeData.
+	Type() ConnectionType
 	// RemoteID is the far peer's ID.
 	RemoteID() string
 	// Metadata is what the caller attached, as JSON; nil if nothing.
@@ -93,7 +106,7 @@ func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, m
 func (c *conn) ID() string { return c.id }
 
 // Type is the connection's type.
-func (c *conn) Type() protocol.ConnectionType { return c.typ }
+func (c *conn) Type() ConnectionType { return c.typ }
 
 // RemoteID is the far peer's ID.
 func (c *conn) RemoteID() string { return c.remoteID }

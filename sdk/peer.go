@@ -76,7 +76,7 @@ type Peer struct {
 	refusal    ErrorType     // the ERROR that came before a refusing close
 	lastErr    error
 	turn       *protocol.TURNCredential
-	credential *protocol.Credential
+	credential *Credential
 	conns      map[connKey]connection
 	rooms      map[string]Room
 	pending    map[connKey]*pending
@@ -474,7 +474,7 @@ func (p *Peer) Destroy() {
 
 // UpdateCredential sends a fresh credential; it is also used for every
 // reconnection from now on.
-func (p *Peer) UpdateCredential(c protocol.Credential) error {
+func (p *Peer) UpdateCredential(c Credential) error {
 	p.mu.Lock()
 	if p.state == stateDestroyed {
 		p.mu.Unlock()

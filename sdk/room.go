@@ -18,10 +18,51 @@ import (
 // previous one and be refused.
 const roomSendMargin = 20 * time.Millisecond
 
+// RoomMode is a room's topology, SkyWay's room mode: RoomModeMesh or
+// RoomModeSFU.
+type RoomMode = protocol.RoomType
+
+// The room modes.
+const (
+	// RoomModeMesh: every member calls every other (MeshRoom), "mesh".
+	RoomModeMesh RoomMode = protocol.Mesh
+	// RoomModeSFU: media goes through the server's SFU (SFURoom), "sfu".
+	RoomModeSFU RoomMode = protocol.SFU
+)
+
+// Limits on room data (Room.Send), which the server enforces.
+const (
+	// MaxRoomDataSize bounds one Send's data, encoded, in bytes.
+	MaxRoomDataSize = protocol.MaxRoomDataSize
+	// RoomDataInterval is the least time between two sends of one peer
+	// to one room; Room.Send spaces faster ones itself.
+	RoomDataInterval = protocol.RoomDataInterval
+)
+
+// LogEntry is one event of a room's log (Room.GetLog): a member joined
+// (MessageTypeRoomUserJoin) or left (MessageTypeRoomUserLeave), or sent
+// data (MessageTypeRoomData).
+type LogEntry = protocol.LogEntry
+
+// MessageType is the type of a signaling message, as a LogEntry names the
+// event it logged.
+type MessageType = protocol.MessageType
+
+// The message types of a room's log.
+const (
+	// MessageTypeRoomUserJoin logs a member's arrival.
+	MessageTypeRoomUserJoin MessageType = protocol.RoomUserJoin
+	// MessageTypeRoomUserLeave logs a member's departure.
+	MessageTypeRoomUserLeave MessageType = protocol.RoomUserLeave
+	// MessageTypeRoomData logs a member's Send; the entry's Data is left
+	// out when it was binary or large.
+	MessageTypeRoomData MessageType = protocol.RoomData
+)
+
 // RoomOptions are the options of Peer.JoinRoom, SkyWay's room options.
 type RoomOptions struct {
-	// Mode is protocol.Mesh (the default) or protocol.SFU.
-	Mode protocol.RoomType
+	// Mode is RoomModeMesh (the default) or RoomModeSFU.
+	Mode RoomMode
 	// Stream is what this peer sends to the room; nil receives only.
 	Stream *MediaStream
 	// VideoBandwidth, AudioBandwidth, VideoCodec and AudioCodec are as in
@@ -44,16 +85,16 @@ type RoomData struct {
 type Room interface {
 	// Name is the room's name.
 	Name() string
-	// Mode is protocol.Mesh or protocol.SFU.
-	Mode() protocol.RoomType
+	// Mode is RoomModeMesh or RoomModeSFU.
+	Mode() RoomMode
 	// Members are the other peers in the room, in the order they joined.
 	Members() []string
 	// Open reports whether the server has let this peer in.
 	Open() bool
 	// Send sends data to every other member through the server: any value
 	// a DataConnection's binary serialization takes, at most
-	// protocol.MaxRoomDataSize bytes encoded. Sends are spaced by
-	// protocol.RoomDataInterval; faster ones wait their turn, in order.
+	// MaxRoomDataSize bytes encoded. Sends are spaced by
+	// RoomDataInterval; faster ones wait their turn, in order.
 	Send(data any) error
 	// Close leaves the room.
 	Close()
@@ -69,7 +110,7 @@ type Room interface {
 	// whose it is.
 	OnStream(func(*MediaStream))
 	OnData(func(RoomData))
-	OnLog(func([]protocol.LogEntry))
+	OnLog(func([]LogEntry))
 	OnClose(func())
 
 	base() *room
@@ -91,7 +132,7 @@ type roomKind interface {
 type room struct {
 	peer *Peer
 	name string
-	mode protocol.RoomType
+	mode RoomMode
 	opts RoomOptions
 	kind roomKind
 
@@ -101,7 +142,7 @@ type room struct {
 	onPeerLeave handler[string]
 	onStream    handler[*MediaStream]
 	onData      handler[RoomData]
-	onLog       handler[[]protocol.LogEntry]
+	onLog       handler[[]LogEntry]
 	onClose     handler[struct{}]
 
 	// sendQ paces the room's data (sendFrame); it is held until the
@@ -133,8 +174,8 @@ func newRoom(p *Peer, name string, o RoomOptions) *room {
 // Name is the room's name.
 func (r *room) Name() string { return r.name }
 
-// Mode is protocol.Mesh or protocol.SFU.
-func (r *room) Mode() protocol.RoomType { return r.mode }
+// Mode is RoomModeMesh or RoomModeSFU.
+func (r *room) Mode() RoomMode { return r.mode }
 
 func (r *room) base() *room { return r }
 
@@ -194,7 +235,7 @@ func (r *room) OnStream(f func(*MediaStream)) { r.onStream.set(f) }
 func (r *room) OnData(f func(RoomData)) { r.onData.set(f) }
 
 // OnLog sets the handler of the log event, which answers GetLog.
-func (r *room) OnLog(f func([]protocol.LogEntry)) { r.onLog.set(f) }
+func (r *room) OnLog(f func([]LogEntry)) { r.onLog.set(f) }
 
 // OnClose sets the handler of the close event, fired once.
 func (r *room) OnClose(f func()) { r.onClose.set(func(struct{}) { f() }) }
