@@ -16,6 +16,45 @@ import (
 // description is set.
 const maxEarlyCandidates = 256
 
+// connection is a MediaConnection or DataConnection, as the Peer sees it.
+type connection interface {
+	Connection
+	base() *conn
+	// handleOffer takes a re-offer on an existing connection.
+	handleOffer(p *protocol.RelayPayload)
+}
+
+// ConnectionType says whether a connection is a MediaConnection or a
+// DataConnection: ConnectionTypeMedia or ConnectionTypeData, SkyWay's
+// "media" and "data".
+type ConnectionType = protocol.ConnectionType
+
+// The connection types.
+const (
+	// ConnectionTypeMedia is a MediaConnection's type, "media".
+	ConnectionTypeMedia ConnectionType = protocol.Media
+	// ConnectionTypeData is a DataConnection's type, "data".
+	ConnectionTypeData ConnectionType = protocol.Data
+)
+
+// Connection is a MediaConnection or a DataConnection.
+type Connection interface {
+	// ID is the connectionId.
+	ID() string
+	// Type is ConnectionTypeMedia or ConnectionTypeData.
+	Type() ConnectionType
+	// RemoteID is the far peer's ID.
+	RemoteID() string
+	// Metadata is what the caller attached, as JSON; nil if nothing.
+	Metadata() json.RawMessage
+	// Open reports whether the connection is up.
+	Open() bool
+	// Close ends the connection; see MediaConnection.Close.
+	Close(force bool)
+	// PeerConnection is the underlying PeerConnection; nil before it exists.
+	PeerConnection() *webrtc.PeerConnection
+}
+
 // conn is what media and data connections share: the PeerConnection, the
 // offer/answer exchange through the server, the candidates, and closing.
 type conn struct {
@@ -33,8 +72,8 @@ type conn struct {
 	// ops runs this connection's negotiation steps one at a time, in the
 	// order the messages that caused them arrived; in the browser they wait
 	// on promises, which must not happen on the JavaScript event loop.
-	ops     queue
-	events  queue
+	ops     *serial
+	events  *serial
 	onClose handler[struct{}]
 	onError handler[error]
 
@@ -56,9 +95,10 @@ type conn struct {
 func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, metadata json.RawMessage, incoming bool) {
 	c.peer, c.id, c.remoteID, c.typ, c.metadata = p, id, remoteID, typ, metadata
 	c.done = make(chan struct{})
+	c.ops, c.events = newSerial(), newSerial()
 	if incoming {
 		// Until the Peer's call or connection handler has seen it.
-		c.events.hold()
+		c.events.Hold()
 	}
 }
 
@@ -66,7 +106,7 @@ func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, m
 func (c *conn) ID() string { return c.id }
 
 // Type is the connection's type.
-func (c *conn) Type() protocol.ConnectionType { return c.typ }
+func (c *conn) Type() ConnectionType { return c.typ }
 
 // RemoteID is the far peer's ID.
 func (c *conn) RemoteID() string { return c.remoteID }
@@ -200,7 +240,7 @@ func (c *conn) sendRelay(t protocol.MessageType, r protocol.RelayPayload) {
 
 // handleAnswer applies the far side's answer.
 func (c *conn) handleAnswer(desc protocol.SessionDescription) {
-	c.ops.post(func() {
+	c.ops.Push(func() {
 		if err := c.setRemote(webrtc.SDPTypeAnswer, desc.SDP); err != nil {
 			c.fail(err, true)
 		}
@@ -247,7 +287,7 @@ func (c *conn) handleCandidate(raw json.RawMessage) {
 	if cand.Candidate == "" {
 		return // end of candidates
 	}
-	c.ops.post(func() {
+	c.ops.Push(func() {
 		c.mu.Lock()
 		pc, ready := c.pc, c.remoteSet && !c.closed
 		if !ready {
@@ -318,7 +358,7 @@ func (c *conn) fail(err error, closeIt bool) {
 		return
 	}
 	c.peer.opts.Logger.Debug("connection error", "connectionId", c.id, "err", err)
-	emit(&c.events, &c.onError, err)
+	emit(c.events, &c.onError, err)
 	if closeIt {
 		c.shutdown(false, err.Error())
 	}
@@ -350,5 +390,5 @@ func (c *conn) shutdown(notify bool, reason string) {
 		_ = pc.Close()
 	}
 	close(c.done)
-	emit(&c.events, &c.onClose, struct{}{})
+	emit(c.events, &c.onClose, struct{}{})
 }

@@ -142,7 +142,7 @@ func (p *Peer) Connect(remoteID string, opts *ConnectOptions) (*DataConnection, 
 	if d.dcInit != nil {
 		dcInitJSON, _ = json.Marshal(d.dcInit)
 	}
-	d.ops.post(func() {
+	d.ops.Push(func() {
 		pc, err := d.newPeerConnection()
 		var dc *webrtc.DataChannel
 		if err == nil {
@@ -184,9 +184,9 @@ func (p *Peer) incomingData(r *protocol.RelayPayload) {
 	d.init(p, r.ConnectionID, r.Src, protocol.Data, r.Metadata, true)
 	d.onShutdown = d.closeChannel
 	p.register(d)
-	deliverIncoming(p, &p.onConnection, d, &d.events)
+	deliverIncoming(p, &p.onConnection, d, d.events)
 	offer := r.Offer.SDP
-	d.ops.post(func() {
+	d.ops.Push(func() {
 		pc, err := d.newPeerConnection()
 		if err == nil {
 			pc.OnDataChannel(d.attach)
@@ -204,7 +204,7 @@ func (d *DataConnection) handleOffer(r *protocol.RelayPayload) {
 	if r.Offer == nil {
 		return
 	}
-	d.ops.post(func() {
+	d.ops.Push(func() {
 		if err := d.answer(r.Offer.SDP, nil); err != nil {
 			d.fail(err, false)
 		}
@@ -242,7 +242,7 @@ func (d *DataConnection) opened() {
 	defer d.mu.Unlock()
 	if !d.closed && !d.open {
 		d.open = true
-		emit(&d.events, &d.onOpen, struct{}{})
+		emit(d.events, &d.onOpen, struct{}{})
 	}
 }
 
@@ -279,13 +279,13 @@ func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
 		}
 	}
 	if err != nil {
-		emit(&d.events, &d.onError, error(fmt.Errorf("sdk: undecodable data from %s: %w", d.remoteID, err)))
+		emit(d.events, &d.onError, error(fmt.Errorf("sdk: undecodable data from %s: %w", d.remoteID, err)))
 		return
 	}
 	// Queued under the lock: no data after the close event.
 	d.mu.Lock()
 	if !d.closed {
-		emit(&d.events, &d.onData, v)
+		emit(d.events, &d.onData, v)
 	}
 	d.mu.Unlock()
 }

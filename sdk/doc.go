@@ -16,6 +16,15 @@
 // Peer's OnCall or OnConnection handler has returned, so handlers set there
 // miss nothing either.
 //
+// # Errors
+//
+// Errors of the server and of the SDK are *Error, whose Type is SkyWay's
+// error type (ErrorPeerUnavailable, ErrorDisconnected, …): match them with
+// errors.As, or errors.Is against &Error{Type: …}. The values a program
+// needs (error types, ConnectionType, RoomMode, Credential, LogEntry and
+// the room data limits) are all declared here: a program needs no other
+// skywasm package, only pion/webrtc for its own media tracks.
+//
 // # Signaling outages
 //
 // The Peer keeps its signaling socket up by itself: after an unexpected drop

@@ -4,17 +4,28 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
 
-	"github.com/skywasm/skywasm/protocol"
+	"github.com/pion/webrtc/v4"
+
 	"github.com/skywasm/skywasm/sdk"
-	"github.com/skywasm/skywasm/sdk/synth"
 )
 
-// A bot that answers every call with a synthetic test pattern and echoes
-// every value it receives on a data connection.
+// videoTrack makes a VP8 track to send; the application writes its encoded
+// frames to it with WriteSample.
+func videoTrack(streamID string) *webrtc.TrackLocalStaticSample {
+	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", streamID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return track
+}
+
+// A bot that answers every call with its video and echoes every value it
+// receives on a data connection.
 func ExampleNewPeer() {
 	peer, err := sdk.NewPeer(sdk.PeerOptions{
 		Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566",
@@ -26,12 +37,7 @@ func ExampleNewPeer() {
 	}
 	defer peer.Destroy()
 
-	src, err := synth.Start(synth.Options{Label: "echo-bot"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	stream := sdk.NewMediaStream(src.Tracks()...)
+	stream := sdk.NewMediaStream(videoTrack("echo-bot"))
 
 	peer.OnCall(func(call *sdk.MediaConnection) {
 		call.OnStream(func(s *sdk.MediaStream) {
@@ -80,7 +86,7 @@ func ExamplePeer_Connect() {
 	fmt.Println("sent:", err == nil)
 }
 
-// A bot that joins an SFU room, publishes a synthetic stream, and says
+// A bot that joins an SFU room, publishes its video, and says
 // whose streams it receives and what the others say.
 func ExamplePeer_JoinRoom() {
 	peer, err := sdk.NewPeer(sdk.PeerOptions{
@@ -97,12 +103,8 @@ func ExamplePeer_JoinRoom() {
 		log.Fatal(err)
 	}
 
-	src, err := synth.Start(synth.Options{Label: "room-bot"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	room, err := peer.JoinRoom("stage", &sdk.RoomOptions{Mode: protocol.SFU, Stream: sdk.NewMediaStream(src.Tracks()...)})
+	stream := sdk.NewMediaStream(videoTrack("room-bot"))
+	room, err := peer.JoinRoom("stage", &sdk.RoomOptions{Mode: sdk.RoomModeSFU, Stream: stream})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,4 +117,29 @@ func ExamplePeer_JoinRoom() {
 	room.OnPeerLeave(func(id string) { fmt.Println(id, "left") })
 	time.Sleep(time.Minute)
 	room.Close()
+}
+
+// Errors carry SkyWay's type: a call to a peer that is not there fails with
+// ErrorPeerUnavailable, reported to the Peer's and the call's error
+// handlers.
+func ExampleError() {
+	peer, err := sdk.NewPeer(sdk.PeerOptions{Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566", URL: "http://localhost:8080"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Destroy()
+	peer.OnError(func(err error) {
+		var e *sdk.Error
+		if errors.As(err, &e) && e.Type == sdk.ErrorPeerUnavailable {
+			fmt.Println("nobody there")
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := peer.WaitOpen(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := peer.Call("nobody", nil, nil); errors.Is(err, &sdk.Error{Type: sdk.ErrorDisconnected}) {
+		fmt.Println("not connected")
+	}
 }

@@ -5,6 +5,8 @@ package sdk
 import (
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // FuzzServerMessage feeds a Peer what a server (or anything posing as one)
@@ -35,7 +37,8 @@ func FuzzServerMessage(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer p.Destroy()
-		p.handleText(frame)
-		p.handleText(frame) // the same again: a renegotiation, a duplicate
+		p.dispatch(websocket.MessageText, frame)
+		p.dispatch(websocket.MessageText, frame) // the same again: a renegotiation, a duplicate
+		p.dispatch(websocket.MessageBinary, frame)
 	})
 }

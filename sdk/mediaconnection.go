@@ -143,7 +143,7 @@ func (p *Peer) call(remoteID string, stream *MediaStream, opts *CallOptions, roo
 	}
 	p.register(m)
 	d := directions{offering: true, noVideoRecv: opts.NoVideoReceive, noAudioRecv: opts.NoAudioReceive}
-	m.ops.post(func() {
+	m.ops.Push(func() {
 		pc, err := m.newPeerConnection()
 		if err == nil {
 			m.addRelease(m.watchRemoteStreams(pc))
@@ -172,7 +172,7 @@ func (p *Peer) newConnectionArgs(remoteID, id, prefix string, metadata any) (str
 		return "", nil, newError(protocol.ErrInvalidID, fmt.Sprintf("peer ID %q is not valid", remoteID), nil)
 	}
 	if id == "" {
-		id = prefix + randomID(16)
+		id = prefix + protocol.RandomID(16)
 	} else if !protocol.ValidConnectionID(id) {
 		return "", nil, fmt.Errorf("sdk: connection ID %q is not 1-64 characters of [A-Za-z0-9_-]", id)
 	}
@@ -194,7 +194,7 @@ func (p *Peer) incomingCall(r *protocol.RelayPayload) {
 	m := &MediaConnection{pendingOffer: r.Offer.SDP}
 	m.init(p, r.ConnectionID, r.Src, protocol.Media, r.Metadata, true)
 	p.register(m)
-	deliverIncoming(p, &p.onCall, m, &m.events)
+	deliverIncoming(p, &p.onCall, m, m.events)
 }
 
 // Answer accepts an incoming call, sending stream (nil: receive only). A
@@ -222,7 +222,7 @@ func (m *MediaConnection) Answer(stream *MediaStream, opts *AnswerOptions) error
 	m.pendingOffer = ""
 	m.mungeRemote = mo.mungeRemote
 	m.mu.Unlock()
-	m.ops.post(func() {
+	m.ops.Push(func() {
 		pc, err := m.newPeerConnection()
 		if err == nil {
 			m.addRelease(m.watchRemoteStreams(pc))
@@ -249,7 +249,7 @@ func (m *MediaConnection) handleOffer(r *protocol.RelayPayload) {
 		return
 	}
 	m.mu.Unlock()
-	m.ops.post(func() {
+	m.ops.Push(func() {
 		if err := m.answer(r.Offer.SDP, nil); err != nil {
 			m.fail(err, false)
 		}
@@ -267,7 +267,7 @@ func (m *MediaConnection) ReplaceStream(stream *MediaStream) error {
 	}
 	m.local = stream
 	m.mu.Unlock()
-	m.ops.post(func() {
+	m.ops.Push(func() {
 		pc := m.PeerConnection()
 		if pc == nil {
 			return // not answered yet: Answer's stream is what will be sent
@@ -295,6 +295,6 @@ func (m *MediaConnection) remoteStream(s *MediaStream) {
 	}
 	if !m.seen[s.ID()] && !m.closed { // queued under the lock: never after close
 		m.seen[s.ID()] = true
-		emit(&m.events, &m.onStream, s)
+		emit(m.events, &m.onStream, s)
 	}
 }

@@ -33,7 +33,7 @@ type PeerOptions struct {
 
 	// Credential is the peer-authentication credential, for apps that
 	// require one; it is signed for ID.
-	Credential *protocol.Credential
+	Credential *Credential
 	// Config is the RTCConfiguration of every PeerConnection. Its ICE
 	// servers are kept and the server's TURN servers are added to them.
 	Config webrtc.Configuration
@@ -59,6 +59,19 @@ type PeerOptions struct {
 	MaxReconnectDelay time.Duration
 	// NoReconnect turns automatic reconnection off.
 	NoReconnect bool
+}
+
+// Credential is what a peer presents for peer authentication, SkyWay's
+// {"timestamp", "ttl", "authToken"}: the app's own server signs it for one
+// peer ID with the app's secret (SignCredential).
+type Credential = protocol.Credential
+
+// SignCredential signs a credential for peerID with the app's secret, valid
+// for ttl (10 minutes to 25 hours) from timestamp: what an app's server
+// does for its pages, and what a Go client that holds the secret can do for
+// itself.
+func SignCredential(secret, peerID string, timestamp time.Time, ttl time.Duration) Credential {
+	return protocol.SignCredential(secret, peerID, timestamp, ttl)
 }
 
 // Default reconnection back-off.

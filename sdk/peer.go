@@ -2,15 +2,16 @@ package sdk
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -46,32 +47,6 @@ const (
 // they are unique only per remote peer.
 type connKey struct{ remote, id string }
 
-// connection is a MediaConnection or DataConnection, as the Peer sees it.
-type connection interface {
-	Connection
-	base() *conn
-	// handleOffer takes a re-offer on an existing connection.
-	handleOffer(p *protocol.RelayPayload)
-}
-
-// Connection is a MediaConnection or a DataConnection.
-type Connection interface {
-	// ID is the connectionId.
-	ID() string
-	// Type is protocol.Media or protocol.Data.
-	Type() protocol.ConnectionType
-	// RemoteID is the far peer's ID.
-	RemoteID() string
-	// Metadata is what the caller attached, as JSON; nil if nothing.
-	Metadata() json.RawMessage
-	// Open reports whether the connection is up.
-	Open() bool
-	// Close ends the connection; see MediaConnection.Close.
-	Close(force bool)
-	// PeerConnection is the underlying PeerConnection; nil before it exists.
-	PeerConnection() *webrtc.PeerConnection
-}
-
 // Peer is a client of a skywasm server: SkyWay's Peer.
 type Peer struct {
 	opts  PeerOptions
@@ -79,7 +54,7 @@ type Peer struct {
 	api   *webrtc.API
 	token string
 
-	events         queue
+	events         *serial
 	onOpen         handler[string]
 	onCall         handler[*MediaConnection]
 	onConnection   handler[*DataConnection]
@@ -88,7 +63,10 @@ type Peer struct {
 	onExpiresIn    handler[int64]
 	onError        handler[error]
 
-	outReady chan struct{}
+	// out is the outbox: the signaling messages for the server, held
+	// while the socket is not open.
+	out       *queue.Queue[outMessage]
+	destroyed atomic.Bool // the outbox was closed by Destroy
 
 	mu         sync.Mutex
 	state      peerState
@@ -98,12 +76,12 @@ type Peer struct {
 	refusal    ErrorType     // the ERROR that came before a refusing close
 	lastErr    error
 	turn       *protocol.TURNCredential
-	credential *protocol.Credential
+	credential *Credential
 	conns      map[connKey]connection
 	rooms      map[string]Room
 	pending    map[connKey]*pending
-	outbox     []outMessage
-	writing    bool // the writer holds a message it took from outbox
+	link       *link         // the open socket; nil during an outage
+	linkUp     chan struct{} // closed when link is set
 	stopRun    context.CancelFunc
 	runDone    chan struct{}
 	lastExists int64 // time of the last FetchPeerExists, Unix nanoseconds
@@ -128,8 +106,9 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 		opts:       opts,
 		base:       base,
 		api:        api,
-		token:      randomID(22),
-		outReady:   make(chan struct{}, 1),
+		token:      protocol.RandomID(22),
+		events:     newSerial(),
+		linkUp:     make(chan struct{}),
 		id:         opts.ID,
 		openWait:   make(chan struct{}),
 		credential: opts.Credential,
@@ -137,6 +116,7 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 		rooms:      make(map[string]Room),
 		pending:    make(map[connKey]*pending),
 	}
+	p.out = p.newOutbox()
 	p.start()
 	return p, nil
 }
@@ -198,7 +178,7 @@ func (p *Peer) emitError(err error) {
 	p.lastErr = err
 	p.mu.Unlock()
 	p.opts.Logger.Debug("peer error", "err", err)
-	emit(&p.events, &p.onError, err)
+	emit(p.events, &p.onError, err)
 }
 
 // WaitOpen waits until the peer is open and returns its ID, or returns the
@@ -250,96 +230,7 @@ func (p *Peer) handleOpen(payload json.RawMessage) {
 	p.mu.Unlock()
 	p.opts.Logger.Debug("open", "id", o.PeerID)
 	p.rejoinRooms()
-	emit(&p.events, &p.onOpen, o.PeerID)
-}
-
-// handle dispatches one message from the server.
-func (p *Peer) handle(env protocol.Envelope) {
-	switch env.Type {
-	case protocol.Error:
-		p.handleError(env.Payload)
-	case protocol.Offer, protocol.Answer, protocol.Candidate, protocol.ForceClose:
-		var r protocol.RelayPayload
-		if err := json.Unmarshal(env.Payload, &r); err != nil || r.Src == "" || r.ConnectionID == "" {
-			p.opts.Logger.Warn("malformed relayed message", "type", env.Type, "err", err)
-			return
-		}
-		p.handleRelay(env, &r)
-	case protocol.Leave:
-		var l protocol.LeavePayload
-		if json.Unmarshal(env.Payload, &l) == nil {
-			for _, c := range p.connectionsOf(l.Src) {
-				c.base().shutdown(false, "the remote peer left")
-			}
-		}
-	case protocol.AuthExpiresIn:
-		var a protocol.AuthExpiresInPayload
-		if json.Unmarshal(env.Payload, &a) == nil {
-			emit(&p.events, &p.onExpiresIn, a.Seconds)
-		}
-	case protocol.RoomUserJoin, protocol.RoomUserLeave, protocol.RoomLogs, protocol.RoomData,
-		protocol.SFUOffer, protocol.SFUCandidate:
-		p.handleRoomMessage(env)
-	default:
-		p.opts.Logger.Debug("ignored message", "type", env.Type)
-	}
-}
-
-func (p *Peer) handleError(payload json.RawMessage) {
-	var e protocol.ErrorPayload
-	if err := json.Unmarshal(payload, &e); err != nil {
-		p.opts.Logger.Warn("malformed ERROR", "err", err)
-		return
-	}
-	sdkErr := &Error{Type: e.Type, Message: e.Message, ConnectionID: e.ConnectionID}
-	p.mu.Lock()
-	if !p.open {
-		p.refusal = e.Type // the close that follows is reported by this
-	}
-	c := p.conns[connKey{e.Dst, e.ConnectionID}]
-	p.mu.Unlock()
-	p.emitError(sdkErr)
-	if c != nil {
-		c.base().fail(sdkErr, e.Type == protocol.ErrPeerUnavailable)
-	}
-	p.roomRefused(&e)
-}
-
-func (p *Peer) handleRelay(env protocol.Envelope, r *protocol.RelayPayload) {
-	key := connKey{r.Src, r.ConnectionID}
-	p.mu.Lock()
-	c := p.conns[key]
-	if c == nil && env.Type != protocol.Offer {
-		p.keepPending(key, env)
-		p.mu.Unlock()
-		return
-	}
-	full := len(p.conns) >= maxConnections
-	p.mu.Unlock()
-
-	switch {
-	case env.Type == protocol.ForceClose:
-		c.base().shutdown(false, "the remote peer closed the connection")
-	case env.Type == protocol.Answer:
-		if r.Answer != nil {
-			c.base().handleAnswer(*r.Answer)
-		}
-	case env.Type == protocol.Candidate:
-		c.base().handleCandidate(r.Candidate)
-	case c != nil:
-		c.handleOffer(r)
-	case r.Offer == nil:
-	case r.RoomName != "":
-		if m, ok := p.room(r.RoomName).(*MeshRoom); ok && r.ConnectionType == protocol.Media && !full {
-			m.incoming(r)
-		}
-	case full:
-		p.opts.Logger.Warn("offer refused: too many connections", "src", r.Src)
-	case r.ConnectionType == protocol.Media:
-		p.incomingCall(r)
-	case r.ConnectionType == protocol.Data:
-		p.incomingData(r)
-	}
+	emit(p.events, &p.onOpen, o.PeerID)
 }
 
 // keepPending keeps an answer or candidate that came before its
@@ -382,7 +273,7 @@ func (p *Peer) register(c connection) {
 	for _, env := range early {
 		var r protocol.RelayPayload
 		if json.Unmarshal(env.Payload, &r) == nil {
-			p.handleRelay(env, &r)
+			p.dispatchRelay(env, &r)
 		}
 	}
 }
@@ -414,12 +305,12 @@ func (p *Peer) connectionsOf(remote string) []connection {
 
 // deliverIncoming posts the event announcing an incoming connection, and
 // lets the connection's own events go once its handler has returned.
-func deliverIncoming[T any](p *Peer, h *handler[T], c T, q *queue) {
-	p.events.post(func() {
+func deliverIncoming[T any](p *Peer, h *handler[T], c T, q *serial) {
+	p.events.Push(func() {
 		if f := h.get(); f != nil {
 			f(c)
 		}
-		q.release()
+		q.Release()
 	})
 }
 
@@ -496,7 +387,7 @@ func (p *Peer) Disconnect() {
 	stop()
 	<-done
 	if wasOpen {
-		emit(&p.events, &p.onDisconnected, id)
+		emit(p.events, &p.onDisconnected, id)
 	}
 }
 
@@ -521,22 +412,26 @@ func (p *Peer) Reconnect() error {
 	return nil
 }
 
-// flush waits, for a second at most, until the outbox has been written or
-// the socket is gone.
+// flush waits, for a second at most, until what the outbox holds has been
+// written or the socket is gone.
 func (p *Peer) flush(done <-chan struct{}) {
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		idle := len(p.outbox) == 0 && !p.writing || !p.open
-		p.mu.Unlock()
-		if idle {
-			return
-		}
-		select {
-		case <-done:
-			return
-		case <-time.After(5 * time.Millisecond):
-		}
+	p.mu.Lock()
+	l := p.link
+	p.mu.Unlock()
+	if l == nil {
+		return
+	}
+	flushed := make(chan struct{})
+	if !p.out.Push(outMessage{flushed: flushed}) {
+		return
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-flushed:
+	case <-l.done:
+	case <-done:
+	case <-t.C:
 	}
 }
 
@@ -553,7 +448,8 @@ func (p *Peer) Destroy() {
 	p.mu.Unlock()
 	// Rooms and connections close first, so their ROOM_LEAVE and
 	// SEND_FORCE_CLOSE can still leave with the socket's orderly close.
-	for _, r := range p.Rooms() {
+	rooms := p.Rooms()
+	for _, r := range rooms {
 		r.Close()
 	}
 	for _, c := range p.connectionsOf(allPeers) {
@@ -562,15 +458,23 @@ func (p *Peer) Destroy() {
 	p.flush(done)
 	stop()
 	<-done
+	// With the socket gone, the outbox's and the rooms' writers end at
+	// once.
+	p.destroyed.Store(true)
+	p.out.Close()
+	<-p.out.Done()
+	for _, r := range rooms {
+		<-r.base().sendQ.Done()
+	}
 	p.mu.Lock()
 	p.open = false
 	p.mu.Unlock()
-	emit(&p.events, &p.onClose, struct{}{})
+	emit(p.events, &p.onClose, struct{}{})
 }
 
 // UpdateCredential sends a fresh credential; it is also used for every
 // reconnection from now on.
-func (p *Peer) UpdateCredential(c protocol.Credential) error {
+func (p *Peer) UpdateCredential(c Credential) error {
 	p.mu.Lock()
 	if p.state == stateDestroyed {
 		p.mu.Unlock()
@@ -583,21 +487,4 @@ func (p *Peer) UpdateCredential(c protocol.Credential) error {
 		return nil
 	}
 	return p.send(protocol.UpdateCredential, c)
-}
-
-// randomID returns n characters of [A-Za-z0-9] from crypto/rand.
-func randomID(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	buf := make([]byte, 1)
-	for i := range b {
-		for {
-			_, _ = rand.Read(buf)
-			if int(buf[0]) < 256-256%len(alphabet) { // no modulo bias
-				b[i] = alphabet[int(buf[0])%len(alphabet)]
-				break
-			}
-		}
-	}
-	return string(b)
 }

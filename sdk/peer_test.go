@@ -22,9 +22,9 @@ func TestNewPeerRefusesBadOptions(t *testing.T) {
 		opts sdk.PeerOptions
 		want sdk.ErrorType
 	}{
-		{"upper-case key", sdk.PeerOptions{Key: "0F6A7C3E-1D2B-4C5A-9E8F-112233445566", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidKey},
-		{"not a UUID", sdk.PeerOptions{Key: "key", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidKey},
-		{"bad ID", sdk.PeerOptions{Key: sdktest.Key, ID: "a/b", URL: "http://127.0.0.1:1"}, protocol.ErrInvalidID},
+		{"upper-case key", sdk.PeerOptions{Key: "0F6A7C3E-1D2B-4C5A-9E8F-112233445566", URL: "http://127.0.0.1:1"}, sdk.ErrorInvalidKey},
+		{"not a UUID", sdk.PeerOptions{Key: "key", URL: "http://127.0.0.1:1"}, sdk.ErrorInvalidKey},
+		{"bad ID", sdk.PeerOptions{Key: sdktest.Key, ID: "a/b", URL: "http://127.0.0.1:1"}, sdk.ErrorInvalidID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,12 +62,12 @@ func TestUnavailableID(t *testing.T) {
 	p := e.newPeer(sdk.PeerOptions{ID: "taken"})
 	errs := make(chan error, 4)
 	p.OnError(func(err error) { errs <- err })
-	if err := recv(t, errs, "error"); errorType(err) != protocol.ErrUnavailableID {
+	if err := recv(t, errs, "error"); errorType(err) != sdk.ErrorUnavailableID {
 		t.Errorf("error %v, want unavailable-id", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if _, err := p.WaitOpen(ctx); errorType(err) != protocol.ErrUnavailableID {
+	if _, err := p.WaitOpen(ctx); errorType(err) != sdk.ErrorUnavailableID {
 		t.Errorf("WaitOpen: %v, want unavailable-id", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestPeerUnavailable(t *testing.T) {
 	dc.OnClose(func() { close(closed) })
 	err = recv(t, peerErrs, "peer error")
 	var e2 *sdk.Error
-	if !errors.As(err, &e2) || e2.Type != protocol.ErrPeerUnavailable || e2.ConnectionID != dc.ID() {
+	if !errors.As(err, &e2) || e2.Type != sdk.ErrorPeerUnavailable || e2.ConnectionID != dc.ID() {
 		t.Errorf("error %#v, want peer-unavailable for %s", err, dc.ID())
 	}
 	within(t, closed, time.Second, "close of the connection to nobody")
@@ -100,10 +100,10 @@ func TestCallNotOpen(t *testing.T) {
 	e := newEnv(t)
 	p := e.peer(sdk.PeerOptions{})
 	p.Disconnect()
-	if _, err := p.Connect("x", nil); !errors.Is(err, &sdk.Error{Type: protocol.ErrDisconnected}) {
+	if _, err := p.Connect("x", nil); !errors.Is(err, &sdk.Error{Type: sdk.ErrorDisconnected}) {
 		t.Errorf("Connect while disconnected: %v", err)
 	}
-	if _, err := p.Call("x", nil, nil); errorType(err) != protocol.ErrDisconnected {
+	if _, err := p.Call("x", nil, nil); errorType(err) != sdk.ErrorDisconnected {
 		t.Errorf("Call while disconnected: %v", err)
 	}
 	if _, err := p.Connect("x", &sdk.ConnectOptions{Serialization: "xml"}); err == nil {
@@ -265,17 +265,17 @@ func TestDestroy(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	good := protocol.SignCredential(sdktest.Secret, "carol", time.Now(), time.Hour)
+	good := sdk.SignCredential(sdktest.Secret, "carol", time.Now(), time.Hour)
 	p := e.peer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "carol", Credential: &good})
-	if err := p.UpdateCredential(protocol.SignCredential(sdktest.Secret, "carol", time.Now(), 2*time.Hour)); err != nil {
+	if err := p.UpdateCredential(sdk.SignCredential(sdktest.Secret, "carol", time.Now(), 2*time.Hour)); err != nil {
 		t.Errorf("UpdateCredential: %v", err)
 	}
 
-	forged := protocol.SignCredential("another secret", "dave", time.Now(), time.Hour)
+	forged := sdk.SignCredential("another secret", "dave", time.Now(), time.Hour)
 	q := e.newPeer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "dave", Credential: &forged, ReconnectDelay: 10 * time.Millisecond})
 	errs := make(chan error, 8)
 	q.OnError(func(err error) { errs <- err })
-	if err := recv(t, errs, "error"); errorType(err) != protocol.ErrAuthentication {
+	if err := recv(t, errs, "error"); errorType(err) != sdk.ErrorAuthentication {
 		t.Errorf("forged credential: %v, want authentication", err)
 	}
 	// A refusal is final: the peer does not keep knocking.
@@ -293,14 +293,14 @@ func TestExpiresIn(t *testing.T) {
 	ttl := time.Duration(protocol.MinCredentialTTL) * time.Second
 	srv := sdktest.StartServer(t, func(c *signaling.Config) { c.AuthExpiryWarning = ttl - 500*time.Millisecond })
 	e := &env{t: t, srv: srv, url: srv.URL}
-	cred := protocol.SignCredential(sdktest.Secret, "erin", time.Now(), ttl)
+	cred := sdk.SignCredential(sdktest.Secret, "erin", time.Now(), ttl)
 	p := e.newPeer(sdk.PeerOptions{Key: sdktest.AuthKey, ID: "erin", Credential: &cred})
 	warned := make(chan int64, 2)
 	p.OnExpiresIn(func(s int64) { warned <- s })
 	if s := recv(t, warned, "expiresin"); s < int64(ttl/time.Second)-5 || s > int64(ttl/time.Second) {
 		t.Errorf("expiresin %d s, want about %d", s, int64(ttl/time.Second))
 	}
-	if err := p.UpdateCredential(protocol.SignCredential(sdktest.Secret, "erin", time.Now(), 2*ttl)); err != nil {
+	if err := p.UpdateCredential(sdk.SignCredential(sdktest.Secret, "erin", time.Now(), 2*ttl)); err != nil {
 		t.Fatal(err)
 	}
 	if !p.Open() {

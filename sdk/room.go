@@ -1,11 +1,13 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk/internal/datapack"
 )
@@ -16,10 +18,51 @@ import (
 // previous one and be refused.
 const roomSendMargin = 20 * time.Millisecond
 
+// RoomMode is a room's topology, SkyWay's room mode: RoomModeMesh or
+// RoomModeSFU.
+type RoomMode = protocol.RoomType
+
+// The room modes.
+const (
+	// RoomModeMesh: every member calls every other (MeshRoom), "mesh".
+	RoomModeMesh RoomMode = protocol.Mesh
+	// RoomModeSFU: media goes through the server's SFU (SFURoom), "sfu".
+	RoomModeSFU RoomMode = protocol.SFU
+)
+
+// Limits on room data (Room.Send), which the server enforces.
+const (
+	// MaxRoomDataSize bounds one Send's data, encoded, in bytes.
+	MaxRoomDataSize = protocol.MaxRoomDataSize
+	// RoomDataInterval is the least time between two sends of one peer
+	// to one room; Room.Send spaces faster ones itself.
+	RoomDataInterval = protocol.RoomDataInterval
+)
+
+// LogEntry is one event of a room's log (Room.GetLog): a member joined
+// (MessageTypeRoomUserJoin) or left (MessageTypeRoomUserLeave), or sent
+// data (MessageTypeRoomData).
+type LogEntry = protocol.LogEntry
+
+// MessageType is the type of a signaling message, as a LogEntry names the
+// event it logged.
+type MessageType = protocol.MessageType
+
+// The message types of a room's log.
+const (
+	// MessageTypeRoomUserJoin logs a member's arrival.
+	MessageTypeRoomUserJoin MessageType = protocol.RoomUserJoin
+	// MessageTypeRoomUserLeave logs a member's departure.
+	MessageTypeRoomUserLeave MessageType = protocol.RoomUserLeave
+	// MessageTypeRoomData logs a member's Send; the entry's Data is left
+	// out when it was binary or large.
+	MessageTypeRoomData MessageType = protocol.RoomData
+)
+
 // RoomOptions are the options of Peer.JoinRoom, SkyWay's room options.
 type RoomOptions struct {
-	// Mode is protocol.Mesh (the default) or protocol.SFU.
-	Mode protocol.RoomType
+	// Mode is RoomModeMesh (the default) or RoomModeSFU.
+	Mode RoomMode
 	// Stream is what this peer sends to the room; nil receives only.
 	Stream *MediaStream
 	// VideoBandwidth, AudioBandwidth, VideoCodec and AudioCodec are as in
@@ -42,16 +85,16 @@ type RoomData struct {
 type Room interface {
 	// Name is the room's name.
 	Name() string
-	// Mode is protocol.Mesh or protocol.SFU.
-	Mode() protocol.RoomType
+	// Mode is RoomModeMesh or RoomModeSFU.
+	Mode() RoomMode
 	// Members are the other peers in the room, in the order they joined.
 	Members() []string
 	// Open reports whether the server has let this peer in.
 	Open() bool
 	// Send sends data to every other member through the server: any value
 	// a DataConnection's binary serialization takes, at most
-	// protocol.MaxRoomDataSize bytes encoded. Sends are spaced by
-	// protocol.RoomDataInterval; faster ones wait their turn, in order.
+	// MaxRoomDataSize bytes encoded. Sends are spaced by
+	// RoomDataInterval; faster ones wait their turn, in order.
 	Send(data any) error
 	// Close leaves the room.
 	Close()
@@ -67,7 +110,7 @@ type Room interface {
 	// whose it is.
 	OnStream(func(*MediaStream))
 	OnData(func(RoomData))
-	OnLog(func([]protocol.LogEntry))
+	OnLog(func([]LogEntry))
 	OnClose(func())
 
 	base() *room
@@ -89,18 +132,26 @@ type roomKind interface {
 type room struct {
 	peer *Peer
 	name string
-	mode protocol.RoomType
+	mode RoomMode
 	opts RoomOptions
 	kind roomKind
 
-	events      queue
+	events      *serial
 	onOpen      handler[struct{}]
 	onPeerJoin  handler[string]
 	onPeerLeave handler[string]
 	onStream    handler[*MediaStream]
 	onData      handler[RoomData]
-	onLog       handler[[]protocol.LogEntry]
+	onLog       handler[[]LogEntry]
 	onClose     handler[struct{}]
+
+	// sendQ paces the room's data (sendFrame); it is held until the
+	// server lets this peer in. lastSent is when sendFrame last wrote a
+	// frame, used by it alone.
+	sendQ    *queue.Queue[[]byte]
+	lastSent time.Time
+	// done is closed by close: it ends sendFrame's waits.
+	done chan struct{}
 
 	mu         sync.Mutex
 	open       bool
@@ -108,16 +159,23 @@ type room struct {
 	closed     bool
 	members    []string
 	stream     *MediaStream
-	outbox     [][]byte // room data waiting for its turn
-	sending    bool     // a goroutine drains outbox
-	lastSent   time.Time
+}
+
+// newRoom makes the part of a room both kinds share.
+func newRoom(p *Peer, name string, o RoomOptions) *room {
+	r := &room{peer: p, name: name, mode: o.Mode, opts: o, stream: o.Stream,
+		events: newSerial(), done: make(chan struct{})}
+	// Unbounded, as Send promises: a faster sender's data waits its turn.
+	r.sendQ = queue.New(r.sendFrame, queue.Config[[]byte]{})
+	r.sendQ.Hold()
+	return r
 }
 
 // Name is the room's name.
 func (r *room) Name() string { return r.name }
 
-// Mode is protocol.Mesh or protocol.SFU.
-func (r *room) Mode() protocol.RoomType { return r.mode }
+// Mode is RoomModeMesh or RoomModeSFU.
+func (r *room) Mode() RoomMode { return r.mode }
 
 func (r *room) base() *room { return r }
 
@@ -140,7 +198,7 @@ func (r *room) Open() bool {
 // such an open event is delivered to the handler when it is set.
 func (r *room) OnOpen(f func()) {
 	r.onOpen.set(func(struct{}) { f() })
-	r.events.post(func() {
+	r.events.Push(func() {
 		r.mu.Lock()
 		missed := r.openMissed
 		r.openMissed = false
@@ -153,7 +211,7 @@ func (r *room) OnOpen(f func()) {
 
 // emitOpen delivers the open event, or keeps it for OnOpen.
 func (r *room) emitOpen() {
-	r.events.post(func() {
+	r.events.Push(func() {
 		if f := r.onOpen.get(); f != nil {
 			f(struct{}{})
 			return
@@ -177,7 +235,7 @@ func (r *room) OnStream(f func(*MediaStream)) { r.onStream.set(f) }
 func (r *room) OnData(f func(RoomData)) { r.onData.set(f) }
 
 // OnLog sets the handler of the log event, which answers GetLog.
-func (r *room) OnLog(f func([]protocol.LogEntry)) { r.onLog.set(f) }
+func (r *room) OnLog(f func([]LogEntry)) { r.onLog.set(f) }
 
 // OnClose sets the handler of the close event, fired once.
 func (r *room) OnClose(f func()) { r.onClose.set(func(struct{}) { f() }) }
@@ -211,7 +269,7 @@ func (p *Peer) JoinRoom(name string, opts *RoomOptions) (Room, error) {
 		p.mu.Unlock()
 		return r, nil
 	}
-	r := &room{peer: p, name: name, mode: o.Mode, opts: o, stream: o.Stream}
+	r := newRoom(p, name, o)
 	var rm Room
 	if o.Mode == protocol.SFU {
 		s := &SFURoom{room: r}
@@ -270,7 +328,9 @@ func (r *room) close(leave bool) {
 		r.mu.Unlock()
 		return
 	}
-	r.closed, r.open, r.outbox = true, false, nil
+	r.closed, r.open = true, false
+	r.sendQ.Close()
+	close(r.done)
 	r.mu.Unlock()
 	p := r.peer
 	p.mu.Lock()
@@ -279,10 +339,18 @@ func (r *room) close(leave bool) {
 	}
 	p.mu.Unlock()
 	if leave {
+		// A frame being written goes first: the server refuses data for
+		// a room this peer has left. A stalled socket is not waited for.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-r.sendQ.Done():
+		case <-t.C:
+		}
+		t.Stop()
 		_ = p.send(protocol.RoomLeave, protocol.RoomPayload{RoomName: r.name})
 	}
 	r.kind.shutdown()
-	emit(&r.events, &r.onClose, struct{}{})
+	emit(r.events, &r.onClose, struct{}{})
 }
 
 // ReplaceStream sends stream instead of the current one.
@@ -330,14 +398,9 @@ func (r *room) Send(data any) error {
 	if len(body) > protocol.MaxRoomDataSize {
 		return newError(protocol.ErrRoom, fmt.Sprintf("room data of %d bytes is over the %d-byte limit", len(body), protocol.MaxRoomDataSize), nil)
 	}
-	frame := protocol.BinaryFrame(header, body)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
+	if !r.sendQ.Push(protocol.BinaryFrame(header, body)) {
 		return ErrClosed
 	}
-	r.outbox = append(r.outbox, frame)
-	r.startSending()
 	return nil
 }
 
@@ -361,55 +424,26 @@ func encodeRoomData(v any) ([]byte, error) {
 	return b, nil
 }
 
-// startSending starts the goroutine that sends the outbox, once the room
-// is open. r.mu is held.
-func (r *room) startSending() {
-	if r.sending || !r.open || len(r.outbox) == 0 {
+// sendFrame is sendQ's handler: it writes one frame of room data straight
+// to the signaling socket, waiting for one during an outage. Frames are
+// spaced from when the previous one was written, not queued: the server
+// measures the interval between arrivals, and a large frame takes a while
+// to leave.
+func (r *room) sendFrame(frame []byte) {
+	t := time.NewTimer(time.Until(r.lastSent.Add(protocol.RoomDataInterval + roomSendMargin)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.done:
 		return
 	}
-	r.sending = true
-	go r.drain()
-}
-
-// drain sends the outbox one frame per interval; it ends when the outbox
-// is empty or the room closed. The interval is counted from when the
-// previous frame was written, not queued: the server measures it between
-// arrivals, and a large frame takes a while to leave.
-func (r *room) drain() {
-	interval := protocol.RoomDataInterval + roomSendMargin
-	for {
-		r.mu.Lock()
-		if r.closed || !r.open || len(r.outbox) == 0 {
-			r.sending = false
-			r.mu.Unlock()
-			return
-		}
-		wait := time.Until(r.lastSent.Add(interval))
-		if wait > 0 {
-			r.mu.Unlock()
-			time.Sleep(wait)
-			continue
-		}
-		frame := r.outbox[0]
-		r.outbox[0] = nil
-		r.outbox = r.outbox[1:]
-		r.mu.Unlock()
-		written := make(chan struct{})
-		r.peer.enqueue(outMessage{data: frame, binary: true, written: written})
-		select {
-		case <-written:
-		case <-time.After(writeWait):
-		}
-		r.mu.Lock()
-		r.lastSent = time.Now()
-		r.mu.Unlock()
+	l := r.peer.waitLink(r.done)
+	if l == nil {
+		return
 	}
+	_ = r.peer.write(l, websocket.MessageBinary, frame) // a failed write ends the socket, and the frame with it
+	r.lastSent = time.Now()
 }
-
-// writeWait bounds how long drain waits for a frame to be written: a frame
-// the outbox dropped, or one waiting for a reconnection, must not stop the
-// room's data for good.
-const writeWait = 10 * time.Second
 
 // handleJoin takes ROOM_USER_JOIN.
 func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
@@ -427,7 +461,7 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 		}
 		first := !r.open
 		r.open, r.members = true, others
-		r.startSending()
+		r.sendQ.Release()
 		r.mu.Unlock()
 		if first {
 			r.emitOpen()
@@ -446,7 +480,7 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 	r.mu.Unlock()
 	if !known {
 		r.kind.peerJoined(j.Src)
-		emit(&r.events, &r.onPeerJoin, j.Src)
+		emit(r.events, &r.onPeerJoin, j.Src)
 	}
 }
 
@@ -464,103 +498,19 @@ func (r *room) handleLeave(src string) {
 	r.mu.Unlock()
 	if found {
 		r.kind.peerLeft(src)
-		emit(&r.events, &r.onPeerLeave, src)
+		emit(r.events, &r.onPeerLeave, src)
 	}
 }
 
 // stream reports a remote stream of the room.
 func (r *room) remoteStream(s *MediaStream) {
-	emit(&r.events, &r.onStream, s)
+	emit(r.events, &r.onStream, s)
 }
 
-// handleRoomMessage dispatches a ROOM_* or SFU_* message from the server.
-func (p *Peer) handleRoomMessage(env protocol.Envelope) {
-	var head struct {
-		RoomName string `json:"roomName"`
-	}
-	if err := json.Unmarshal(env.Payload, &head); err != nil {
-		p.opts.Logger.Warn("malformed room message", "type", env.Type, "err", err)
-		return
-	}
-	rm := p.room(head.RoomName)
-	if rm == nil {
-		p.opts.Logger.Debug("message for a room this peer is not in", "type", env.Type, "room", head.RoomName)
-		return
-	}
-	r := rm.base()
-	var err error
-	switch env.Type {
-	case protocol.RoomUserJoin:
-		var j protocol.RoomUserJoinPayload
-		if err = json.Unmarshal(env.Payload, &j); err == nil {
-			r.handleJoin(&j, p.ID())
-		}
-	case protocol.RoomUserLeave:
-		var l protocol.RoomUserLeavePayload
-		if err = json.Unmarshal(env.Payload, &l); err == nil && l.Src != p.ID() {
-			r.handleLeave(l.Src)
-		}
-	case protocol.RoomLogs:
-		var l protocol.RoomLogsPayload
-		if err = json.Unmarshal(env.Payload, &l); err == nil {
-			emit(&r.events, &r.onLog, l.Log)
-		}
-	case protocol.RoomData:
-		var d struct {
-			Src  string          `json:"src"`
-			Data json.RawMessage `json:"data"`
-		}
-		if err = json.Unmarshal(env.Payload, &d); err == nil {
-			var v any
-			if err = json.Unmarshal(d.Data, &v); err == nil {
-				emit(&r.events, &r.onData, RoomData{Src: d.Src, Data: v})
-			}
-		}
-	case protocol.SFUOffer, protocol.SFUCandidate:
-		if s, ok := rm.(*SFURoom); ok {
-			s.handle(env)
-		}
-	}
-	if err != nil {
-		p.opts.Logger.Warn("malformed room message", "type", env.Type, "err", err)
-	}
-}
-
-// handleBinary takes a binary frame: room data.
-func (p *Peer) handleBinary(frame []byte) {
-	header, data, err := protocol.SplitBinaryFrame(frame)
-	var env protocol.Envelope
-	if err == nil {
-		err = json.Unmarshal(header, &env)
-	}
-	var d protocol.RoomDataPayload
-	if err == nil {
-		err = json.Unmarshal(env.Payload, &d)
-	}
-	if err != nil || env.Type != protocol.RoomData {
-		p.opts.Logger.Warn("unreadable binary frame from the server", "type", env.Type, "err", err)
-		return
-	}
-	rm := p.room(d.RoomName)
-	if rm == nil {
-		return
-	}
-	v, err := datapack.Decode(data)
-	if err != nil {
-		p.emitError(newError(protocol.ErrRoom, fmt.Sprintf("undecodable data from %s in room %q", d.Src, d.RoomName), err))
-		return
-	}
-	r := rm.base()
-	emit(&r.events, &r.onData, RoomData{Src: d.Src, Data: v})
-}
-
-// roomRefused takes an ERROR about a room request: a refused join closes
-// the room, so that joining again starts afresh.
-func (p *Peer) roomRefused(e *protocol.ErrorPayload) {
-	if e.RoomName == "" || e.Request != protocol.RoomJoin {
-		return
-	}
-	if rm := p.room(e.RoomName); rm != nil && !rm.Open() {
-		rm.base().close(false)
+// joinRefused takes the server's refusal of the join: the room closes, so
+// that joining again starts afresh. A room already in is left as it is.
+func (r *room) joinRefused() {
+	if !r.Open() {
+		r.close(false)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/sdktest"
-	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
 
@@ -163,7 +162,7 @@ func others(ms []*member, m *member) []string {
 
 // conference has n peers join one room, each publishing synthetic media,
 // and checks that each receives the others' streams under the right IDs.
-func conference(t *testing.T, mode protocol.RoomType, n int) ([]*member, []*remoteMedia) {
+func conference(t *testing.T, mode sdk.RoomMode, n int) ([]*member, []*remoteMedia) {
 	e := newEnv(t)
 	var ms []*member
 	for i := range n {
@@ -229,7 +228,7 @@ func leaveAndCheck(t *testing.T, ms []*member, got []*remoteMedia) {
 }
 
 func TestMeshRoomThreePeers(t *testing.T) {
-	ms, got := conference(t, protocol.Mesh, 3)
+	ms, got := conference(t, sdk.RoomModeMesh, 3)
 	for _, m := range ms {
 		mesh := m.room.(*sdk.MeshRoom)
 		if n := len(mesh.Connections()); n != 2 {
@@ -248,7 +247,7 @@ func TestMeshRoomThreePeers(t *testing.T) {
 }
 
 func TestSFURoomFourPeers(t *testing.T) {
-	ms, got := conference(t, protocol.SFU, 4)
+	ms, got := conference(t, sdk.RoomModeSFU, 4)
 	for _, m := range ms {
 		if m.room.(*sdk.SFURoom).PeerConnection() == nil {
 			t.Fatalf("%s has no PeerConnection with the SFU", m.peer.ID())
@@ -264,9 +263,9 @@ func TestSFURoomFourPeers(t *testing.T) {
 
 func TestSFURoomReceiveOnly(t *testing.T) {
 	e := newEnv(t)
-	pub := join(t, e.peer(sdk.PeerOptions{ID: "pub"}), "r", &sdk.RoomOptions{Mode: protocol.SFU, Stream: source(t, "s")})
-	watcher := join(t, e.peer(sdk.PeerOptions{ID: "watcher"}), "r", &sdk.RoomOptions{Mode: protocol.SFU})
-	audioOnly := join(t, e.peer(sdk.PeerOptions{ID: "audio"}), "r", &sdk.RoomOptions{Mode: protocol.SFU, NoVideoReceive: true})
+	pub := join(t, e.peer(sdk.PeerOptions{ID: "pub"}), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU, Stream: source(t, "s")})
+	watcher := join(t, e.peer(sdk.PeerOptions{ID: "watcher"}), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU})
+	audioOnly := join(t, e.peer(sdk.PeerOptions{ID: "audio"}), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU, NoVideoReceive: true})
 	rm := collect(t, watcher, 1)
 	waitPackets(t, "watcher", rm.video["pub"], rm.audio["pub"], 30)
 	s := recv(t, audioOnly.streams, "the audio-only member's stream")
@@ -315,11 +314,11 @@ func TestSFURoomPLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	join(t, e.peer(sdk.PeerOptions{ID: "pub", API: api}), "r", &sdk.RoomOptions{Mode: protocol.SFU, Stream: source(t, "s")})
+	join(t, e.peer(sdk.PeerOptions{ID: "pub", API: api}), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU, Stream: source(t, "s")})
 	var subs []*member
 	var ssrcs []uint32
 	for i := range 3 {
-		sub := join(t, e.peer(sdk.PeerOptions{ID: fmt.Sprintf("sub%d", i)}), "r", &sdk.RoomOptions{Mode: protocol.SFU})
+		sub := join(t, e.peer(sdk.PeerOptions{ID: fmt.Sprintf("sub%d", i)}), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU})
 		rm := collect(t, sub, 1)
 		waitPackets(t, sub.peer.ID(), rm.video["pub"], rm.audio["pub"], 30)
 		for _, tr := range rm.streams["pub"].RemoteTracks() {
@@ -428,7 +427,7 @@ func TestRoomData(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	if min := (burst - 1) * protocol.RoomDataInterval; elapsed < min {
+	if min := (burst - 1) * sdk.RoomDataInterval; elapsed < min {
 		t.Fatalf("%d messages took %v, less than the %v the limit allows", burst, elapsed, min)
 	}
 	t.Logf("%d queued messages arrived in order in %v", burst, elapsed)
@@ -448,7 +447,7 @@ func TestRoomData(t *testing.T) {
 		}
 	}
 	// Over the limit: refused at once.
-	if err := a.room.Send(make([]byte, protocol.MaxRoomDataSize)); errorType(err) != protocol.ErrRoom {
+	if err := a.room.Send(make([]byte, sdk.MaxRoomDataSize)); errorType(err) != sdk.ErrorRoom {
 		t.Fatalf("a 20 MiB send: %v, want room-error", err)
 	}
 }
@@ -456,14 +455,14 @@ func TestRoomData(t *testing.T) {
 func TestJoinRoomErrors(t *testing.T) {
 	e := newEnv(t)
 	p := e.peer(sdk.PeerOptions{})
-	if _, err := p.JoinRoom("", nil); errorType(err) != protocol.ErrRoom {
+	if _, err := p.JoinRoom("", nil); errorType(err) != sdk.ErrorRoom {
 		t.Fatalf("an empty name: %v, want room-error", err)
 	}
 	r1, err := p.JoinRoom("same", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := p.JoinRoom("same", &sdk.RoomOptions{Mode: protocol.SFU})
+	r2, err := p.JoinRoom("same", &sdk.RoomOptions{Mode: sdk.RoomModeSFU})
 	if err != nil || r2 != r1 {
 		t.Fatalf("joining again: %v, %v; want the same room", r2, err)
 	}
@@ -474,13 +473,13 @@ func TestJoinRoomErrors(t *testing.T) {
 	q := e.peer(sdk.PeerOptions{})
 	errs := make(chan error, 4)
 	q.OnError(func(err error) { errs <- err })
-	r3, err := q.JoinRoom("same", &sdk.RoomOptions{Mode: protocol.SFU})
+	r3, err := q.JoinRoom("same", &sdk.RoomOptions{Mode: sdk.RoomModeSFU})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed := make(chan struct{})
 	r3.OnClose(func() { close(closed) })
-	if err := recv(t, errs, "the refusal"); errorType(err) != protocol.ErrRoom {
+	if err := recv(t, errs, "the refusal"); errorType(err) != sdk.ErrorRoom {
 		t.Fatalf("joining a mesh room as sfu: %v, want room-error", err)
 	}
 	within(t, closed, wait, "the refused room's close")

@@ -92,7 +92,7 @@ func (s *SFURoom) replace(stream *MediaStream) error {
 	if link == nil {
 		return nil // the first answer will attach it
 	}
-	link.ops.post(func() {
+	link.ops.Push(func() {
 		pc := link.PeerConnection()
 		if pc == nil {
 			return
@@ -118,27 +118,13 @@ func (s *SFURoom) shutdown() {
 	}
 }
 
-// handle takes SFU_OFFER and SFU_CANDIDATE.
-func (s *SFURoom) handle(env protocol.Envelope) {
-	switch env.Type {
-	case protocol.SFUCandidate:
-		var c protocol.SFUCandidatePayload
-		if json.Unmarshal(env.Payload, &c) != nil {
-			return
-		}
-		s.mu.Lock()
-		link := s.link
-		s.mu.Unlock()
-		if link != nil {
-			link.handleCandidate(c.Candidate)
-		}
-	case protocol.SFUOffer:
-		var o protocol.SFUOfferPayload
-		if err := json.Unmarshal(env.Payload, &o); err != nil {
-			s.peer.opts.Logger.Warn("malformed SFU_OFFER", "err", err)
-			return
-		}
-		s.offer(&o)
+// candidate takes the SFU's SFU_CANDIDATE.
+func (s *SFURoom) candidate(raw json.RawMessage) {
+	s.mu.Lock()
+	link := s.link
+	s.mu.Unlock()
+	if link != nil {
+		link.handleCandidate(raw)
 	}
 }
 
@@ -166,7 +152,7 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 		s.remoteStream(st)
 	}
 	sdp := o.Offer.SDP
-	link.ops.post(func() {
+	link.ops.Push(func() {
 		var attach func(pc *webrtc.PeerConnection) error
 		if first {
 			pc, err := link.newPeerConnection()
@@ -189,7 +175,7 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 // room.mu is held.
 func (s *SFURoom) newLink() *MediaConnection {
 	link := &MediaConnection{answered: true}
-	link.init(s.peer, "sfu_"+randomID(16), "", protocol.Media, nil, false)
+	link.init(s.peer, "sfu_"+protocol.RandomID(16), "", protocol.Media, nil, false)
 	link.signal = func(t protocol.MessageType, r protocol.RelayPayload) {
 		var err error
 		switch t {

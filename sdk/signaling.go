@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -21,11 +22,30 @@ const maxOutbox = 1024
 
 // outMessage is a signaling message waiting for the socket.
 type outMessage struct {
-	data   []byte
-	binary bool
-	// written, if set, is closed once the message has been written to the
-	// socket, or the write failed.
-	written chan struct{}
+	data []byte
+	// flushed, if set, makes this a marker with no data: it is closed once
+	// every message queued before it has been written (Peer.flush).
+	flushed chan struct{}
+}
+
+// link is one signaling socket from OPEN until it ends: what the outbox and
+// the rooms' data write to.
+type link struct {
+	c    *websocket.Conn
+	done <-chan struct{} // closed when the socket's session ends
+	stop context.CancelFunc
+}
+
+// newOutbox makes the Peer's outbox: held until the first OPEN, bounded by
+// maxOutbox with the oldest message dropped.
+func (p *Peer) newOutbox() *queue.Queue[outMessage] {
+	q := queue.New(p.writeOut, queue.Config[outMessage]{
+		Limit:   maxOutbox,
+		Full:    queue.DropOldest,
+		Dropped: p.dropOut,
+	})
+	q.Hold()
+	return q
 }
 
 // signalingURL is the WebSocket address for one connection attempt.
@@ -100,7 +120,7 @@ func (p *Peer) sessionEnded(opened bool, err error, reported *bool) (fatal bool)
 	p.refusal = ""
 	p.mu.Unlock()
 	if opened {
-		emit(&p.events, &p.onDisconnected, id)
+		emit(p.events, &p.onDisconnected, id)
 	}
 	switch {
 	case fatal && already == "":
@@ -152,13 +172,13 @@ func (p *Peer) session(ctx context.Context) (opened bool, err error) {
 
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
+	l := &link{c: c, done: sctx.Done(), stop: stop}
 	openCh := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		p.write(sctx, c, openCh)
-		stop()
+		p.keepalive(l, openCh)
 	}()
 	// A cancelled read leaves coder/websocket's connection without a
 	// proper close; closing it ourselves sends 1000, which tells the
@@ -172,86 +192,101 @@ func (p *Peer) session(ctx context.Context) (opened bool, err error) {
 			_ = c.CloseNow()
 		}
 	}()
-	err = p.read(c, openCh, &opened)
+	err = p.read(l, openCh, &opened)
+	p.detach(l)
 	stop()
 	wg.Wait()
 	return opened, err
 }
 
-// read handles the server's messages until the socket ends.
-func (p *Peer) read(c *websocket.Conn, openCh chan struct{}, opened *bool) error {
+// read hands the server's messages to dispatch until the socket ends; at
+// the first OPEN the socket starts taking the outbox and the rooms' data.
+func (p *Peer) read(l *link, openCh chan struct{}, opened *bool) error {
 	for {
-		typ, data, err := c.Read(context.Background())
+		typ, data, err := l.c.Read(context.Background())
 		if err != nil {
 			return err
 		}
-		if typ == websocket.MessageBinary {
-			p.handleBinary(data) // only room data travels in binary frames
-			continue
-		}
-		if p.handleText(data) && !*opened {
+		if p.dispatch(typ, data) && !*opened {
 			*opened = true
+			p.attach(l)
 			close(openCh)
 		}
 	}
 }
 
-// handleText handles one text message from the server and reports whether
-// it was OPEN.
-func (p *Peer) handleText(data []byte) (open bool) {
-	var env protocol.Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		p.opts.Logger.Warn("unreadable message from the server", "err", err)
-		return false
-	}
-	if env.Type == protocol.Open {
-		p.handleOpen(env.Payload)
-		return true
-	}
-	p.handle(env)
-	return false
-}
-
-// write sends the outbox once OPEN has come, and a PING every
-// protocol.PingInterval.
-func (p *Peer) write(ctx context.Context, c *websocket.Conn, openCh chan struct{}) {
+// keepalive sends a PING every protocol.PingInterval once OPEN has come.
+func (p *Peer) keepalive(l *link, openCh chan struct{}) {
 	select {
 	case <-openCh:
-	case <-ctx.Done():
+	case <-l.done:
 		return
 	}
 	ping := time.NewTicker(protocol.PingInterval)
 	defer ping.Stop()
 	pingFrame, _ := protocol.Marshal(protocol.Ping, nil)
 	for {
-		if m, ok := p.popOutbox(); ok {
-			typ := websocket.MessageText
-			if m.binary {
-				typ = websocket.MessageBinary
-			}
-			err := c.Write(ctx, typ, m.data)
-			if m.written != nil {
-				close(m.written)
-			}
-			p.mu.Lock()
-			p.writing = false
-			p.mu.Unlock()
-			if err != nil {
-				p.opts.Logger.Debug("signaling write failed", "err", err)
-				return
-			}
-			continue
-		}
 		select {
-		case <-ctx.Done():
+		case <-l.done:
 			return
-		case <-p.outReady:
 		case <-ping.C:
-			if err := c.Write(ctx, websocket.MessageText, pingFrame); err != nil {
+			if p.write(l, websocket.MessageText, pingFrame) != nil {
 				return
 			}
 		}
 	}
+}
+
+// attach makes l the socket that the outbox and the rooms write to, and
+// lets the outbox go.
+func (p *Peer) attach(l *link) {
+	p.mu.Lock()
+	p.link = l
+	close(p.linkUp)
+	p.out.Release()
+	p.mu.Unlock()
+}
+
+// detach stops writing to l if it is the current socket: the outbox holds
+// what is sent from now on until the next OPEN.
+func (p *Peer) detach(l *link) {
+	p.mu.Lock()
+	if p.link == l {
+		p.link = nil
+		p.linkUp = make(chan struct{})
+		p.out.Hold()
+	}
+	p.mu.Unlock()
+}
+
+// waitLink returns the current socket, waiting for one during an outage;
+// nil if done is closed first.
+func (p *Peer) waitLink(done <-chan struct{}) *link {
+	for {
+		p.mu.Lock()
+		l, up := p.link, p.linkUp
+		p.mu.Unlock()
+		if l != nil {
+			return l
+		}
+		select {
+		case <-up:
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// write writes one message to l. A failed write ends l's session, as a
+// failed read does, so that nothing more is written to a broken socket.
+func (p *Peer) write(l *link, typ websocket.MessageType, data []byte) error {
+	err := l.c.Write(newClosing(l.done), typ, data)
+	if err != nil {
+		p.opts.Logger.Debug("signaling write failed", "err", err)
+		p.detach(l)
+		l.stop()
+	}
+	return err
 }
 
 // send queues a message for the server; it goes out once the socket is open.
@@ -260,37 +295,35 @@ func (p *Peer) send(t protocol.MessageType, payload any) error {
 	if err != nil {
 		return fmt.Errorf("sdk: encoding %s: %w", t, err)
 	}
-	p.enqueue(outMessage{data: data})
+	p.out.Push(outMessage{data: data}) // refused only after Destroy
 	return nil
 }
 
-func (p *Peer) enqueue(m outMessage) {
+// writeOut is the outbox's handler: it writes m to the open socket.
+func (p *Peer) writeOut(m outMessage) {
+	if m.flushed != nil {
+		close(m.flushed)
+		return
+	}
 	p.mu.Lock()
-	if len(p.outbox) >= maxOutbox {
-		p.outbox[0] = outMessage{}
-		p.outbox = p.outbox[1:]
-		p.opts.Logger.Warn("signaling outbox full: dropped the oldest message")
-	}
-	p.outbox = append(p.outbox, m)
+	l := p.link
 	p.mu.Unlock()
-	select {
-	case p.outReady <- struct{}{}:
-	default:
+	if l == nil {
+		// Taken from the outbox just as the socket dropped: lost with
+		// the socket, as a message being written to it would be.
+		p.opts.Logger.Debug("signaling message lost with the socket")
+		return
 	}
+	_ = p.write(l, websocket.MessageText, m.data)
 }
 
-func (p *Peer) popOutbox() (outMessage, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.outbox) == 0 {
-		return outMessage{}, false
+// dropOut takes what the outbox drops: the oldest message of a full
+// outbox, or what is left at Destroy.
+func (p *Peer) dropOut(m outMessage) {
+	switch {
+	case m.flushed != nil:
+		close(m.flushed)
+	case !p.destroyed.Load():
+		p.opts.Logger.Warn("signaling outbox full: dropped the oldest message")
 	}
-	m := p.outbox[0]
-	p.writing = true
-	p.outbox[0] = outMessage{}
-	p.outbox = p.outbox[1:]
-	if len(p.outbox) == 0 {
-		p.outbox = nil
-	}
-	return m, true
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/skywasm/skywasm/protocol"
 )
 
-// maxAPIResponse bounds what ListAllPeers reads: a key's peer list.
-const maxAPIResponse = 16 << 20
+// maxRESTResponse bounds what ListAllPeers reads: a key's peer list.
+const maxRESTResponse = 16 << 20
 
 // ListAllPeers returns the IDs of the key's peers. Without the app's
 // listPeers permission it returns an *Error of type list-error.

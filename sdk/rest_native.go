@@ -7,13 +7,11 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/coder/websocket"
-
 	"github.com/skywasm/skywasm/protocol"
 )
 
 // get GETs rawURL with the options' HTTP client and returns the status and
-// at most maxAPIResponse bytes of the body.
+// at most maxRESTResponse bytes of the body.
 func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
@@ -28,15 +26,9 @@ func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 		return 0, nil, newError(protocol.ErrServer, "request failed", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponse))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRESTResponse))
 	if err != nil {
 		return 0, nil, newError(protocol.ErrServer, "reading the answer failed", err)
 	}
 	return resp.StatusCode, body, nil
-}
-
-// dialOptions makes the signaling socket's handshake with the options' HTTP
-// client too, so that one client (its TLS roots, its proxy) serves both.
-func (p *Peer) dialOptions() *websocket.DialOptions {
-	return &websocket.DialOptions{HTTPClient: p.opts.HTTPClient}
 }

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/coder/websocket"
-
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
 )
 
 // get GETs rawURL with the browser's fetch and returns the status and the
-// body, refused beyond maxAPIResponse bytes. Ending ctx aborts the request.
+// body, refused beyond maxRESTResponse bytes. Ending ctx aborts the request.
 func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 	abort := js.Global().Get("AbortController").New()
 	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
@@ -28,14 +26,10 @@ func (p *Peer) get(ctx context.Context, rawURL string) (int, []byte, error) {
 		return 0, nil, newError(protocol.ErrServer, "reading the answer failed", err)
 	}
 	u8 := js.Global().Get("Uint8Array").New(buf)
-	if n := u8.Length(); n > maxAPIResponse {
+	if n := u8.Length(); n > maxRESTResponse {
 		return 0, nil, newError(protocol.ErrServer, fmt.Sprintf("answer of %d bytes is too large", n), nil)
 	}
 	body := make([]byte, u8.Length())
 	js.CopyBytesToGo(body, u8)
 	return resp.Get("status").Int(), body, nil
 }
-
-// dialOptions is nil in the browser, whose WebSocket has no HTTP client to
-// choose: the page's own TLS and proxy settings apply.
-func (p *Peer) dialOptions() *websocket.DialOptions { return nil }
