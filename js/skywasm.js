@@ -30,6 +30,29 @@
   let roomCall; // see Room
 
   /**
+   * The bridge's methods, by the kind of object they act on: the shim's half of its contract with Go. Go's method
+   * tables (wasm/object.go) hold exactly these names per kind, which wasm's tests check by reading this literal; the
+   * shim names a method only as M.kind.name, so it calls no name that is not listed here.
+   */
+  const bridgeMethods = {
+    bridge: ["stats", "newPeer"],
+    peer: [
+      "peerId", "peerOpen", "connections", "rooms", "call", "connect", "joinRoom", "getConnection", "destroy",
+      "disconnect", "reconnect", "updateCredential", "listAllPeers", "fetchPeerExists",
+    ],
+    connection: ["connOpen", "peerConnection", "close"],
+    media: ["localStream", "answer", "replaceStream"],
+    data: ["send"],
+    room: [
+      "roomMembers", "roomSend", "roomClose", "roomReplaceStream", "roomGetLog", "roomConnections",
+      "roomPeerConnections", "roomRemoteStreams", "roomPeerConnection",
+    ],
+  };
+  /** M.kind.name is the name of that bridge method; a name that is not listed is undefined, which Go refuses. */
+  const M = {};
+  for (const [kind, names] of Object.entries(bridgeMethods)) M[kind] = Object.fromEntries(names.map((n) => [n, n]));
+
+  /**
    * A small EventEmitter with Node's API, which SkyWay's objects had (it used the `events` package).
    * A listener that throws does not stop the others or the SDK: its exception is reported as the page's
    * uncaught error. An `error` event with no listener is written to the console instead of thrown.
@@ -202,7 +225,7 @@
       this.#ready = (loading ||= load()).then(
         () => {
           if (this.#destroyed) this.emit("close"); // destroyed before the SDK had loaded
-          else this.#handle = invoke("newPeer", 0, this, this.#id ?? null, this.options);
+          else this.#handle = invoke(M.bridge.newPeer, 0, this, this.#id ?? null, this.options);
         },
         (err) => {
           const e = new Error(`skywasm: the SDK failed to load: ${err.message}`);
@@ -226,33 +249,33 @@
 
     /** The Go runtime's figures (goroutines, heap bytes, live SDK objects), null before loading. skywasm extension. */
     static debugStats() {
-      return call ? invoke("stats", 0, null) : null;
+      return call ? invoke(M.bridge.stats, 0, null) : null;
     }
 
     get id() {
-      return this.#handle ? invoke("peerId", this.#handle, this) ?? this.#id ?? null : this.#id ?? null;
+      return this.#handle ? invoke(M.peer.peerId, this.#handle, this) ?? this.#id ?? null : this.#id ?? null;
     }
 
     get open() {
-      return this.#handle ? invoke("peerOpen", this.#handle, this) : false;
+      return this.#handle ? invoke(M.peer.peerOpen, this.#handle, this) : false;
     }
 
     get connections() {
-      return this.#handle ? invoke("connections", this.#handle, this) : {};
+      return this.#handle ? invoke(M.peer.connections, this.#handle, this) : {};
     }
 
     get rooms() {
-      return this.#handle ? invoke("rooms", this.#handle, this) : {};
+      return this.#handle ? invoke(M.peer.rooms, this.#handle, this) : {};
     }
 
     call(peerId, stream, options) {
       if (!call) return this.#notOpen();
-      return invoke("call", this.#handle, this, peerId, stream ?? null, options ?? null);
+      return invoke(M.peer.call, this.#handle, this, peerId, stream ?? null, options ?? null);
     }
 
     connect(peerId, options) {
       if (!call) return this.#notOpen();
-      return invoke("connect", this.#handle, this, peerId, options ?? null);
+      return invoke(M.peer.connect, this.#handle, this, peerId, options ?? null);
     }
 
     /**
@@ -265,33 +288,33 @@
         this.#notOpen();
         return null;
       }
-      return invoke("joinRoom", this.#handle, this, roomName, options ?? null);
+      return invoke(M.peer.joinRoom, this.#handle, this, roomName, options ?? null);
     }
 
     getConnection(peerId, connectionId) {
-      return this.#handle ? invoke("getConnection", this.#handle, this, peerId, connectionId) : null;
+      return this.#handle ? invoke(M.peer.getConnection, this.#handle, this, peerId, connectionId) : null;
     }
 
     destroy() {
       this.#destroyed = true;
-      this.#ready.then(() => this.#handle && invoke("destroy", this.#handle, this));
+      this.#ready.then(() => this.#handle && invoke(M.peer.destroy, this.#handle, this));
     }
 
     disconnect() {
-      this.#ready.then(() => this.#handle && invoke("disconnect", this.#handle, this));
+      this.#ready.then(() => this.#handle && invoke(M.peer.disconnect, this.#handle, this));
     }
 
     reconnect() {
-      this.#ready.then(() => this.#handle && invoke("reconnect", this.#handle, this));
+      this.#ready.then(() => this.#handle && invoke(M.peer.reconnect, this.#handle, this));
     }
 
     updateCredential(credential) {
-      this.#ready.then(() => this.#handle && invoke("updateCredential", this.#handle, this, credential));
+      this.#ready.then(() => this.#handle && invoke(M.peer.updateCredential, this.#handle, this, credential));
     }
 
     listAllPeers(callback) {
       this.#ready.then(() => {
-        if (this.#handle) invoke("listAllPeers", this.#handle, this, callback);
+        if (this.#handle) invoke(M.peer.listAllPeers, this.#handle, this, callback);
         else callback([]);
       });
     }
@@ -299,7 +322,7 @@
     fetchPeerExists(peerId) {
       return this.#ready.then(() => {
         if (!this.#handle) throw notOpenError();
-        return new Promise((resolve, reject) => invoke("fetchPeerExists", this.#handle, this, peerId, resolve, reject));
+        return new Promise((resolve, reject) => invoke(M.peer.fetchPeerExists, this.#handle, this, peerId, resolve, reject));
       });
     }
 
@@ -322,15 +345,15 @@
     }
 
     get open() {
-      return invoke("connOpen", this.#handle, this);
+      return invoke(M.connection.connOpen, this.#handle, this);
     }
 
     getPeerConnection() {
-      return invoke("peerConnection", this.#handle, this);
+      return invoke(M.connection.peerConnection, this.#handle, this);
     }
 
     close(forceClose) {
-      invoke("close", this.#handle, this, !!forceClose);
+      invoke(M.connection.close, this.#handle, this, !!forceClose);
     }
 
     static {
@@ -342,15 +365,15 @@
   /** MediaConnection: a call. */
   class MediaConnection extends Connection {
     get localStream() {
-      return connectionCall(this, "localStream");
+      return connectionCall(this, M.media.localStream);
     }
 
     answer(stream, options) {
-      connectionCall(this, "answer", stream ?? null, options ?? null);
+      connectionCall(this, M.media.answer, stream ?? null, options ?? null);
     }
 
     replaceStream(stream) {
-      connectionCall(this, "replaceStream", stream);
+      connectionCall(this, M.media.replaceStream, stream);
     }
   }
 
@@ -361,7 +384,7 @@
      * channel (await it for back-pressure) and false if it was not sent; an `error` event then says why.
      */
     send(data) {
-      return new Promise((resolve) => connectionCall(this, "send", data, resolve));
+      return new Promise((resolve) => connectionCall(this, M.data.send, data, resolve));
     }
   }
 
@@ -379,24 +402,24 @@
 
     /** The other members' peer IDs, in the order they joined. */
     get members() {
-      return invoke("roomMembers", this.#handle, this);
+      return invoke(M.room.roomMembers, this.#handle, this);
     }
 
     /** Sends data to the other members through the server. Throws over 20 MB; faster than 1 per 100 ms queues. */
     send(data) {
-      invoke("roomSend", this.#handle, this, data);
+      invoke(M.room.roomSend, this.#handle, this, data);
     }
 
     close() {
-      invoke("roomClose", this.#handle, this);
+      invoke(M.room.roomClose, this.#handle, this);
     }
 
     replaceStream(stream) {
-      invoke("roomReplaceStream", this.#handle, this, stream);
+      invoke(M.room.roomReplaceStream, this.#handle, this, stream);
     }
 
     getLog() {
-      invoke("roomGetLog", this.#handle, this);
+      invoke(M.room.roomGetLog, this.#handle, this);
     }
 
     static {
@@ -408,11 +431,11 @@
   class MeshRoom extends Room {
     /** The calls with the other members: {peerId: [MediaConnection]}. */
     get connections() {
-      return roomCall(this, "roomConnections");
+      return roomCall(this, M.room.roomConnections);
     }
 
     getPeerConnections() {
-      return roomCall(this, "roomPeerConnections");
+      return roomCall(this, M.room.roomPeerConnections);
     }
   }
 
@@ -420,11 +443,11 @@
   class SFURoom extends Room {
     /** The members' streams by stream ID, as SkyWay had them. */
     get remoteStreams() {
-      return roomCall(this, "roomRemoteStreams");
+      return roomCall(this, M.room.roomRemoteStreams);
     }
 
     getPeerConnection() {
-      return roomCall(this, "roomPeerConnection");
+      return roomCall(this, M.room.roomPeerConnection);
     }
   }
 

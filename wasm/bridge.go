@@ -20,89 +20,64 @@ type bridge struct {
 
 	mu      sync.Mutex
 	next    int
-	objects map[int]*object
-	conns   map[sdk.Connection]*object
-	rooms   map[sdk.Room]*object
-}
-
-// object is one JavaScript object's Go side. self is the JavaScript object
-// itself; handle is how the shim names it in calls. An object leaves the
-// table after its close event: later calls find nothing and act as on a
-// closed object, emitting on the self they are given.
-type object struct {
-	handle int
-	self   js.Value
-	peer   *sdk.Peer
-	media  *sdk.MediaConnection
-	data   *sdk.DataConnection
-	sends  *sendQueue
-	room   sdk.Room
-	// roomState is set with room.
-	roomState *roomState
-}
-
-// conn is the object's connection, nil for a Peer.
-func (o *object) conn() sdk.Connection {
-	switch {
-	case o.media != nil:
-		return o.media
-	case o.data != nil:
-		return o.data
-	}
-	return nil
+	objects map[int]object
+	conns   map[sdk.Connection]connObject
+	rooms   map[sdk.Room]*roomObject
 }
 
 func newBridge(emitFn, makeFn js.Value) *bridge {
 	return &bridge{
 		emitFn: emitFn, makeFn: makeFn,
-		objects: map[int]*object{}, conns: map[sdk.Connection]*object{}, rooms: map[sdk.Room]*object{},
+		objects: map[int]object{}, conns: map[sdk.Connection]connObject{}, rooms: map[sdk.Room]*roomObject{},
 	}
 }
 
 // add enters o in the table and gives it a handle.
-func (b *bridge) add(o *object) {
+func (b *bridge) add(o object) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.next++
-	o.handle = b.next
-	b.objects[o.handle] = o
-	if c := o.conn(); c != nil {
-		b.conns[c] = o
-	}
-	if o.room != nil {
+	o.base().handle = b.next
+	b.objects[b.next] = o
+	switch o := o.(type) {
+	case connObject:
+		b.conns[o.conn()] = o
+	case *roomObject:
 		b.rooms[o.room] = o
 	}
 }
 
 // remove takes o out of the table; its JavaScript object lives on as long
 // as the page holds it.
-func (b *bridge) remove(o *object) {
+func (b *bridge) remove(o object) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	delete(b.objects, o.handle)
-	if c := o.conn(); c != nil && b.conns[c] == o {
-		delete(b.conns, c)
-	}
-	if o.room != nil {
+	delete(b.objects, o.base().handle)
+	switch o := o.(type) {
+	case connObject:
+		if c := o.conn(); b.conns[c] == o {
+			delete(b.conns, c)
+		}
+	case *roomObject:
 		delete(b.rooms, o.room)
 	}
 }
 
-func (b *bridge) lookup(handle int) *object {
+func (b *bridge) lookup(handle int) object {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.objects[handle]
 }
 
 // objectOf returns the object of an SDK connection, nil if it has none.
-func (b *bridge) objectOf(c sdk.Connection) *object {
+func (b *bridge) objectOf(c sdk.Connection) connObject {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.conns[c]
 }
 
 // objectOfRoom returns the object of an SDK room, nil if it has none.
-func (b *bridge) objectOfRoom(r sdk.Room) *object {
+func (b *bridge) objectOfRoom(r sdk.Room) *roomObject {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.rooms[r]
@@ -163,37 +138,21 @@ func (b *bridge) call(_ js.Value, args []js.Value) (result any) {
 	if !ok {
 		return jsError(fmt.Errorf("skywasm: no bridge method %q", name))
 	}
-	var o *object
+	var o object
 	if args[1].Type() == js.TypeNumber {
 		o = b.lookup(args[1].Int())
 	}
-	return m(b, o, self, args[3:])
+	return m.call(b, o, self, args[3:])
 }
 
-// method is one entry of the bridge: o is the object of the handle, nil if
-// it is gone (closed) or never existed.
-type method func(b *bridge, o *object, self js.Value, args []js.Value) any
-
-// methods maps the names the shim calls to their implementations.
-var methods map[string]method
-
-func init() {
-	methods = map[string]method{
-		"stats": callStats,
-	}
-	for name, m := range peerMethods {
-		methods[name] = m
-	}
-	for name, m := range connMethods {
-		methods[name] = m
-	}
-	for name, m := range roomMethods {
-		methods[name] = m
-	}
+// bridgeMethods are the methods of kind bridge: they act on no object.
+var bridgeMethods = map[string]func(b *bridge, self js.Value, args []js.Value) any{
+	"stats":   callStats,
+	"newPeer": callNewPeer, // peer.go
 }
 
 // callStats returns the Go runtime's figures, for leak tests.
-func callStats(b *bridge, _ *object, _ js.Value, _ []js.Value) any {
+func callStats(b *bridge, _ js.Value, _ []js.Value) any {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.mu.Lock()

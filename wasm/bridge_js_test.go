@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"slices"
 	"strings"
 	"syscall/js"
 	"testing"
@@ -256,7 +258,7 @@ func TestCallRecovers(t *testing.T) {
 	})
 	defer emit.Release()
 	b := newBridge(emit.Value, js.Undefined())
-	methods["testPanic"] = func(*bridge, *object, js.Value, []js.Value) any { panic("on purpose") }
+	methods["testPanic"] = method{kind: kindBridge, call: func(*bridge, object, js.Value, []js.Value) any { panic("on purpose") }}
 	defer delete(methods, "testPanic")
 	self := js.Global().Get("Object").New()
 	if r := b.call(js.Undefined(), []js.Value{js.ValueOf("testPanic"), js.ValueOf(0), self}); !js.ValueOf(r).IsUndefined() {
@@ -325,5 +327,72 @@ func TestRoomLogValue(t *testing.T) {
 	}
 	if got := js.Global().Get("JSON").Call("stringify", logValue(nil)).String(); got != "[]" {
 		t.Errorf("logValue(nil) = %s, want []", got)
+	}
+}
+
+// TestMethodsMatchShim checks that Go's method tables and the shim's
+// bridgeMethods literal (passed by TestBrowser, shim_test.go) hold the same
+// names for each kind, in both directions.
+func TestMethodsMatchShim(t *testing.T) {
+	text := os.Getenv("SKYWASM_SHIM_METHODS")
+	if text == "" {
+		t.Fatal("SKYWASM_SHIM_METHODS is not set: run these tests through TestBrowser (go test ./wasm/)")
+	}
+	var shim map[kind][]string
+	if err := json.Unmarshal([]byte(text), &shim); err != nil {
+		t.Fatal(err)
+	}
+	goNames := methodNames()
+	for _, k := range []kind{kindBridge, kindPeer, kindConnection, kindMedia, kindData, kindRoom} {
+		t.Run(string(k), func(t *testing.T) {
+			for _, n := range goNames[k] {
+				if !slices.Contains(shim[k], n) {
+					t.Errorf("Go has %s method %q; js/skywasm.js's bridgeMethods.%s does not", k, n, k)
+				}
+			}
+			for _, n := range shim[k] {
+				if !slices.Contains(goNames[k], n) {
+					t.Errorf("js/skywasm.js's bridgeMethods.%s has %q; Go has no such %s method", k, n, k)
+				}
+			}
+		})
+	}
+	for k := range shim {
+		if _, ok := goNames[k]; !ok {
+			t.Errorf("js/skywasm.js's bridgeMethods has kind %q, which Go does not", k)
+		}
+	}
+}
+
+// TestWrongKind checks that a method of one kind, called on a live object
+// of another, returns an Error for the shim to throw and does not reach its
+// handler; and that on a handle naming nothing it answers as on a closed
+// object.
+func TestWrongKind(t *testing.T) {
+	b := newBridge(js.Undefined(), js.Undefined())
+	self := js.Global().Get("Object").New()
+	p := &peerObject{objectBase: objectBase{self: self}}
+	b.add(p)
+	tests := []struct {
+		name   string
+		method string
+		handle int
+		check  func(js.Value) bool
+	}{
+		{"data method on a peer", "send", p.handle, func(v js.Value) bool {
+			return v.InstanceOf(jsErrorCtor) && strings.Contains(v.Get("message").String(), `"send" is a data method, called on a peer`)
+		}},
+		{"connection method on a peer", "connOpen", p.handle, func(v js.Value) bool { return v.InstanceOf(jsErrorCtor) }},
+		{"room method on a peer", "roomMembers", p.handle, func(v js.Value) bool { return v.InstanceOf(jsErrorCtor) }},
+		{"peer method on no object", "peerId", p.handle + 1, func(v js.Value) bool { return v.IsNull() }},
+		{"connection method on no object", "connOpen", p.handle + 1, func(v js.Value) bool { return v.Equal(js.ValueOf(false)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := js.ValueOf(b.call(js.Undefined(), []js.Value{js.ValueOf(tt.method), js.ValueOf(tt.handle), self}))
+			if !tt.check(r) {
+				t.Errorf("%s on handle %d returned %v", tt.method, tt.handle, r)
+			}
+		})
 	}
 }

@@ -7,59 +7,105 @@ import (
 	"syscall/js"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/sdk"
 )
 
-var connMethods = map[string]method{
-	"connOpen":       func(_ *bridge, o *object, _ js.Value, _ []js.Value) any { return o != nil && o.conn().Open() },
-	"peerConnection": callPeerConnection,
-	"close":          callClose,
-	"answer":         callAnswer,
-	"replaceStream":  callReplaceStream,
-	"localStream":    callLocalStream,
-	"send":           callSend,
+// connObject is the Go side of a JavaScript MediaConnection or
+// DataConnection: a *mediaObject or a *dataObject.
+type connObject interface {
+	object
+	conn() sdk.Connection
 }
 
-// adopt gives an SDK connection its JavaScript object and routes its events
-// there. The object leaves the table after its close event.
-func (b *bridge) adopt(c sdk.Connection) *object {
-	o := &object{}
-	props := map[string]any{
+// mediaObject is a JavaScript MediaConnection's Go side.
+type mediaObject struct {
+	objectBase
+	media *sdk.MediaConnection
+}
+
+func (*mediaObject) kind() kind             { return kindMedia }
+func (o *mediaObject) conn() sdk.Connection { return o.media }
+
+// dataObject is a JavaScript DataConnection's Go side.
+type dataObject struct {
+	objectBase
+	data *sdk.DataConnection
+	// sends keeps the page's sends in order (send.go); it is closed with
+	// the connection.
+	sends *queue.Queue[sendJob]
+}
+
+func (*dataObject) kind() kind             { return kindData }
+func (o *dataObject) conn() sdk.Connection { return o.data }
+
+// connMethods are those both kinds of connection have.
+var connMethods = map[string]handler[connObject]{
+	"connOpen":       func(_ *bridge, o connObject, _ js.Value, _ []js.Value) any { return o != nil && o.conn().Open() },
+	"peerConnection": callPeerConnection,
+	"close":          callClose,
+}
+
+var mediaMethods = map[string]handler[*mediaObject]{
+	"answer":        callAnswer,
+	"replaceStream": callReplaceStream,
+	"localStream":   callLocalStream,
+}
+
+var dataMethods = map[string]handler[*dataObject]{
+	"send": callSend, // send.go
+}
+
+// connProps are the properties of a connection's JavaScript object.
+func connProps(c sdk.Connection) map[string]any {
+	return map[string]any{
 		"id":       c.ID(),
 		"type":     string(c.Type()),
 		"remoteId": c.RemoteID(),
 		"metadata": metadataValue(c.Metadata()),
 	}
+}
+
+// adopt gives an SDK connection its JavaScript object, which it returns,
+// and routes its events there. The object leaves the table after its close
+// event.
+func (b *bridge) adopt(c sdk.Connection) js.Value {
+	props := connProps(c)
 	switch c := c.(type) {
 	case *sdk.MediaConnection:
-		o.media = c
+		o := &mediaObject{media: c}
+		b.add(o)
+		o.self = b.makeFn.Invoke(string(c.Type()), o.handle, props)
+		self := o.self
+		c.OnStream(func(s *sdk.MediaStream) { b.emit(self, "stream", s.JSValue()) })
+		c.OnError(func(err error) { b.emitError(self, err) })
+		c.OnClose(func() {
+			b.emit(self, "close")
+			b.remove(o)
+		})
+		return self
 	case *sdk.DataConnection:
-		o.data = c
-		o.sends = &sendQueue{}
 		props["label"] = c.Label()
 		props["serialization"] = c.Serialization()
 		props["dcInit"] = dcInitValue(c.DCInit())
-	}
-	b.add(o)
-	o.self = b.makeFn.Invoke(string(c.Type()), o.handle, props)
-	self := o.self
-	if o.media != nil {
-		o.media.OnStream(func(s *sdk.MediaStream) { b.emit(self, "stream", s.JSValue()) })
-		o.media.OnError(func(err error) { b.emitError(self, err) })
-		o.media.OnClose(func() {
+		o := &dataObject{data: c}
+		b.add(o)
+		o.self = b.makeFn.Invoke(string(c.Type()), o.handle, props)
+		o.sends = b.newSendQueue(o)
+		self := o.self
+		c.OnOpen(func() { b.emit(self, "open") })
+		c.OnData(func(v any) { b.emit(self, "data", toJS(v)) })
+		c.OnError(func(err error) { b.emitError(self, err) })
+		c.OnClose(func() {
 			b.emit(self, "close")
+			// Sends still waiting will never go: each fails as a
+			// send on a closed connection does.
+			o.sends.Close()
 			b.remove(o)
 		})
-	} else {
-		o.data.OnOpen(func() { b.emit(self, "open") })
-		o.data.OnData(func(v any) { b.emit(self, "data", toJS(v)) })
-		o.data.OnError(func(err error) { b.emitError(self, err) })
-		o.data.OnClose(func() {
-			b.emit(self, "close")
-			b.remove(o)
-		})
+		return self
 	}
-	return o
+	panic(fmt.Sprintf("skywasm: a connection of type %T", c))
 }
 
 // metadataValue turns the JSON metadata of an offer into a JavaScript value,
@@ -94,7 +140,7 @@ func dcInitValue(d *sdk.DataChannelInit) any {
 }
 
 // callPeerConnection is getPeerConnection(): the page's RTCPeerConnection.
-func callPeerConnection(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callPeerConnection(_ *bridge, o connObject, _ js.Value, _ []js.Value) any {
 	if o == nil {
 		return js.Null()
 	}
@@ -107,7 +153,7 @@ func callPeerConnection(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
 
 // callClose is close(forceClose). Closing may wait on the browser, so it
 // runs in a goroutine; the close event follows.
-func callClose(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callClose(b *bridge, o connObject, self js.Value, args []js.Value) any {
 	if o == nil {
 		return js.Undefined()
 	}
@@ -117,8 +163,8 @@ func callClose(b *bridge, o *object, self js.Value, args []js.Value) any {
 }
 
 // callAnswer is mediaConnection.answer(stream, options).
-func callAnswer(b *bridge, o *object, self js.Value, args []js.Value) any {
-	if o == nil || o.media == nil {
+func callAnswer(b *bridge, o *mediaObject, self js.Value, args []js.Value) any {
+	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
 		return js.Undefined()
 	}
@@ -139,8 +185,8 @@ func callAnswer(b *bridge, o *object, self js.Value, args []js.Value) any {
 }
 
 // callReplaceStream is mediaConnection.replaceStream(stream).
-func callReplaceStream(b *bridge, o *object, self js.Value, args []js.Value) any {
-	if o == nil || o.media == nil {
+func callReplaceStream(b *bridge, o *mediaObject, self js.Value, args []js.Value) any {
+	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
 		return js.Undefined()
 	}
@@ -157,8 +203,8 @@ func callReplaceStream(b *bridge, o *object, self js.Value, args []js.Value) any
 }
 
 // callLocalStream is mediaConnection.localStream.
-func callLocalStream(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
-	if o == nil || o.media == nil || o.media.LocalStream() == nil {
+func callLocalStream(_ *bridge, o *mediaObject, _ js.Value, _ []js.Value) any {
+	if o == nil || o.media.LocalStream() == nil {
 		return js.Null()
 	}
 	return o.media.LocalStream().JSValue()

@@ -20,10 +20,17 @@ import (
 // apiTimeout bounds listAllPeers and fetchPeerExists.
 const apiTimeout = 10 * time.Second
 
-var peerMethods = map[string]method{
-	"newPeer":          callNewPeer,
-	"peerId":           func(_ *bridge, o *object, _ js.Value, _ []js.Value) any { return peerID(o) },
-	"peerOpen":         func(_ *bridge, o *object, _ js.Value, _ []js.Value) any { return o != nil && o.peer.Open() },
+// peerObject is a JavaScript Peer's Go side.
+type peerObject struct {
+	objectBase
+	peer *sdk.Peer
+}
+
+func (*peerObject) kind() kind { return kindPeer }
+
+var peerMethods = map[string]handler[*peerObject]{
+	"peerId":           callPeerID,
+	"peerOpen":         func(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any { return o != nil && o.peer.Open() },
 	"connections":      callConnections,
 	"call":             callCall,
 	"connect":          callConnect,
@@ -42,7 +49,7 @@ var peerMethods = map[string]method{
 // options) and returns its handle, 0 if the options were refused; the
 // refusal (invalid-key, invalid-id) is emitted as an error event, as SkyWay
 // did, once the constructor has long returned.
-func callNewPeer(b *bridge, _ *object, self js.Value, args []js.Value) any {
+func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 	opts, err := peerOptions(arg(args, 0), arg(args, 1))
 	var p *sdk.Peer
 	if err == nil {
@@ -52,11 +59,11 @@ func callNewPeer(b *bridge, _ *object, self js.Value, args []js.Value) any {
 		b.goSafe(self, "newPeer", func() { b.emitError(self, err) }, nil)
 		return 0
 	}
-	o := &object{self: self, peer: p}
+	o := &peerObject{objectBase: objectBase{self: self}, peer: p}
 	b.add(o)
 	p.OnOpen(func(id string) { b.emit(self, "open", id) })
-	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", b.adopt(m).self) })
-	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", b.adopt(d).self) })
+	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", b.adopt(m)) })
+	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", b.adopt(d)) })
 	p.OnDisconnected(func(id string) { b.emit(self, "disconnected", id) })
 	p.OnExpiresIn(func(s int64) { b.emit(self, "expiresin", s) })
 	p.OnError(func(err error) { b.emitError(self, err) })
@@ -186,7 +193,8 @@ func rtcConfiguration(v js.Value) (webrtc.Configuration, error) {
 	return cfg, nil
 }
 
-func peerID(o *object) any {
+// callPeerID is peer.id: null until the server has given the peer one.
+func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 	if o == nil || o.peer.ID() == "" {
 		return nil
 	}
@@ -194,7 +202,7 @@ func peerID(o *object) any {
 }
 
 // callConnections returns {peerId: [connection objects]}.
-func callConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callConnections(b *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 	out := js.Global().Get("Object").New()
 	if o == nil {
 		return out
@@ -203,7 +211,7 @@ func callConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
 		list := js.Global().Get("Array").New()
 		for _, c := range conns {
 			if co := b.objectOf(c); co != nil {
-				list.Call("push", co.self)
+				list.Call("push", co.base().self)
 			}
 		}
 		out.Set(remote, list)
@@ -212,7 +220,7 @@ func callConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
 }
 
 // callCall is peer.call(peerId, stream, options).
-func callCall(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
 		return js.Undefined()
@@ -236,7 +244,7 @@ func callCall(b *bridge, o *object, self js.Value, args []js.Value) any {
 		b.emitError(self, err)
 		return js.Undefined()
 	}
-	return b.adopt(m).self
+	return b.adopt(m)
 }
 
 // serializations are the DataConnection serializations SkyWay knew.
@@ -246,7 +254,7 @@ var serializations = map[string]bool{
 }
 
 // callConnect is peer.connect(peerId, options).
-func callConnect(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	v := arg(args, 1)
 	ser := stringOr(field(v, "serialization"), sdk.SerializationBinary)
 	if s := field(v, "serialization"); !s.IsUndefined() && (s.Type() != js.TypeString || !serializations[ser]) {
@@ -272,7 +280,7 @@ func callConnect(b *bridge, o *object, self js.Value, args []js.Value) any {
 		b.emitError(self, err)
 		return js.Undefined()
 	}
-	return b.adopt(d).self
+	return b.adopt(d)
 }
 
 // dcInit reads an RTCDataChannelInit.
@@ -309,7 +317,7 @@ func metadataOption(v js.Value) (any, error) {
 }
 
 // callGetConnection is peer.getConnection(peerId, connectionId).
-func callGetConnection(b *bridge, o *object, _ js.Value, args []js.Value) any {
+func callGetConnection(b *bridge, o *peerObject, _ js.Value, args []js.Value) any {
 	if o == nil {
 		return js.Null()
 	}
@@ -318,15 +326,15 @@ func callGetConnection(b *bridge, o *object, _ js.Value, args []js.Value) any {
 		return js.Null()
 	}
 	if co := b.objectOf(c); co != nil {
-		return co.self
+		return co.base().self
 	}
 	return js.Null()
 }
 
 // peerAction runs a Peer method that may block in a goroutine, and emits
 // its error. On a Peer that is gone it does nothing, as SkyWay's did.
-func peerAction(name string, f func(*sdk.Peer) error) method {
-	return func(b *bridge, o *object, self js.Value, _ []js.Value) any {
+func peerAction(name string, f func(*sdk.Peer) error) handler[*peerObject] {
+	return func(b *bridge, o *peerObject, self js.Value, _ []js.Value) any {
 		if o == nil {
 			return js.Undefined()
 		}
@@ -340,7 +348,7 @@ func peerAction(name string, f func(*sdk.Peer) error) method {
 }
 
 // callUpdateCredential is peer.updateCredential(credential).
-func callUpdateCredential(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callUpdateCredential(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	c := arg(args, 0)
 	if c.Type() != js.TypeObject {
 		return jsError(fmt.Errorf("skywasm: updateCredential needs {timestamp, ttl, authToken}"))
@@ -351,7 +359,7 @@ func callUpdateCredential(b *bridge, o *object, self js.Value, args []js.Value) 
 
 // callListAllPeers is peer.listAllPeers(cb): cb gets the IDs, or [] with
 // an error event (list-error without the permission), as in SkyWay.
-func callListAllPeers(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callListAllPeers(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	cb := arg(args, 0)
 	if cb.Type() != js.TypeFunction {
 		return jsError(fmt.Errorf("skywasm: listAllPeers needs a callback"))
@@ -378,7 +386,7 @@ func callListAllPeers(b *bridge, o *object, self js.Value, args []js.Value) any 
 
 // callFetchPeerExists is peer.fetchPeerExists(id); the shim made the
 // promise and passes its resolve and reject.
-func callFetchPeerExists(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callFetchPeerExists(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	id, resolve, reject := stringOr(arg(args, 0), ""), arg(args, 1), arg(args, 2)
 	if o == nil {
 		reject.Invoke(jsError(sdk.ErrClosed))

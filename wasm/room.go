@@ -8,13 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
 
-var roomMethods = map[string]method{
+var roomMethods = map[string]handler[*roomObject]{
 	"roomMembers":         callRoomMembers,
 	"roomSend":            callRoomSend,
 	"roomClose":           roomAction("close", func(r sdk.Room) error { r.Close(); return nil }),
@@ -26,26 +28,34 @@ var roomMethods = map[string]method{
 	"roomRemoteStreams":   callRoomRemoteStreams,
 }
 
-// roomState is the Go side of a JavaScript MeshRoom or SFURoom beyond its
-// sdk.Room.
-type roomState struct {
+// roomObject is the Go side of a JavaScript MeshRoom or SFURoom.
+type roomObject struct {
+	objectBase
+	room sdk.Room
 	// peerSelf is the Peer's JavaScript object: room errors are its error
 	// events, as in SkyWay.
 	peerSelf js.Value
-	sends    roomSendQueue
+	// sends holds the sends that must wait (see callRoomSend); it is
+	// closed with the room.
+	sends *queue.Queue[any]
+	// waiting counts the values pushed to sends and not yet handled or
+	// dropped: while it is 0, a send need not queue.
+	waiting atomic.Int32
 
 	mu sync.Mutex
 	// calls are the JavaScript objects of a MeshRoom's calls, made when
 	// the page first reads room.connections. They are listed in the
 	// table, so their methods work, but emit nothing: their events are the
 	// room's (see callRoomConnections).
-	calls map[*sdk.MediaConnection]*object
+	calls map[*sdk.MediaConnection]*mediaObject
 }
+
+func (*roomObject) kind() kind { return kindRoom }
 
 // callJoinRoom is peer.joinRoom(name, options): the room's JavaScript
 // object, the same one again for a room the peer is in already, or null
 // after an error event on the peer (room-error for an empty name).
-func callJoinRoom(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callJoinRoom(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
 		return js.Null()
@@ -78,9 +88,14 @@ func callJoinRoom(b *bridge, o *object, self js.Value, args []js.Value) any {
 
 // adoptRoom gives an SDK room its JavaScript object and routes its events
 // there. The object leaves the table after its close event.
-func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *object {
-	st := &roomState{peerSelf: peerSelf, calls: map[*sdk.MediaConnection]*object{}}
-	o := &object{room: r, roomState: st}
+func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
+	o := &roomObject{room: r, peerSelf: peerSelf, calls: map[*sdk.MediaConnection]*mediaObject{}}
+	o.sends = queue.New(func(v any) { b.roomSend(o, v) }, queue.Config[any]{
+		Dropped: func(any) {
+			o.waiting.Add(-1)
+			b.emitError(peerSelf, fmt.Errorf("skywasm: room.send: %w", sdk.ErrClosed))
+		},
+	})
 	b.add(o)
 	o.self = b.makeFn.Invoke(string(r.Mode()), o.handle, map[string]any{"name": r.Name()})
 	self := o.self
@@ -98,10 +113,11 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *object {
 	r.OnLog(func(entries []protocol.LogEntry) { b.emit(self, "log", logValue(entries)) })
 	r.OnClose(func() {
 		b.emit(self, "close")
-		st.mu.Lock()
-		calls := st.calls
-		st.calls = map[*sdk.MediaConnection]*object{}
-		st.mu.Unlock()
+		o.sends.Close()
+		o.mu.Lock()
+		calls := o.calls
+		o.calls = map[*sdk.MediaConnection]*mediaObject{}
+		o.mu.Unlock()
 		for _, co := range calls {
 			b.remove(co)
 		}
@@ -124,7 +140,7 @@ func logValue(entries []protocol.LogEntry) any {
 }
 
 // callRooms is peer.rooms: {name: room}.
-func callRooms(b *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRooms(b *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 	out := jsObject.New()
 	if o == nil {
 		return out
@@ -137,9 +153,9 @@ func callRooms(b *bridge, o *object, _ js.Value, _ []js.Value) any {
 	return out
 }
 
-func callRoomMembers(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRoomMembers(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	out := jsArray.New()
-	if o == nil || o.room == nil {
+	if o == nil {
 		return out
 	}
 	for _, id := range o.room.Members() {
@@ -150,12 +166,12 @@ func callRoomMembers(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
 
 // roomAction runs a Room method that may wait on the browser in a
 // goroutine; its error is the peer's error event.
-func roomAction(name string, f func(sdk.Room) error) method {
-	return func(b *bridge, o *object, self js.Value, _ []js.Value) any {
-		if o == nil || o.room == nil {
+func roomAction(name string, f func(sdk.Room) error) handler[*roomObject] {
+	return func(b *bridge, o *roomObject, self js.Value, _ []js.Value) any {
+		if o == nil {
 			return js.Undefined()
 		}
-		peerSelf := o.roomState.peerSelf
+		peerSelf := o.peerSelf
 		b.goSafe(peerSelf, name, func() {
 			if err := f(o.room); err != nil {
 				b.emitError(peerSelf, err)
@@ -166,7 +182,7 @@ func roomAction(name string, f func(sdk.Room) error) method {
 }
 
 // callRoomReplaceStream is room.replaceStream(stream).
-func callRoomReplaceStream(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callRoomReplaceStream(b *bridge, o *roomObject, self js.Value, args []js.Value) any {
 	stream := streamOf(arg(args, 0))
 	if stream == nil {
 		return jsError(errors.New("skywasm: replaceStream needs a MediaStream"))
@@ -178,7 +194,7 @@ func callRoomReplaceStream(b *bridge, o *object, self js.Value, args []js.Value)
 // A room's calls have JavaScript objects of their own, as in SkyWay, but
 // their events belong to the room, whose stream and peerLeave events carry
 // what a page needs: the SDK keeps each call's handlers for the room.
-func callRoomConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRoomConnections(b *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	out := jsObject.New()
 	if o == nil {
 		return out
@@ -187,27 +203,26 @@ func callRoomConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
 	if !ok {
 		return out
 	}
-	st := o.roomState
 	current := m.Connections()
 	live := map[*sdk.MediaConnection]bool{}
 	for remote, calls := range current {
 		list := jsArray.New()
 		for _, c := range calls {
 			live[c] = true
-			list.Call("push", b.roomCall(st, c).self)
+			list.Call("push", b.roomCall(o, c).self)
 		}
 		out.Set(remote, list)
 	}
 	// Calls that ended leave the table; the page may still hold them.
-	st.mu.Lock()
-	var gone []*object
-	for c, co := range st.calls {
+	o.mu.Lock()
+	var gone []*mediaObject
+	for c, co := range o.calls {
 		if !live[c] {
 			gone = append(gone, co)
-			delete(st.calls, c)
+			delete(o.calls, c)
 		}
 	}
-	st.mu.Unlock()
+	o.mu.Unlock()
 	for _, co := range gone {
 		b.remove(co)
 	}
@@ -216,26 +231,21 @@ func callRoomConnections(b *bridge, o *object, _ js.Value, _ []js.Value) any {
 
 // roomCall returns the JavaScript object of a mesh room's call, making it
 // the first time.
-func (b *bridge) roomCall(st *roomState, c *sdk.MediaConnection) *object {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if co := st.calls[c]; co != nil {
+func (b *bridge) roomCall(o *roomObject, c *sdk.MediaConnection) *mediaObject {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if co := o.calls[c]; co != nil {
 		return co
 	}
-	co := &object{media: c}
+	co := &mediaObject{media: c}
 	b.add(co)
-	co.self = b.makeFn.Invoke(string(c.Type()), co.handle, map[string]any{
-		"id":       c.ID(),
-		"type":     string(c.Type()),
-		"remoteId": c.RemoteID(),
-		"metadata": metadataValue(c.Metadata()),
-	})
-	st.calls[c] = co
+	co.self = b.makeFn.Invoke(string(c.Type()), co.handle, connProps(c))
+	o.calls[c] = co
 	return co
 }
 
 // callRoomPeerConnections is meshRoom.getPeerConnections().
-func callRoomPeerConnections(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRoomPeerConnections(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	out := jsObject.New()
 	if o == nil {
 		return out
@@ -250,7 +260,7 @@ func callRoomPeerConnections(_ *bridge, o *object, _ js.Value, _ []js.Value) any
 
 // callRoomPeerConnection is sfuRoom.getPeerConnection(): null before the
 // SFU's first offer and after the room closed.
-func callRoomPeerConnection(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRoomPeerConnection(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	if o == nil {
 		return js.Null()
 	}
@@ -265,7 +275,7 @@ func callRoomPeerConnection(_ *bridge, o *object, _ js.Value, _ []js.Value) any 
 // callRoomRemoteStreams is sfuRoom.remoteStreams: {streamId: MediaStream},
 // SkyWay's shape, holding the streams whose publisher is known and still
 // in the room.
-func callRoomRemoteStreams(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
+func callRoomRemoteStreams(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	out := jsObject.New()
 	if o == nil {
 		return out
@@ -285,83 +295,62 @@ func callRoomRemoteStreams(_ *bridge, o *object, _ js.Value, _ []js.Value) any {
 	return out
 }
 
-// roomSendQueue keeps a room's sends in the order the page made them when
-// some must wait: a value holding a Blob is read off the event loop first,
-// and every send after it waits behind it. The SDK itself spaces the sends
-// by the server's 100 ms limit.
-type roomSendQueue struct {
-	mu      sync.Mutex
-	jobs    []any
-	running bool
-}
-
 // callRoomSend is room.send(data). A value over the size limit is
 // returned as an Error for the shim to throw, as SkyWay threw; any other
 // failure is the peer's error event.
-func callRoomSend(b *bridge, o *object, self js.Value, args []js.Value) any {
-	if o == nil || o.room == nil {
+//
+// A send waits in the room's queue, in the order the page made it, when it
+// must: a value holding a Blob is read off the event loop first, and every
+// send after it waits behind it. Otherwise it goes at once, so that the SDK
+// checks its exact size while the shim can still throw. The SDK itself
+// spaces the sends by the server's 100 ms limit.
+func callRoomSend(b *bridge, o *roomObject, self js.Value, args []js.Value) any {
+	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
 		return js.Undefined()
 	}
-	peerSelf := o.roomState.peerSelf
 	var c converter
 	v, err := c.fromJS(arg(args, 0), 0)
 	if err != nil {
-		b.emitError(peerSelf, fmt.Errorf("skywasm: room.send: %w", err))
+		b.emitError(o.peerSelf, fmt.Errorf("skywasm: room.send: %w", err))
 		return js.Undefined()
 	}
 	if n := sizeAtLeast(v); n > protocol.MaxRoomDataSize {
 		return jsError(tooLarge(n))
 	}
-	q := &o.roomState.sends
-	q.mu.Lock()
-	if c.blobs == 0 && !q.running {
-		// Nothing to wait for: the SDK checks the exact size now.
-		q.mu.Unlock()
+	if c.blobs == 0 && o.waiting.Load() == 0 {
 		if err := o.room.Send(v); err != nil {
 			if isSizeError(err) {
 				return jsError(err)
 			}
-			b.emitError(peerSelf, err)
+			b.emitError(o.peerSelf, err)
 		}
 		return js.Undefined()
 	}
-	q.jobs = append(q.jobs, v)
-	start := !q.running
-	q.running = true
-	q.mu.Unlock()
-	if start {
-		b.goSafe(peerSelf, "room.send", func() { b.drainRoom(o) }, func() {
-			q.mu.Lock()
-			q.jobs, q.running = nil, false
-			q.mu.Unlock()
-		})
+	o.waiting.Add(1)
+	if !o.sends.Push(v) {
+		o.waiting.Add(-1)
+		b.emitError(o.peerSelf, fmt.Errorf("skywasm: room.send: %w", sdk.ErrClosed))
 	}
 	return js.Undefined()
 }
 
-// drainRoom hands the queued values to the room one by one, reading their
-// Blobs first, until the queue is empty.
-func (b *bridge) drainRoom(o *object) {
-	q := &o.roomState.sends
-	for {
-		q.mu.Lock()
-		if len(q.jobs) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
+// roomSend is the room's send queue's handler: it reads the Blobs of v and
+// hands it to the room. A panic becomes an error event on the peer, and the
+// queue goes on with the next value.
+func (b *bridge) roomSend(o *roomObject, v any) {
+	defer func() {
+		o.waiting.Add(-1)
+		if r := recover(); r != nil {
+			b.emitError(o.peerSelf, internalError("room.send", r))
 		}
-		v := q.jobs[0]
-		q.jobs[0] = nil
-		q.jobs = q.jobs[1:]
-		q.mu.Unlock()
-		v, err := resolveBlobs(context.Background(), v, false)
-		if err == nil {
-			err = o.room.Send(v)
-		}
-		if err != nil {
-			b.emitError(o.roomState.peerSelf, fmt.Errorf("skywasm: room.send: %w", err))
-		}
+	}()
+	v, err := resolveBlobs(context.Background(), v, false)
+	if err == nil {
+		err = o.room.Send(v)
+	}
+	if err != nil {
+		b.emitError(o.peerSelf, fmt.Errorf("skywasm: room.send: %w", err))
 	}
 }
 

@@ -7,22 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"syscall/js"
 
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/sdk"
 )
 
-// sendQueue keeps a DataConnection's sends in the order the page made them.
-// send() returns at once, as SkyWay's did; one goroutine, alive only while
-// the queue holds something, hands the values to the SDK, which waits while
-// the channel is full. That is what keeps a large transfer from freezing the
-// page or filling memory beyond what the page itself queued.
-type sendQueue struct {
-	mu      sync.Mutex
-	jobs    []sendJob
-	running bool
-}
+// A DataConnection's sends wait in a queue, in the order the page made
+// them. send() returns at once, as SkyWay's did; the queue's goroutine,
+// alive only while the queue holds something, hands the values to the SDK,
+// which waits while the channel is full. That is what keeps a large
+// transfer from freezing the page or filling memory beyond what the page
+// itself queued. The queue has no bound of its own: the page holds the
+// values already, and awaits send() for back-pressure.
 
 // sendJob is one send: its value, converted when send() was called so that
 // a later change by the page does not alter it, and the promise's resolve.
@@ -32,18 +29,30 @@ type sendJob struct {
 	resolve js.Value
 }
 
+// newSendQueue returns the send queue of o, whose self is set. The sends
+// still waiting when it is closed fail as sends on a closed connection do:
+// an error event each, and their promises resolve false.
+func (b *bridge) newSendQueue(o *dataObject) *queue.Queue[sendJob] {
+	return queue.New(func(job sendJob) { b.send(o, job) }, queue.Config[sendJob]{
+		Dropped: func(job sendJob) {
+			b.emitError(o.self, fmt.Errorf("skywasm: send: %w", sdk.ErrNotOpen))
+			job.resolve.Invoke(false)
+		},
+	})
+}
+
 // callSend is dataConnection.send(data); the shim passes the resolve of the
 // promise it returns, which gets true once the value is handed to the
 // channel and false if it was not sent, in which case an error event says
 // why.
-func callSend(b *bridge, o *object, self js.Value, args []js.Value) any {
+func callSend(b *bridge, o *dataObject, self js.Value, args []js.Value) any {
 	data, resolve := arg(args, 0), arg(args, 1)
 	fail := func(err error) any {
 		b.emitError(self, err)
 		resolve.Invoke(false)
 		return js.Undefined()
 	}
-	if o == nil || o.data == nil {
+	if o == nil {
 		return fail(sdk.ErrClosed)
 	}
 	if !o.data.Open() {
@@ -67,50 +76,37 @@ func callSend(b *bridge, o *object, self js.Value, args []js.Value) any {
 	if err != nil {
 		return fail(fmt.Errorf("skywasm: send: %w", err))
 	}
-	q := o.sends
-	q.mu.Lock()
-	q.jobs = append(q.jobs, job)
-	start := !q.running
-	q.running = true
-	q.mu.Unlock()
-	if start {
-		b.goSafe(self, "send", func() { b.drain(o, self) }, func() {
-			q.mu.Lock()
-			q.running = false
-			q.mu.Unlock()
-		})
+	if !o.sends.Push(job) {
+		// Closed since Open said otherwise.
+		return fail(fmt.Errorf("skywasm: send: %w", sdk.ErrNotOpen))
 	}
 	return js.Undefined()
 }
 
-// drain sends the queued values one by one until the queue is empty.
-func (b *bridge) drain(o *object, self js.Value) {
-	q := o.sends
-	for {
-		q.mu.Lock()
-		if len(q.jobs) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
+// send is the send queue's handler: it hands one value to the channel,
+// reading its Blobs first, and resolves the value's promise. A panic
+// becomes an error event and the promise resolves false; the queue goes on
+// with the next value.
+func (b *bridge) send(o *dataObject, job sendJob) {
+	sent := false
+	defer func() {
+		if r := recover(); r != nil {
+			b.emitError(o.self, internalError("send", r))
 		}
-		job := q.jobs[0]
-		q.jobs[0] = sendJob{}
-		q.jobs = q.jobs[1:]
-		q.mu.Unlock()
-
-		ctx := context.Background()
-		v, err := job.value, error(nil)
-		if job.blobs {
-			v, err = resolveBlobs(ctx, v, o.data.Serialization() == sdk.SerializationNone)
-		}
-		if err == nil {
-			err = o.data.Send(ctx, v)
-		}
-		if err != nil {
-			b.emitError(self, fmt.Errorf("skywasm: send: %w", err))
-		}
-		job.resolve.Invoke(err == nil)
+		job.resolve.Invoke(sent)
+	}()
+	ctx := context.Background()
+	v, err := job.value, error(nil)
+	if job.blobs {
+		v, err = resolveBlobs(ctx, v, o.data.Serialization() == sdk.SerializationNone)
 	}
+	if err == nil {
+		err = o.data.Send(ctx, v)
+	}
+	if err != nil {
+		b.emitError(o.self, fmt.Errorf("skywasm: send: %w", err))
+	}
+	sent = err == nil
 }
 
 // rawValue takes a value for the `none` serialization: a string goes as

@@ -1,9 +1,10 @@
 // The p2p-media example between two pages: a call plays video both ways, and
-// hanging up on either side returns both to idle.
+// hanging up on either side returns both to idle. Then what the example does
+// not use: a MediaConnection's localStream and replaceStream.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { useEnv, withContext } from "./harness.mjs";
+import { openSdkPage, useEnv, withContext } from "./harness.mjs";
 
 /** Opens the example and waits until its peer is open; returns the page and its ID. */
 async function openExample(open) {
@@ -113,6 +114,67 @@ describe("the p2p-media example", { timeout: 300_000 }, () => {
       // Signaling tells the caller that the callee left (LEAVE) or ICE fails; either closes the call.
       await a.page.locator("#state[data-state=idle]").waitFor({ timeout: 15_000 });
       assert.equal(await a.page.locator('#log [data-event="call-close"]').count(), 1);
+    });
+  });
+});
+
+describe("MediaConnection between two SDK pages", { timeout: 120_000 }, () => {
+  const env = useEnv();
+
+  it("localStream is the stream sent; replaceStream changes what the far side gets", { timeout: 90_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const [a, b] = [await openSdkPage(open), await openSdkPage(open)];
+      const bId = await b.evaluate(async () => {
+        window.peer = await T.openPeer();
+        window.peer.on("call", async (call) => {
+          window.beforeAnswer = call.localStream;
+          window.answered = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+          call.answer(window.answered);
+          window.call = call;
+          call.on("stream", (s) => (window.remote = s));
+        });
+        return window.peer.id;
+      });
+      const caller = await a.evaluate(async (bId) => {
+        const peer = await T.openPeer();
+        const local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+        const call = peer.call(bId, local);
+        window.call = call;
+        await T.event(call, "stream", 20_000, "the caller's stream event");
+        return { localStream: call.localStream?.id, local: local.id };
+      }, bId);
+      assert.equal(caller.localStream, caller.local, "the caller's localStream is the stream it called with");
+      const callee = await b.evaluate(async () => {
+        await T.until(() => window.remote, 15_000, "the callee's stream");
+        const v = Object.assign(document.createElement("video"), { muted: true, srcObject: window.remote });
+        document.body.append(v);
+        await v.play();
+        window.video = v;
+        await T.until(() => v.videoWidth > 0, 15_000, "the callee's video size");
+        return { beforeAnswer: window.beforeAnswer, localStream: window.call.localStream?.id, answered: window.answered.id, width: v.videoWidth };
+      });
+      assert.equal(callee.beforeAnswer, null, "localStream before answer");
+      assert.equal(callee.localStream, callee.answered, "the callee's localStream is the stream it answered with");
+      assert.equal(callee.width, 640, "the callee gets the caller's camera first");
+
+      const replaced = await a.evaluate(() => {
+        const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
+        const ctx = canvas.getContext("2d");
+        let n = 0;
+        window.canvasTimer = setInterval(() => {
+          ctx.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
+          ctx.fillRect(0, 0, 320, 240);
+        }, 33);
+        const stream = canvas.captureStream(30);
+        window.call.replaceStream(stream);
+        return { stream: stream.id, localStream: window.call.localStream?.id };
+      });
+      assert.equal(replaced.localStream, replaced.stream, "localStream after replaceStream is the new stream");
+      await b.waitForFunction(() => window.video.videoWidth === 320, null, { timeout: 15_000, polling: 50 });
+      await a.evaluate(() => {
+        clearInterval(window.canvasTimer);
+        window.call.close();
+      });
     });
   });
 });
