@@ -3,7 +3,6 @@
 package synth
 
 import (
-	"crypto/rand"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/skywasm/skywasm/internal/vp8enc"
+	"github.com/skywasm/skywasm/protocol"
 )
 
 // Limits of Options.
@@ -53,7 +53,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Video, o.Audio = true, true
 	}
 	if o.StreamID == "" {
-		o.StreamID = "synth-" + rand.Text()
+		o.StreamID = "synth-" + protocol.RandomID(16)
 	}
 	switch {
 	case o.Width < 1 || o.Width > maxDimension:
