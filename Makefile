@@ -60,6 +60,8 @@ check:
 		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \
 	fi
 	$(GO) tool staticcheck ./...
+	@# docs/licenses.md and NOTICE must match the module graph and package-lock.json.
+	$(GO) run ./tools/licenses -check
 	@test -x node_modules/.bin/tsc || { echo "check: node_modules is missing: run make deps (or npm ci)"; exit 1; }
 	node_modules/.bin/tsc -p js/tsconfig.json
 	node --check js/skywasm.js
