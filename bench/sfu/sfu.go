@@ -455,6 +455,7 @@ func (r *result) section(o options) (bench.Section, error) {
 		"Ramp (subscribers: loss, forwarded packets/s, server CPU): " + r.rampSummary(),
 		fmt.Sprintf("Wall time %v.", r.wallTime.Round(time.Second)),
 	}
+	sec.Series = r.series()
 	return sec, nil
 }
 
