@@ -10,6 +10,11 @@ WASM_DIRS := protocol sdk wasm internal/jsutil
 # Being under testdata, ./... skips them: gofmt and vet name them explicitly.
 WASM_FIXTURES := $(patsubst %/,%,$(wildcard internal/browsertest/testdata/*/))
 
+# STEP,TARGET,N/M,WHAT prints which step of a long target is running and
+# the seconds since the target began (MAKE_STARTED, set once per run).
+MAKE_STARTED := $(shell date +%s)
+STEP = echo "make $(1): step $(2) ($$(( $$(date +%s) - $(MAKE_STARTED) )) s in): $(3)"
+
 # Steps run in the order written, also under -j.
 .NOTPARALLEL:
 .PHONY: build wasm run test jstest deps check fuzz bench benchbin gobench clean
@@ -28,13 +33,26 @@ wasm:
 run: build
 	bin/skywasm serve -log-level info
 
-test: deps check build
+# Each step says which it is and how long the run has taken (STEP prints
+# "make test: step 3/7 (41 s in): build").
+test:
+	@$(call STEP,test,1/7,dependencies: scripts/deps.sh)
+	@$(MAKE) --no-print-directory deps
+	@$(call STEP,test,2/7,checks: gofmt / vet / staticcheck / licenses / tsc)
+	@$(MAKE) --no-print-directory check
+	@$(call STEP,test,3/7,build)
+	@$(MAKE) --no-print-directory build
+	@$(call STEP,test,4/7,go test -race ./... (the longest: several minutes on 2 cores))
 	scripts/netns.sh $(GO) test -race -count=1 -timeout 15m ./...
 	@# The race detector makes sync.Pool drop items at random, so the
 	@# zero-allocation tests skip under -race: run them once without it.
+	@$(call STEP,test,5/7,zero-allocation tests without -race)
 	scripts/netns.sh $(GO) test -count=1 -run 'AllocatesNothing' ./...
-	$(MAKE) --no-print-directory jstest
-	$(MAKE) --no-print-directory fuzz
+	@$(call STEP,test,6/7,browser tests: make jstest (a few minutes))
+	@$(MAKE) --no-print-directory jstest
+	@$(call STEP,test,7/7,fuzz targets: make fuzz ($(FUZZTIME) each))
+	@$(MAKE) --no-print-directory fuzz
+	@$(call STEP,test,done,all passed)
 
 # The JavaScript SDK end to end: the examples and the public API in headless
 # Chromium (playwright-core driving scripts/chromium), against bin/skywasm and
@@ -60,6 +78,8 @@ check:
 		GOOS=js GOARCH=wasm $(GO) vet $$pkgs; \
 	fi
 	$(GO) tool staticcheck ./...
+	@# docs/licenses.md and NOTICE must match the module graph and package-lock.json.
+	$(GO) run ./tools/licenses -check
 	@test -x node_modules/.bin/tsc || { echo "check: node_modules is missing: run make deps (or npm ci)"; exit 1; }
 	node_modules/.bin/tsc -p js/tsconfig.json
 	node --check js/skywasm.js
@@ -74,7 +94,10 @@ fuzz:
 
 # The benchmarks of docs/benchmarks.md, side by side with peerjs-server and
 # PeerJS, in a loopback-only namespace; rewrites docs/benchmarks.md.
-bench: deps build benchbin
+bench:
+	@$(call STEP,bench,1/2,dependencies and build)
+	@$(MAKE) --no-print-directory deps build benchbin
+	@$(call STEP,bench,2/2,scripts/bench.sh (about 7 min on 2 cores; it prints its own steps))
 	scripts/bench.sh
 
 # The load generators' own command (bench/), kept out of bin/skywasm.

@@ -24,6 +24,32 @@ type Section struct {
 	// alternation, what was extrapolated).
 	Notes []string `json:"notes,omitempty"`
 	Rows  []Row    `json:"rows"`
+	// Series are the curves behind the rows (a ramp, a sweep), which the
+	// report draws as charts; rows are the figures, series their shape.
+	Series []Series `json:"series,omitempty"`
+}
+
+// Series is one curve or one layer of stacked bars. Series with the same
+// Chart share one chart, its axes and its kind.
+type Series struct {
+	// Chart names the chart, e.g. "forwarded packets/s".
+	Chart string `json:"chart"`
+	// Kind is "line" (numeric X) or "stack" (bars named by Point.Label,
+	// each Series a layer: the phases of a time, the parts of a size).
+	Kind string `json:"kind"`
+	// Name is the legend: "skywasm", "peerjs-server 1.0.2", a phase.
+	Name string `json:"name"`
+	// X and Y label the axes, with units: "subscribers", "packets/s".
+	X      string  `json:"x,omitempty"`
+	Y      string  `json:"y"`
+	Points []Point `json:"points"`
+}
+
+// Point is one value of a Series.
+type Point struct {
+	X     float64 `json:"x,omitempty"`
+	Y     float64 `json:"y"`
+	Label string  `json:"label,omitempty"` // the bar of a "stack" series
 }
 
 // Row is one measured quantity, for skywasm and, where there is one, for the

@@ -6,8 +6,9 @@
 # prints it.
 #
 # Environment:
-#   BENCH_OUT      keep the section files (JSON) in this directory; by
-#                  default they go to a temporary one that is removed
+#   BENCH_OUT      write the section files (JSON) to this directory
+#                  instead of docs/bench/, where they are kept beside the
+#                  charts the report draws from them
 #   BENCH_MACHINE  a description of the machine for the report's header
 #   BENCH_SMOKE    if set, every benchmark makes its few-second smoke run:
 #                  a check that the whole chain works, not figures to keep
@@ -25,11 +26,7 @@ if [ -z "${BENCH_IN_NETNS:-}" ]; then
 	exec scripts/netns.sh "$0" "$@"
 fi
 
-out=${BENCH_OUT:-}
-if [ -z "$out" ]; then
-	out=$(mktemp -d "${TMPDIR:-/tmp}/skywasm-bench.XXXXXX") || exit 1
-	trap 'rm -rf "$out"' EXIT
-fi
+out=${BENCH_OUT:-docs/bench}
 mkdir -p "$out" || exit 1
 
 smoke=
@@ -40,11 +37,33 @@ fi
 failed=
 began=$(date +%s)
 
+# The steps and their usual wall time in seconds on 2 cores (the run of
+# docs/benchmarks.md), for the time-left estimate; a smoke run takes a
+# fraction of it.
+steps="signaling:115 browser:160 sfu:110 sizes:5 report:5"
+total=$(echo "$steps" | wc -w)
+step=0
+
+# left NAME: the usual seconds of the steps from NAME on.
+left() {
+	sum=0 on=
+	for s in $steps; do
+		[ "${s%%:*}" = "$1" ] && on=1
+		[ -n "$on" ] && sum=$((sum + ${s#*:}))
+	done
+	echo "$sum"
+}
+
 # run NAME CMD... runs one benchmark and records whether it failed.
 run() {
 	name=$1
 	shift
-	echo "bench.sh: $name: $*" >&2
+	step=$((step + 1))
+	if [ -n "$smoke" ]; then
+		echo "bench.sh: step $step/$total: $name (smoke run), $(($(date +%s) - began)) s in: $*" >&2
+	else
+		echo "bench.sh: step $step/$total: $name, $(($(date +%s) - began)) s in, usually about $(($(left "$name") / 60 + 1)) min left: $*" >&2
+	fi
 	start=$(date +%s)
 	if "$@"; then
 		echo "bench.sh: $name done in $(($(date +%s) - start)) s" >&2

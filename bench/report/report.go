@@ -29,6 +29,9 @@ import (
 	"github.com/skywasm/skywasm/bench"
 )
 
+// ChartDir is where the charts go, relative to the document.
+const ChartDir = "bench"
+
 // evenWithin is the relative difference under which neither side is
 // said to win: these machines are noisy.
 const evenWithin = 0.05
@@ -88,8 +91,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := io.WriteString(stdout, text); err != nil {
 			return fmt.Errorf("report: failed to write the document: %w", err)
 		}
-	} else if err := writeFile(*out, text); err != nil {
-		return fmt.Errorf("report: %w", err)
+	} else {
+		if err := writeFile(*out, text); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		// The charts the document links, beside it in bench/.
+		dir := filepath.Join(filepath.Dir(*out), ChartDir)
+		for _, in := range doc.Sections {
+			for _, c := range Charts(in.Section) {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return fmt.Errorf("report: failed to make %s: %w", dir, err)
+				}
+				if err := writeFile(filepath.Join(dir, c.ID+".svg"), c.SVG()); err != nil {
+					return fmt.Errorf("report: chart %s: %w", c.ID, err)
+				}
+			}
+		}
 	}
 	var fatal []error
 	for _, p := range problems {
@@ -252,6 +269,9 @@ func renderSection(b *strings.Builder, s bench.Section) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", metric, figure(r.Skywasm, r.Unit), other, rat, who)
 	}
 	b.WriteString("\n")
+	for _, c := range Charts(s) {
+		fmt.Fprintf(b, "![%s](%s/%s.svg)\n\n%s\n\n", c.Title, ChartDir, c.ID, c.Caption)
+	}
 	if len(s.Notes) > 0 {
 		b.WriteString("Notes:\n\n")
 		for _, n := range s.Notes {

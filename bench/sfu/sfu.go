@@ -229,7 +229,8 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 		}
 		wg.Wait()
 	}()
-	for _, target := range rampSteps(o.maxSubs) {
+	ramp := rampSteps(o.maxSubs)
+	for _, target := range ramp {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -270,7 +271,10 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 			}
 			st.remeasured = true
 		}
-		fmt.Fprintf(progress, "skywasm-bench sfu: %v\n", st)
+		// The ramp stops at the first step over the loss bound or at the
+		// budget, whichever comes first: the budget bounds the time left.
+		fmt.Fprintf(progress, "skywasm-bench sfu: step %d of at most %d, at most %v left: %v\n",
+			len(res.steps)+1, len(ramp), max(time.Until(deadline), 0).Round(time.Second), st)
 		res.steps = append(res.steps, st)
 		if st.loss() > maxLoss {
 			res.stopped = fmt.Sprintf("loss passed %.0f%% (%.2f%%) at %d subscribers", 100*maxLoss, 100*st.loss(), target)
@@ -455,6 +459,7 @@ func (r *result) section(o options) (bench.Section, error) {
 		"Ramp (subscribers: loss, forwarded packets/s, server CPU): " + r.rampSummary(),
 		fmt.Sprintf("Wall time %v.", r.wallTime.Round(time.Second)),
 	}
+	sec.Series = r.series()
 	return sec, nil
 }
 

@@ -186,6 +186,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	res := map[*target]figures{sky: {}, pjs: {}}
+	// Progress: parts done of all, and the time left at the pace so far.
+	parts, done, began := o.rounds*len(o.peers)*2, 0, time.Now()
 	for round := range o.rounds {
 		order := []*target{sky, pjs}
 		if round%2 == 1 {
@@ -193,7 +195,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		for i, n := range o.peers {
 			for _, t := range order {
-				fmt.Fprintf(stderr, "round %d/%d, %s peers, %s: ", round+1, o.rounds, thousands(n), t.name)
+				left := "time left unknown"
+				if done > 0 {
+					left = fmt.Sprintf("about %v left", (time.Since(began) / time.Duration(done) * time.Duration(parts-done)).Round(time.Second))
+				}
+				done++
+				fmt.Fprintf(stderr, "part %d/%d (%s), round %d/%d, %s peers, %s: ", done, parts, left, round+1, o.rounds, thousands(n), t.name)
 				if err := runOnce(ctx, o, t, n, i == 0, res[t], stderr); err != nil {
 					fmt.Fprintln(stderr, "failed")
 					return fmt.Errorf("round %d, %d peers, %s: %w", round+1, n, t.name, err)

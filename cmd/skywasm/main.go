@@ -26,6 +26,12 @@ import (
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = ""
 
+// release is the version this source tree is, shared with package.json's
+// "version" and the Go module's tag (v + release), which a test checks; a
+// build without a link-time or module version reports it as
+// release-devel+COMMIT.
+const release = "0.1.0"
+
 // Exit codes.
 const (
 	exitOK    = 0
@@ -141,23 +147,23 @@ func (cl *cli) usageError(msg string) error {
 	return errUsage
 }
 
-// buildVersion is the link-time version, else the module version, else the
-// VCS revision, else "devel".
+// buildVersion is the link-time version, else the module version, else
+// release-devel with the VCS revision when known.
 func buildVersion() string {
 	if version != "" {
 		return version
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "devel"
+		return "v" + release + "-devel"
 	}
 	if v := bi.Main.Version; v != "" && v != "(devel)" {
 		return v
 	}
 	for _, s := range bi.Settings {
 		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "devel-" + s.Value[:12]
+			return "v" + release + "-devel+" + s.Value[:12]
 		}
 	}
-	return "devel"
+	return "v" + release + "-devel"
 }
