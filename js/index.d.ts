@@ -182,9 +182,10 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
     fetchPeerExists(peerId: string): Promise<boolean>;
 
     /**
-     * skywasm: loads the SDK (sdk.wasm) now, or from another address; resolves once it is loaded, rejects if it cannot
-     * be. Optional: `new Peer()` loads it by itself, from beside the script. Throws if `wasmURL` comes after the first
-     * Peer started loading the SDK.
+     * skywasm: loads and starts the SDK (sdk.wasm) now, or from another address; resolves once it is loaded, rejects if
+     * it cannot be. Optional: `new Peer()` loads it by itself, from beside the script, which the script starts fetching
+     * and compiling as soon as it runs; calling `init` early also starts the Go runtime, so the first Peer opens sooner.
+     * Throws if `wasmURL` or `env` comes after the first Peer started loading the SDK.
      */
     static init(options?: Peer.InitOptions): Promise<void>;
     /** skywasm: the Go runtime's figures of the loaded SDK, for leak tests; null before it is loaded. */
@@ -296,6 +297,8 @@ export declare namespace Peer {
     interface InitOptions {
         /** Where sdk.wasm is; default beside the script (`…/sdk/sdk.wasm`). */
         wasmURL?: string | URL;
+        /** The Go runtime's environment variables, for diagnosis: `{GODEBUG: "inittrace=1"}` logs package init times. */
+        env?: Record<string, string>;
     }
 
     /** skywasm: the Go runtime's figures, from `Peer.debugStats()`. */

@@ -161,27 +161,88 @@
     return err;
   }
 
+  // The module's and wasm_exec.js's names beside this script. skywasm serve (server/static) writes the
+  // content-hashed, immutable names between the quotes of the marked literals as it serves this file
+  // (sdk.<hash>.wasm), so that a warm load asks the server nothing and Chromium's wasm code cache, keyed by URL,
+  // applies; served as-is (a bundler, another server) they stay the plain names.
+  const wasmName = /*skywasm:sdk.wasm*/ "sdk.wasm";
+  const execName = /*skywasm:wasm_exec.js*/ "wasm_exec.js";
+  let compiling; // {url, module: Promise<WebAssembly.Module>}: the fetch and compile under way
+  let goEnv; // Peer.init({env}): the Go runtime's environment (GODEBUG=inittrace=1, …)
+
+  // mark records a step of the start-up on the page's performance timeline (skywasm:fetch, :compiled, :start,
+  // :instantiated, :ready), which the browser benchmark reads.
+  function mark(name) {
+    if (typeof performance !== "undefined" && typeof performance.mark === "function") performance.mark(`skywasm:${name}`);
+  }
+
+  function wasmLocation() {
+    const base = baseURL || (typeof location !== "undefined" ? new URL("/sdk/", location.href).href : undefined);
+    return new URL(wasmURL || wasmName, base);
+  }
+
+  // compile starts fetching and compiling the module at url, once per URL. compileStreaming compiles as the bytes
+  // arrive, on other threads, and is what lets Chromium cache the compiled code; it needs Content-Type
+  // application/wasm. A server without it still works, slower; a hashed name the server no longer has (a rebuild
+  // between the script and the module) falls back to the plain name.
+  function compile(url) {
+    if (compiling?.url.href === url.href) return compiling.module;
+    mark("fetch");
+    const fetchOK = async (u) => {
+      const res = await fetch(u);
+      if (!res.ok) throw new Error(`skywasm: fetching ${u} failed: HTTP ${res.status}`);
+      return res;
+    };
+    const plain = !wasmURL && wasmName !== "sdk.wasm" ? new URL("sdk.wasm", url) : null;
+    const module = (async () => {
+      let response = fetchOK(url);
+      if (plain) response = response.catch(() => fetchOK(plain));
+      let m;
+      try {
+        m = await WebAssembly.compileStreaming(response);
+      } catch (err) {
+        const res = await response; // a failed fetch rejects here
+        m = await WebAssembly.compile(await res.clone().arrayBuffer());
+      }
+      mark("compiled");
+      return m;
+    })();
+    // Started early, nobody may be waiting yet: an error is reported when the SDK is asked for.
+    module.catch(() => {});
+    compiling = { url, module };
+    return module;
+  }
+
+  // prefetch starts the fetch and compile as soon as this script knows where it was served from, when it was
+  // served under its own name (not from a bundle, which says where the module is with Peer.init({wasmURL})).
+  function prefetch(scriptURL) {
+    try {
+      if (!/\/skywasm\.m?js$/.test(new URL(scriptURL).pathname)) return;
+      compile(wasmLocation());
+      if (typeof globalThis.Go !== "function") import(new URL(execName, wasmLocation()).href).catch(() => {});
+    } catch {
+      // No URL to start from: the first Peer or Peer.init loads it.
+    }
+  }
+
   async function load() {
     if (call) return call;
-    const base = baseURL || (typeof location !== "undefined" ? new URL("/sdk/", location.href).href : undefined);
-    const url = new URL(wasmURL || "sdk.wasm", base);
+    mark("start");
+    const url = wasmLocation();
+    const module = compile(url);
     if (typeof globalThis.Go !== "function") {
-      await import(new URL("wasm_exec.js", url).href);
+      await import(new URL(wasmURL ? "wasm_exec.js" : execName, url).href);
     }
     const go = new globalThis.Go();
-    const response = fetch(url);
-    let instance;
-    try {
-      ({ instance } = await WebAssembly.instantiateStreaming(response, go.importObject));
-    } catch (err) {
-      // instantiateStreaming needs Content-Type application/wasm; a server without it still works, slower.
-      const res = await response;
-      if (!res.ok) throw new Error(`skywasm: fetching ${url} failed: HTTP ${res.status}`);
-      ({ instance } = await WebAssembly.instantiate(await res.arrayBuffer(), go.importObject));
-    }
+    if (goEnv) Object.assign(go.env, goEnv);
+    const instance = await WebAssembly.instantiate(await module, go.importObject);
+    mark("instantiated");
     const ready = new Promise((resolve) => {
       globalThis.__skywasm = {
-        ready: resolve,
+        ready(fn) {
+          mark("ready");
+          resolve(fn);
+        },
         emit(self, name, ...args) {
           EventEmitter.prototype.emit.call(self, name, ...args);
         },
@@ -236,14 +297,18 @@
     }
 
     /**
-     * Loads sdk.wasm ahead of the first Peer, or from another URL than beside this script. skywasm extension.
-     * @param {{wasmURL?: string | URL}} [options]
+     * Loads and starts the SDK ahead of the first Peer, or from another URL than beside this script; `env` is
+     * the Go runtime's environment, for diagnosis ({GODEBUG: "inittrace=1"}). skywasm extension. The script
+     * starts fetching and compiling sdk.wasm as it is evaluated; this also starts the Go runtime, so that the
+     * first Peer opens sooner.
+     * @param {{wasmURL?: string | URL, env?: Record<string, string>}} [options]
      */
     static init(options = {}) {
-      if (options.wasmURL !== undefined && !call) {
-        if (loading) throw new Error("skywasm: Peer.init({wasmURL}) must come before the first Peer");
-        wasmURL = String(options.wasmURL);
+      if ((options.wasmURL !== undefined || options.env !== undefined) && !call && loading) {
+        throw new Error("skywasm: Peer.init({wasmURL, env}) must come before the first Peer");
       }
+      if (options.wasmURL !== undefined && !call) wasmURL = String(options.wasmURL);
+      if (options.env !== undefined && !call) goEnv = { ...options.env };
       return (loading ||= load()).then(() => undefined);
     }
 
@@ -467,7 +532,11 @@
     // setBase is skywasm.mjs's: the module's own URL, when no classic script set one.
     setBase(url) {
       baseURL ||= url;
+      prefetch(url);
     },
   };
-  if (typeof document !== "undefined" && document.currentScript) globalThis.Peer = Peer;
+  if (typeof document !== "undefined" && document.currentScript) {
+    globalThis.Peer = Peer;
+    prefetch(document.currentScript.src);
+  }
 })();

@@ -76,7 +76,9 @@ run() {
 run signaling bin/skywasm-bench signaling $smoke -json "$out/signaling.json"
 run browser node bench/browser/browser.mjs ${smoke:+-$smoke} --json "$out/browser.json"
 run sfu bin/skywasm-bench sfu $smoke -json "$out/sfu.json"
-run sizes bin/skywasm-bench sizes -json "$out/sizes.json"
+# The size per package reads the function names of an unstripped build of the same program.
+run sizes-build env GOOS=js GOARCH=wasm ${GO:-go} build -trimpath -o "$out/sdk-names.wasm" ./wasm
+run sizes bin/skywasm-bench sizes -names "$out/sdk-names.wasm" -json "$out/sizes.json"
 
 # Every section is passed, written or not: the report names the missing.
 run report bin/skywasm-bench report -o docs/benchmarks.md ${BENCH_MACHINE:+-machine "$BENCH_MACHINE"} \

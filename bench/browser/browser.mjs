@@ -6,7 +6,11 @@
 //
 //   - data-channel throughput between two pages: skywasm's DataConnection
 //     (binary, none) against PeerJS (default, raw) and a bare data channel;
-//   - new Peer() to open, wasm load included, with a cold and a warm cache;
+//   - new Peer() to open, wasm load included, with a cold and a warm cache,
+//     and after Peer.init(); skywasm's start-up in stages (fetch, compile,
+//     instantiate, Go's start, the signaling handshake, open's delivery);
+//   - whether Chromium's wasm code cache served the module (from a trace),
+//     and Go's package init times (GODEBUG=inittrace=1);
 //   - peer.call() to the caller's stream event, p50 and p95.
 //
 // Every comparison alternates the two sides within the run, reversing the
@@ -14,10 +18,12 @@
 //
 // Usage (in a loopback-only network namespace, after `make build`):
 //
-//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N]
+//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST]
 //
 // --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
 // filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
+// --parts runs only the listed parts (throughput, open, startup, calls), to
+// measure one thing while working on it; the others' rows stay empty.
 //
 // The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
 // peerjs-server (bench/browser/peerserver.mjs) and a static server in this
@@ -37,7 +43,7 @@ import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
-const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N]";
+const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls]";
 
 /** What one run does: sizes and counts for a full run and for --smoke. */
 function plan(args) {
@@ -60,7 +66,7 @@ function plan(args) {
 
 /** Parses argv (without node and the script); throws a usage error. */
 export function parseArgs(argv) {
-  const args = { json: null, smoke: false, rounds: 3 };
+  const args = { json: null, smoke: false, rounds: 3, parts: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -69,6 +75,7 @@ export function parseArgs(argv) {
     };
     if (arg === "--json") args.json = value();
     else if (arg === "--smoke") args.smoke = true;
+    else if (arg === "--parts") args.parts = value().split(",");
     else if (arg === "--rounds") {
       args.rounds = Number(value());
       if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error(`--rounds must be a positive integer\n${usage}`);
@@ -198,8 +205,9 @@ export async function run(args) {
     const parts = [
       { name: "throughput", fn: () => throughput(env, p, openPage, openPeerPage) },
       { name: "open", fn: () => openTimes(env, p, libs, openPage) },
+      { name: "startup", fn: () => startupProbe(env, libs, openPage) },
       { name: "calls", fn: () => callTimes(env, p, openPeerPage) },
-    ];
+    ].filter((part) => !args.parts || args.parts.includes(part.name));
     const results = {};
     const failures = [];
     for (const part of parts) {
@@ -231,8 +239,15 @@ export async function run(args) {
           "Every channel is reliable and ordered: PeerJS's connections are opened with reliable: true, since its default " +
           "channel is unordered and delivers a file's slices out of order.",
         "Open: new Peer() to its open event, the library's script already loaded; cold is a fresh browser context " +
-          "(empty cache), warm the same page loaded again in that context (both servers answer no-cache with an ETag, " +
-          "so the bytes come from the cache after a 304).",
+          "(empty cache), warm the same page loaded again in that context (the pages and PeerJS answer no-cache with an " +
+          "ETag, so their bytes come from the cache after a 304; skywasm.js likewise, and it names sdk.wasm and " +
+          "wasm_exec.js by content-hashed immutable URLs, which come from the cache without a request). " +
+          "After Peer.init(): a third load in that context calls Peer.init() and waits for it before new Peer().",
+        "Start-up stages: each counts only its time after new Peer(); what skywasm.js did before it (it starts " +
+          "fetching and compiling sdk.wasm as it is evaluated) cost the Peer nothing. Compile runs from the fetch's " +
+          "start, since streaming compiles as the bytes arrive. Go's start is the runtime's start and package init, " +
+          "to the bridge's ready; the handshake runs from there to the server's first message on the signaling " +
+          "WebSocket; delivery from that message to the page's open listener.",
         `Calls: ${p.calls} per library, alternating, after one untimed warm-up call each; Chromium's fake camera and ` +
           "microphone; the callee answers with its own stream; both sides hang up between calls. " +
           "No ICE servers on either side (PeerJS given config.iceServers [], skywasm's default).",
@@ -328,34 +343,115 @@ async function transfer({ key, from, to, label }, total) {
  * @returns {Promise<{skywasm: {cold: number[], warm: number[]}, peerjs: {cold: number[], warm: number[]}, wasmBytes: {cold: number[], warm: number[]}}>}
  */
 async function openTimes(env, p, libs, openPage) {
-  const out = { skywasm: { cold: [], warm: [] }, peerjs: { cold: [], warm: [] }, wasmBytes: { cold: [], warm: [] } };
+  const out = {
+    skywasm: { cold: [], warm: [], init: [] },
+    peerjs: { cold: [], warm: [] },
+    wasmBytes: { cold: [], warm: [] },
+    stages: { cold: [], warm: [] },
+  };
   for (let i = 0; i < p.openSamples; i++) {
     const order = i % 2 === 0 ? ["skywasm", "peerjs"] : ["peerjs", "skywasm"];
     for (const lib of order) {
-      await withContext(env, async ({ open }) => {
-        const page = await openPage(open, lib);
-        const wasm = [];
-        page.on("requestfinished", (req) => {
-          if (new URL(req.url()).pathname.endsWith("/sdk.wasm")) wasm.push(req.sizes().then((s) => s.responseBodySize));
+      await withContext(env, async ({ context, open }) => {
+        // sdk.wasm's requests by page load (0 cold, 1 warm, 2 after Peer.init()): the script starts the fetch as
+        // it loads, so the listener is the context's, there before the page. A load that took sdk.wasm from the
+        // cache without asking made none.
+        let load = 0;
+        const wasm = [[], [], []];
+        context.on("request", (req) => {
+          if (/\/sdk(\.[\w-]+)?\.wasm$/.test(new URL(req.url()).pathname)) {
+            wasm[load].push(req.response().then(() => req.sizes()).then((s) => Math.max(0, s.responseBodySize)));
+          }
         });
+        const page = await openPage(open, lib);
         const cold = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
         out[lib].cold.push(cold.ms);
+        load = 1;
         await page.goto(libs[lib].url);
         await page.evaluate(() => B.ready);
         const warm = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
         out[lib].warm.push(warm.ms);
         if (lib === "skywasm") {
-          // The browser reports a finished request a moment after the page used it.
-          for (let waited = 0; wasm.length < 2 && waited < 5_000; waited += 50) await sleep(50);
-          if (wasm.length !== 2) throw new Error(`sdk.wasm was fetched ${wasm.length} times in two page loads, want 2`);
-          const [coldBytes, warmBytes] = await Promise.all(wasm);
-          out.wasmBytes.cold.push(coldBytes);
-          out.wasmBytes.warm.push(warmBytes);
+          out.stages.cold.push(cold.stages);
+          out.stages.warm.push(warm.stages);
+          load = 2;
+          await page.goto(libs[lib].url);
+          await page.evaluate(() => B.ready);
+          await page.evaluate(() => B.init());
+          const init = await page.evaluate((o) => B.openPeer(o), libs[lib].peer);
+          out[lib].init.push(init.ms);
+          console.error(`browser bench: open skywasm after Peer.init(): ${init.ms.toFixed(0)} ms`);
+          if (wasm[0].length < 1) throw new Error("sdk.wasm was never fetched");
+          const bytes = async (reqs) => (await Promise.all(reqs)).reduce((a, b) => a + b, 0);
+          out.wasmBytes.cold.push(await bytes(wasm[0]));
+          out.wasmBytes.warm.push(await bytes(wasm[1]));
+          console.error(`browser bench: stages cold ${JSON.stringify(cold.stages)}`);
+          console.error(`browser bench: stages warm ${JSON.stringify(warm.stages)}`);
         }
         console.error(`browser bench: open ${lib}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
       });
     }
   }
+  return out;
+}
+
+/**
+ * Part 2b: skywasm's start-up seen from inside, in one fresh context: three
+ * loads of the page, each opening a Peer under a Chromium trace that says
+ * whether V8 compiled sdk.wasm or took it from one of its caches; then one
+ * more load with GODEBUG=inittrace=1 (Peer.init({env})), whose lines give
+ * each Go package's init time. Kept apart from the open times: tracing and
+ * the trace's console lines cost time themselves.
+ * @returns {Promise<{loads: {hit: boolean, compiled: boolean, cached: boolean, invalid: boolean}[], init: {total: number, top: [string, number][]}}>}
+ */
+async function startupProbe(env, libs, openPage) {
+  const out = { loads: [], init: null };
+  await withContext(env, async ({ open }) => {
+    const page = await open(libs.skywasm.url);
+    for (let i = 0; i < 3; i++) {
+      await env.browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm"] });
+      let trace;
+      try {
+        await page.goto(libs.skywasm.url);
+        await page.evaluate(() => B.ready);
+        await page.evaluate((o) => B.openPeer(o), libs.skywasm.peer);
+        // V8 writes the cache after its optimising compiler has produced enough code: give it a moment.
+        await sleep(i === 0 ? 3_000 : 500);
+      } finally {
+        trace = JSON.parse((await env.browser.stopTracing()).toString("utf8"));
+      }
+      const names = new Set((trace.traceEvents ?? trace).map((e) => e.name).filter((n) => n?.startsWith("v8.wasm.")));
+      const load = {
+        // V8 keeps compiled modules in memory per renderer process, keyed by the bytes (a reload of the page
+        // reuses it); Chromium's code cache on disk, keyed by URL, serves a new process.
+        memory: [...(trace.traceEvents ?? trace)].some((e) => e.name === "wasm.GetNativeModuleFromCache"),
+        hit: names.has("v8.wasm.moduleCacheHit"),
+        compiled: names.has("v8.wasm.compiledModule"),
+        cached: names.has("v8.wasm.cachedModule"),
+        invalid: names.has("v8.wasm.moduleCacheInvalid"),
+      };
+      out.loads.push(load);
+      console.error(`browser bench: startup load ${i + 1}: ${JSON.stringify(load)}`);
+    }
+    const lines = [];
+    page.on("console", (msg) => lines.push(msg.text()));
+    await page.goto(libs.skywasm.url);
+    await page.evaluate(() => B.ready);
+    await page.evaluate(() => B.init({ env: { GODEBUG: "inittrace=1" } }));
+    const byPkg = new Map();
+    let total = 0;
+    for (const line of lines.join("\n").split("\n")) {
+      const m = /^init (\S+) @[\d.]+ ms, ([\d.]+) ms clock/.exec(line.trim());
+      if (!m) continue;
+      const ms = Number(m[2]);
+      total += ms;
+      byPkg.set(m[1], (byPkg.get(m[1]) ?? 0) + ms);
+    }
+    if (byPkg.size === 0) throw new Error(`no inittrace lines in the console: ${lines.slice(0, 5).join(" | ")}`);
+    const top = [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    out.init = { total, count: byPkg.size, top };
+    console.error(`browser bench: package init ${total.toFixed(1)} ms in ${byPkg.size} packages; top ${JSON.stringify(top)}`);
+  });
   return out;
 }
 
@@ -428,6 +524,33 @@ function rows(p, results, peerjsVersion) {
     detail: `median of ${of(p.openSamples, "context")}; ranges ${range(o?.skywasm[which])} vs ${range(o?.peerjs[which])}${wire(which)}`,
   });
 
+  const st = o?.stages;
+  const stageRow = (which, key, label) => {
+    const xs = st?.[which]?.map((x) => x?.[key]).filter((x) => Number.isFinite(x));
+    return {
+      metric: `skywasm start-up, ${which} cache: ${label}`,
+      unit: "ms",
+      skywasm: fig(xs?.length ? median(xs) : undefined),
+      better: "lower",
+      detail: `median of ${of(xs?.length ?? 0, "context")}; range ${range(xs)}`,
+    };
+  };
+  const stageRows = (which) => [
+    stageRow(which, "fetch", "fetch of sdk.wasm after new Peer()"),
+    stageRow(which, "compile", "compile after new Peer() (streaming, from the fetch's start)"),
+    stageRow(which, "instantiate", "instantiate"),
+    stageRow(which, "goStart", "Go runtime start and package init"),
+    stageRow(which, "handshake", "signaling handshake (ready to the server's first message)"),
+    stageRow(which, "deliver", "open delivered (server's message to the page's listener)"),
+  ];
+  const sp = results.startup;
+  const warmLoads = sp?.loads.slice(1) ?? [];
+  const hits = warmLoads.filter((l) => (l.hit && !l.invalid) || l.memory).length;
+  const loadWord = (l) =>
+    (l.memory ? "V8's in-memory module cache" : l.hit ? (l.invalid ? "code cache rejected" : "code cache hit") : l.compiled ? "compiled" : "no event") +
+    (l.cached ? ", written to the code cache" : "");
+  const init = sp?.init;
+
   const c = results.calls;
   const cRow = (pct) => ({
     metric: `peer.call() to the caller's stream event, p${pct}`,
@@ -446,6 +569,31 @@ function rows(p, results, peerjsVersion) {
     tRow(`data channel, ${size}: skywasm none vs the bare channel`, "skyNone", "raw", "RTCPeerConnection"),
     oRow("new Peer() to open, cold cache (wasm load included)", "cold"),
     oRow("new Peer() to open, warm cache", "warm"),
+    {
+      metric: "new Peer() to open, warm cache, after Peer.init() resolved",
+      unit: "ms",
+      skywasm: fig(o && median(o.skywasm.init)),
+      other: fig(o && median(o.skywasm.warm)),
+      otherName: "skywasm without Peer.init()",
+      better: "lower",
+      detail: `median of ${of(p.openSamples, "context")}; ranges ${range(o?.skywasm.init)} vs ${range(o?.skywasm.warm)}`,
+    },
+    ...stageRows("cold"),
+    ...stageRows("warm"),
+    {
+      metric: "warm loads that compiled nothing (V8's wasm caches)",
+      unit: "%",
+      skywasm: fig(sp && warmLoads.length ? (100 * hits) / warmLoads.length : undefined, 0),
+      better: "higher",
+      detail: sp ? `Chromium trace of 3 loads in one context: ${sp.loads.map(loadWord).join("; ")}` : "",
+    },
+    {
+      metric: "Go package init, all packages (GODEBUG=inittrace=1)",
+      unit: "ms",
+      skywasm: fig(init?.total),
+      better: "lower",
+      detail: init ? `${init.count} packages; most: ${init.top.map(([pkg, ms]) => `${pkg} ${ms.toFixed(1)}`).join(", ")}` : "",
+    },
     cRow(50),
     cRow(95),
   ];

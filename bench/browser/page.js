@@ -23,6 +23,62 @@
   const highWater = 1 << 20;
   const lowWater = 256 << 10;
 
+  /**
+   * The signaling WebSocket's moments, for skywasm's start-up breakdown: when the page created it, when it opened
+   * and when its first message (the server's OPEN) arrived. A subclass installed before the SDK loads, whose own
+   * listener runs before any of the SDK's.
+   */
+  const ws = { created: NaN, opened: NaN, firstMessage: NaN };
+  if (lib === "skywasm" && typeof WebSocket === "function") {
+    const Base = WebSocket;
+    globalThis.WebSocket = class extends Base {
+      constructor(...args) {
+        super(...args);
+        if (Number.isNaN(ws.created)) {
+          ws.created = performance.now();
+          this.addEventListener("open", () => (ws.opened = performance.now()), { once: true });
+          this.addEventListener("message", () => (ws.firstMessage = performance.now()), { once: true });
+        }
+      }
+    };
+  }
+
+  /** The time of skywasm's start-up mark name (skywasm.js's mark()), or NaN. */
+  function markAt(name) {
+    const e = performance.getEntriesByName(`skywasm:${name}`);
+    return e.length ? e[e.length - 1].startTime : NaN;
+  }
+
+  /**
+   * skywasm's new Peer() → open, in stages, in ms: the module's fetch (from resource timing, with the bytes that
+   * crossed the network), its compile (from the fetch's start: streaming compiles as the bytes arrive), instantiate,
+   * Go's start (runtime and package init, to the bridge's ready), the signaling handshake (ready to the server's
+   * first message) and the delivery of open (that message to the page's listener). Each stage counts only the time
+   * after new Peer() (t0): what the script did before it, as its early fetch and compile, cost the Peer nothing.
+   */
+  function breakdown(t0, openedAt) {
+    const fetchStart = markAt("fetch");
+    const compiled = markAt("compiled");
+    const start = markAt("start");
+    const instantiated = markAt("instantiated");
+    const ready = markAt("ready");
+    const res = performance.getEntriesByType("resource").filter((e) => /\/sdk(\.[\w-]+)?\.wasm(\?|$)/.test(new URL(e.name).pathname + new URL(e.name).search));
+    const r = res[res.length - 1];
+    const after = (from, to) => Math.max(0, to - Math.max(from, t0));
+    return {
+      url: r ? new URL(r.name).pathname : null,
+      transferSize: r ? r.transferSize : null,
+      fetchBeforePeer: fetchStart < t0,
+      fetch: r ? after(r.startTime, r.responseEnd) : NaN,
+      compile: after(fetchStart, compiled),
+      instantiate: after(Math.max(compiled, start), instantiated),
+      goStart: after(instantiated, ready),
+      handshake: after(ready, ws.firstMessage),
+      deliver: after(ws.firstMessage, openedAt),
+      wsConnect: after(ws.created, ws.opened),
+    };
+  }
+
   /** Loads the library the query string names; resolves once it ran. */
   function loadLibrary() {
     let src;
@@ -94,7 +150,8 @@
           ? new Peer({ key, host, port, secure: false })
           : new peerjs.Peer({ key, host, port, path: "/", secure: false, config: { iceServers: [] } });
       const id = await T.event(peer, "open", 60_000, `${lib}'s open event`);
-      const ms = performance.now() - t0;
+      const openedAt = performance.now();
+      const ms = openedAt - t0;
       B.peer = peer;
       peer.on("connection", (conn) => {
         conn.on("data", B.take);
@@ -104,7 +161,15 @@
         B.calls.push(call);
         call.answer(B.stream);
       });
-      return { id, ms };
+      return { id, ms, stages: lib === "skywasm" ? breakdown(t0, openedAt) : null };
+    },
+
+    /** skywasm's Peer.init(options): loads and starts the SDK ahead of a Peer; resolves with the ms it took. */
+    async init(options) {
+      await B.ready;
+      const t0 = performance.now();
+      await T.deadline(Peer.init(options), 60_000, "Peer.init");
+      return performance.now() - t0;
     },
 
     /**

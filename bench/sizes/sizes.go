@@ -28,6 +28,7 @@ const defaultBrotliQuality = 9
 // options are Main's flags.
 type options struct {
 	wasm, peerjs, json string
+	names              string // an unstripped build of the same program, for the size per package
 	extra              string // comma-separated: the SDK's other files a page loads
 	quality            int
 	args               []string
@@ -43,6 +44,7 @@ func Main(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.extra, "with", "js/wasm_exec.js,js/skywasm.js", "the SDK's other `files` a page loads, comma-separated")
 	fs.StringVar(&o.peerjs, "peerjs", "node_modules/peerjs/dist/peerjs.min.js", "PeerJS's bundle `file`, compared with; without it the rows have no comparison")
 	fs.StringVar(&o.json, "json", "", "write the section as JSON to `file`")
+	fs.StringVar(&o.names, "names", "", "an unstripped build (no -s -w) of the same program: adds its code size per Go package")
 	fs.IntVar(&o.quality, "brotli-quality", defaultBrotliQuality, "brotli `quality`, as given to tools/precompress")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -129,6 +131,14 @@ func measure(o options) (bench.Section, error) {
 		row("the whole SDK a page loads, "+brName, page.brotli, func(s sizes) int { return s.brotli },
 			"sdk.wasm with "+strings.Join(extras, " and ")),
 	}
+	if o.names != "" {
+		pkgRows, note, err := packageRows(o.names, o.quality)
+		if err != nil {
+			return sec, err
+		}
+		sec.Rows = append(sec.Rows, pkgRows...)
+		defer func() { sec.Notes = append(sec.Notes, note) }()
+	}
 	sec.Notes = []string{
 		fmt.Sprintf("Compressed as `make wasm` compresses (tools/precompress): gzip at its best compression, brotli at quality %d; the server sends these precompressed files.", o.quality),
 		"sdk.wasm is the Go runtime and the whole SDK (signaling client, protocol, pion/webrtc's browser bindings) compiled to WebAssembly; PeerJS is JavaScript over the browser's own WebRTC, so skywasm is the bigger download by design, and its wasm is also compiled by the browser as it streams in.",
@@ -139,6 +149,50 @@ func measure(o options) (bench.Section, error) {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("PeerJS's version is unknown: %v.", verr))
 	}
 	return sec, nil
+}
+
+// topPackages is how many packages get a row of their own.
+const topPackages = 20
+
+// packageRows are the rows of the size per package, from an unstripped
+// build: the largest packages' code, the rest's, and the data section.
+func packageRows(names string, quality int) ([]bench.Row, string, error) {
+	pkgs, sections, err := packageSizes(names, quality)
+	if err != nil {
+		return nil, "", err
+	}
+	kib := func(n int) *float64 { return bench.F(float64(n) / 1024) }
+	var rows []bench.Row
+	rest, restBr, restN := 0, 0, 0
+	for i, p := range pkgs {
+		if i >= topPackages {
+			rest, restBr, restN = rest+p.raw, restBr+p.brotli, restN+1
+			continue
+		}
+		rows = append(rows, bench.Row{
+			Metric: "sdk.wasm code of " + p.pkg, Unit: "KiB", Skywasm: kib(p.raw), Better: "lower",
+			Detail: fmt.Sprintf("%d functions; brotli alone %.1f KiB", p.funcs, float64(p.brotli)/1024),
+		})
+	}
+	rows = append(rows,
+		bench.Row{Metric: "sdk.wasm code of the other packages", Unit: "KiB", Skywasm: kib(rest), Better: "lower",
+			Detail: fmt.Sprintf("%d packages; brotli alone %.1f KiB", restN, float64(restBr)/1024)},
+		bench.Row{Metric: "sdk.wasm data section", Unit: "KiB", Skywasm: kib(sections["data"]), Better: "lower",
+			Detail: "the Go runtime's tables (pclntab, type data) and every package's constants, not attributed"},
+	)
+	note := fmt.Sprintf("Size per package: the code section's function bodies (%.0f KiB of %.0f KiB code, %.0f KiB data) "+
+		"attributed by the function names of an unstripped build of the same program (the name section, which -s strips; "+
+		"the code is the same); \"brotli alone\" compresses a package's bodies by themselves, so the column does not add up to the module's brotli size.",
+		float64(sumRaw(pkgs))/1024, float64(sections["code"])/1024, float64(sections["data"])/1024)
+	return rows, note, nil
+}
+
+func sumRaw(pkgs []pkgSize) int {
+	n := 0
+	for _, p := range pkgs {
+		n += p.raw
+	}
+	return n
 }
 
 // compressed measures one file. It streams the file into both

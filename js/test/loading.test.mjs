@@ -22,6 +22,9 @@ function get(url, headers = {}) {
   });
 }
 
+/** The content-hashed name under which skywasm serve serves sdk.wasm, which the skywasm.js it serves names. */
+const hashedWasm = /^\/sdk\/sdk\.[\w-]{16}\.wasm$/;
+
 /** Records the page's requests for sdk.wasm. */
 function wasmRequests(page) {
   const urls = [];
@@ -65,7 +68,7 @@ describe("loading the SDK", { timeout: 300_000 }, () => {
         assert.equal(typeof got.stats?.[k], "number", `Peer.debugStats().${k}: ${JSON.stringify(got.stats)}`);
       }
       assert.equal(requests.length, 1, `sdk.wasm fetched once: ${requests}`);
-      assert.equal(new URL(requests[0]).pathname, "/sdk/sdk.wasm", "fetched next to the script");
+      assert.match(new URL(requests[0]).pathname, hashedWasm, "fetched next to the script, by its hashed name");
     });
   });
 
@@ -113,11 +116,52 @@ describe("loading the SDK", { timeout: 300_000 }, () => {
         return { result: result === undefined ? "undefined" : String(result), statsAfterInit: stats !== null, open: peer.open };
       }, env.key);
       assert.deepEqual(got, { result: "undefined", statsAfterInit: true, open: true });
+      // The script started fetching the module beside it as it ran; Peer.init then named another.
       assert.deepEqual(
-        requests.map((u) => new URL(u).pathname + new URL(u).search),
+        requests.map((u) => new URL(u).pathname + new URL(u).search).filter((u) => !hashedWasm.test(u)),
         ["/sdk/sdk.wasm?loaded-by=init"],
         "the wasm came from wasmURL, once",
       );
+    });
+  });
+
+  it("a second load in the same context fetches nothing: the module and wasm_exec.js are hashed and immutable", { timeout: 60_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const page = await open("examples/");
+      const load = async () => {
+        await page.addScriptTag({ url: "/sdk/skywasm.js" });
+        return page.evaluate(async (key) => {
+          await T.deadline(Peer.init(), 20_000, "Peer.init");
+          const peer = new Peer({ key });
+          await T.event(peer, "open", 20_000, "open");
+          peer.destroy();
+          // Same origin, so resource timing has the sizes: transferSize 0 is the cache without a request.
+          return performance
+            .getEntriesByType("resource")
+            .filter((e) => /\/sdk\/(sdk|wasm_exec)[.\w-]*\.(wasm|js)$/.test(new URL(e.name).pathname) && !e.name.endsWith("skywasm.js"))
+            .map((e) => ({ path: new URL(e.name).pathname, transferSize: e.transferSize, bodySize: e.decodedBodySize }));
+        }, env.key);
+      };
+      const first = await load();
+      await page.goto(new URL("examples/", env.url).href);
+      const second = await load();
+      const wasmOf = (entries) => entries.find((e) => e.path.endsWith(".wasm"));
+      assert.match(wasmOf(first)?.path ?? "", hashedWasm, `the first load's module: ${JSON.stringify(first)}`);
+      assert.ok(wasmOf(first).transferSize > 0, "the first load fetched the module");
+      assert.equal(wasmOf(second)?.path, wasmOf(first).path, "the same hashed URL again");
+      for (const e of second) {
+        assert.match(e.path, /\.[\w-]{16}\.(wasm|js)$/, `${e.path} is named by its hash`);
+        assert.equal(e.transferSize, 0, `${e.path} came from the cache without a request: ${JSON.stringify(second)}`);
+        assert.ok(e.bodySize > 0, `${e.path} has its body`);
+      }
+      assert.ok(second.some((e) => e.path.endsWith(".js")), `wasm_exec.js was loaded too: ${JSON.stringify(second)}`);
+
+      const wasm = await get(new URL(wasmOf(first).path, env.url).href, { "Accept-Encoding": "br" });
+      assert.equal(wasm.status, 200);
+      assert.equal(wasm.headers["cache-control"], "public, max-age=31536000, immutable");
+      assert.equal(wasm.headers["content-type"], "application/wasm");
+      const stale = await get(new URL("sdk/sdk.AAAAAAAAAAAAAAAA.wasm", env.url).href);
+      assert.equal(stale.status, 404, "a hash that is not the current one is not found");
     });
   });
 

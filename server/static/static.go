@@ -25,8 +25,10 @@ import (
 // The paths a Handler answers.
 const (
 	// SDKPath serves the SDK's files: skywasm.js, skywasm.mjs, index.d.ts,
-	// wasm_exec.js and sdk.wasm, to pages of any origin. Nothing else
-	// under it exists.
+	// wasm_exec.js and sdk.wasm, to pages of any origin; also sdk.wasm and
+	// wasm_exec.js under content-hashed, immutable names
+	// (sdk.<hash>.wasm), which the skywasm.js it serves names. Nothing
+	// else under it exists.
 	SDKPath = "/sdk/"
 	// ExamplesPath serves the example pages: a directory's index.html at
 	// its path, every other file by its name.
@@ -74,6 +76,7 @@ type Config struct {
 type Handler struct {
 	sdk, examples *tree
 	keyScript     []byte // nil outside dev mode
+	shim          shimCache
 	logger        *slog.Logger
 }
 
@@ -116,7 +119,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(h.keyScript)
 	case h.sdk != nil && strings.HasPrefix(p, SDKPath):
 		name := p[len(SDKPath):]
-		if !isSDKFile(name) {
+		if !isSDKFile(name) && !isHashedSDKFile(name) {
 			http.NotFound(w, r)
 			return
 		}
@@ -128,6 +131,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
 		hdr.Set("Access-Control-Allow-Origin", "*")
 		hdr.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		if file, hash, ok := hashedName(name); ok {
+			h.serveHashed(w, r, h.sdk, file, hash)
+			return
+		}
+		if name == shimFile && h.serveShim(w, r, h.sdk) {
+			return
+		}
 		h.serveName(w, r, h.sdk, name)
 	case h.examples != nil && strings.HasPrefix(p, ExamplesPath):
 		name := p[len(ExamplesPath):]
@@ -184,7 +194,7 @@ func (h *Handler) serveName(w http.ResponseWriter, r *http.Request, t *tree, nam
 	}
 	switch {
 	case st.Mode().IsRegular():
-		h.serveFile(w, r, t, name, representation{f: f, st: st})
+		h.serveFile(w, r, t, name, representation{f: f, st: st}, "no-cache")
 		return
 	case st.IsDir() && t == h.examples && !strings.HasSuffix(r.URL.Path, "/"):
 		if index, err := fs.Stat(t.fsys, name+"/index.html"); err == nil && index.Mode().IsRegular() {
@@ -239,7 +249,7 @@ var codings = [...]struct{ token, suffix string }{
 
 // serveFile serves the regular file name of t, open as orig, or one of its
 // variants, and closes them.
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, t *tree, name string, orig representation) {
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, t *tree, name string, orig representation, cacheControl string) {
 	var reps [len(codings)]representation
 	reps[identity] = orig
 	for c := gzip; int(c) < len(codings); c++ {
@@ -281,9 +291,10 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, t *tree, nam
 	}
 	hdr.Set("Content-Type", contentType(name))
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	// Cache, but ask before each use: a rebuilt SDK is picked up at the
-	// next load, and an unchanged one costs a 304.
-	hdr.Set("Cache-Control", "no-cache")
+	// A plain name is cached but asked for before each use (no-cache): a
+	// rebuilt SDK is picked up at the next load, and an unchanged one
+	// costs a 304. A content-hashed name is cached for good.
+	hdr.Set("Cache-Control", cacheControl)
 	hdr.Set("ETag", etag)
 	if c != identity {
 		hdr.Set("Content-Encoding", codings[c].token)
