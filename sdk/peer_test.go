@@ -72,26 +72,38 @@ func TestUnavailableID(t *testing.T) {
 	}
 }
 
+// TestPeerUnavailable: as in SkyWay, a connection to nobody, or to an ID
+// nobody can have, is returned, and peer-unavailable is the Peer's error
+// alone: the connection gets no error and no close until it is closed.
 func TestPeerUnavailable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.peer(sdk.PeerOptions{})
 	peerErrs := make(chan error, 4)
 	p.OnError(func(err error) { peerErrs <- err })
-	dc, err := p.Connect("nobody", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	dc.OnClose(func() { close(closed) })
-	err = recv(t, peerErrs, "peer error")
-	var e2 *sdk.Error
-	if !errors.As(err, &e2) || e2.Type != sdk.ErrorPeerUnavailable || e2.ConnectionID != dc.ID() {
-		t.Errorf("error %#v, want peer-unavailable for %s", err, dc.ID())
-	}
-	within(t, closed, time.Second, "close of the connection to nobody")
-	if p.GetConnection("nobody", dc.ID()) != nil {
-		t.Error("the closed connection is still listed")
+	for _, tc := range []struct{ name, remote string }{{"nobody", "nobody"}, {"empty ID", ""}, {"invalid ID", "a/b"}} {
+		dc, err := p.Connect(tc.remote, nil)
+		if err != nil || dc == nil {
+			t.Fatalf("%s: Connect: %v, %v; want a connection", tc.name, dc, err)
+		}
+		closed := make(chan struct{})
+		dc.OnClose(func() { close(closed) })
+		dc.OnError(func(err error) { t.Errorf("%s: the connection's error event: %v", tc.name, err) })
+		err = recv(t, peerErrs, "peer error")
+		var e2 *sdk.Error
+		if !errors.As(err, &e2) || e2.Type != sdk.ErrorPeerUnavailable {
+			t.Errorf("%s: error %#v, want peer-unavailable", tc.name, err)
+		}
+		select {
+		case <-closed:
+			t.Errorf("%s: the connection closed by itself", tc.name)
+		case <-time.After(300 * time.Millisecond):
+		}
+		dc.Close(false)
+		within(t, closed, time.Second, tc.name+": close after Close")
+		if p.GetConnection(tc.remote, dc.ID()) != nil {
+			t.Errorf("%s: the closed connection is still listed", tc.name)
+		}
 	}
 }
 
