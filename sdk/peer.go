@@ -104,11 +104,14 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 			return nil, fmt.Errorf("sdk: creating the WebRTC API: %w", err)
 		}
 	}
+	if opts.Token == "" {
+		opts.Token = protocol.RandomID(22)
+	}
 	p := &Peer{
 		opts:       opts,
 		base:       base,
 		api:        api,
-		token:      protocol.RandomID(22),
+		token:      opts.Token,
 		events:     newSerial(),
 		linkUp:     make(chan struct{}),
 		id:         opts.ID,

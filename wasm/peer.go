@@ -114,6 +114,9 @@ func peerOptions(id, v, url js.Value) (sdk.PeerOptions, error) {
 	if k := v.Get("key"); k.Type() == js.TypeString {
 		o.Key = k.String()
 	}
+	if t := v.Get("token"); t.Type() == js.TypeString {
+		o.Token = t.String()
+	}
 	o.Logger = consoleLogger(v.Get("debug"))
 	o.DisableTURN = v.Get("turn").Equal(js.ValueOf(false))
 	if c := v.Get("credential"); c.Type() == js.TypeObject {
