@@ -385,7 +385,7 @@ func (c *conn) shutdown(notify bool, reason string) {
 	c.release, c.candidates = nil, nil
 	c.mu.Unlock()
 	c.peer.opts.Logger.Debug("connection closed", "connectionId", c.id, "reason", reason)
-	if notify {
+	if notify && protocol.ValidPeerID(c.remoteID) { // the server refuses a message to an ID nobody can have
 		c.sendRelay(protocol.SendForceClose, protocol.RelayPayload{})
 	}
 	c.peer.unregister(c)
