@@ -407,11 +407,11 @@
       }
       this.#id = id === undefined || id === null ? undefined : String(id);
       this.options = peerOptions(options);
-      const server = serverURL(this.options, serverOrigin());
+      const server = serverURL(this.options, serverOrigin()) ?? "";
       this.#ready = (loading ||= load()).then(
         () => {
           if (this.#destroyed) this.emit("close"); // destroyed before the SDK had loaded
-          else this.#handle = invoke(M.bridge.newPeer, 0, this, this.#id ?? null, this.options, server ?? "");
+          else this.#handle = invoke(M.bridge.newPeer, 0, this, this.#id ?? null, this.options, server);
         },
         (err) => {
           const e = new Error(`skywasm: the SDK failed to load: ${err.message}`);
