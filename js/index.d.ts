@@ -84,6 +84,8 @@ export declare class EventEmitter<Events extends { [E in keyof Events]: (...args
     prependListener<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
     /** Calls `listener` the next time `event` is emitted, then removes it. */
     once<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
+    /** Like {@link once}, but `listener` goes before the listeners `event` has already. */
+    prependOnceListener<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
     /** Removes `listener` (added by `on` or `once`) from `event`. To remove them all, see {@link removeAllListeners}. */
     off<E extends EventName>(event: E, listener: ListenerOf<Events, E>): this;
     /** The same as {@link off}. */
@@ -94,11 +96,48 @@ export declare class EventEmitter<Events extends { [E in keyof Events]: (...args
     emit<E extends EventName>(event: E, ...args: ArgsOf<Events, E>): boolean;
     /** The listeners of `event`, in order. */
     listeners<E extends EventName>(event: E): Array<ListenerOf<Events, E>>;
+    /** The listeners of `event` as added: a `once` listener is its wrapper, whose `listener` is the one given. */
+    rawListeners<E extends EventName>(event: E): Array<ListenerOf<Events, E> & { listener?: ListenerOf<Events, E> }>;
+    /** Past `n` listeners of one event a warning is printed, once (Node's leak check); 0: no limit. Default 10. */
+    setMaxListeners(n: number): this;
+    /** The limit {@link setMaxListeners} set. */
+    getMaxListeners(): number;
+    /** The limit of new emitters: 10, as in Node. */
+    static defaultMaxListeners: number;
     /** How many listeners `event` has. */
     listenerCount(event: EventName): number;
     /** The events that have listeners. */
     eventNames(): EventName[];
 }
+
+/**
+ * One member of an EVENTS enum, as the `enum` package SkyWay used made them: `Peer.EVENTS.open.key === "open"`. Its
+ * value is a power of two in declaration order; as a string or in JSON it is its key.
+ */
+export interface EnumItem<K extends string = string> {
+    readonly key: K;
+    readonly value: number;
+    /** Whether `other` is this member, its key or its value. */
+    is(other: EnumItem | string | number): boolean;
+    toString(): K;
+    toJSON(): K;
+    valueOf(): number;
+}
+
+/** SkyWay's `EVENTS` objects: a member per event name, and the `enum` package's lookups. Frozen. */
+export type Enum<K extends string> = { readonly [P in K]: EnumItem<P> } & {
+    /** The members in declaration order. */
+    readonly enums: ReadonlyArray<EnumItem<K>>;
+    /** The member named by a key, a value or a member; undefined if none. */
+    get(x: EnumItem | string | number): EnumItem<K> | undefined;
+    getKey(x: EnumItem | string | number): K | undefined;
+    getValue(x: EnumItem | string | number): number | undefined;
+};
+
+/** The members SkyWay's MediaConnection and DataConnection enums took from its Connection's. */
+type ConnectionEventKey = "candidate" | "offer" | "answer" | "close" | "forceClose";
+/** SkyWay's Room events. */
+type RoomEventKey = "stream" | "open" | "close" | "peerJoin" | "peerLeave" | "error" | "data" | "log";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Peer
@@ -127,24 +166,31 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
     readonly id: string | null;
     /** True while the signaling socket is up and the server has accepted the peer. */
     readonly open: boolean;
-    /** The peer's connections, by remote peer ID. */
+    /**
+     * The peer's connections, by remote peer ID, in the order they were made. As in SkyWay, closed ones stay: check
+     * `open`. A mesh room's calls are the room's (`room.connections`).
+     */
     readonly connections: { [peerId: string]: Array<Peer.MediaConnection | Peer.DataConnection> };
     /** The rooms this peer is in or joining, by name; a room leaves it when it closes. */
     readonly rooms: { [roomName: string]: Peer.MeshRoom | Peer.SFURoom };
-    /** The options the peer was created with. */
-    readonly options: Peer.PeerOptions;
+    /** The options the peer was created with, as SkyWay's constructor kept them (defaults, token, host, secure). */
+    readonly options: Peer.PeerOption;
 
     /**
-     * Calls `peerId`, sending `stream` (none: receive only). The far side gets a `call` event and answers. When the
-     * peer is not open, emits error `disconnected` and returns undefined.
+     * Calls `peerId`, sending `stream` (none: receive only). The far side gets a `call` event and answers. Any
+     * `peerId` gets a connection, as in SkyWay: one nobody has (or that nobody can have, such as "") gives the peer
+     * error `peer-unavailable` afterwards, and the connection neither errs nor closes until closed.
+     *
+     * When the peer is not open it emits error `disconnected` and returns undefined, as SkyWay did; SkyWay's
+     * declarations said `MediaConnection`, and so do these, so that pages typed for SkyWay compile unchanged.
      */
-    call(peerId: string, stream?: MediaStream | null, options?: Peer.CallOptions): Peer.MediaConnection | undefined;
+    call(peerId: string, stream?: MediaStream | null, options?: Peer.CallOptions): Peer.MediaConnection;
     /**
      * Opens a data connection to `peerId`; the far side gets a `connection` event and needs no answer, and both sides'
-     * connections emit `open`. Throws for an unknown `serialization`; when the peer is not open, emits error
-     * `disconnected` and returns undefined.
+     * connections emit `open`. Throws for an unknown `serialization`. Any `peerId` gets a connection, and when the
+     * peer is not open it returns undefined after error `disconnected`, as for {@link call}.
      */
-    connect(peerId: string, options?: Peer.ConnectOptions): Peer.DataConnection | undefined;
+    connect(peerId: string, options?: Peer.ConnectOptions): Peer.DataConnection;
     /**
      * Joins the room `roomName` (1 to 128 characters, no control characters; unique per API key) in SFU mode: the server forwards the media.
      * The room's `open` fires once the server let this peer in. Joining a room this peer is in already returns that
@@ -152,14 +198,28 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
      * returns null. Errors of the room later on (a refused join, `sfu-limited`, …) are this peer's `error` events, as
      * in SkyWay.
      */
-    joinRoom(roomName: string, options: Peer.RoomOptions & { mode: "sfu" }): Peer.SFURoom | null;
+    joinRoom(roomName: string, options: Peer.RoomOptions & { mode: "sfu" }): Peer.SFURoom;
     /** Joins the room `roomName` in mesh mode, the default: every member calls every other. See the SFU overload. */
-    joinRoom(roomName: string, options?: Peer.RoomOptions & { mode?: "mesh" }): Peer.MeshRoom | null;
+    joinRoom(roomName: string, options?: Peer.RoomOptions & { mode?: "mesh" }): Peer.MeshRoom;
     /** Joins the room `roomName` in the mode `options.mode` says (SkyWay: any mode but `sfu` is mesh). */
-    joinRoom(roomName: string, options?: Peer.RoomOptions): Peer.MeshRoom | Peer.SFURoom | null;
-    /** The connection with `peerId` whose ID is `connectionId`, or null. */
-    getConnection(peerId: string, connectionId: string): Peer.MediaConnection | Peer.DataConnection | null;
-    /** Closes every connection and the signaling socket, then emits `close`. The peer cannot be used again. */
+    joinRoom(roomName: string, options?: Peer.RoomOptions): Peer.MeshRoom | Peer.SFURoom;
+    /**
+     * SkyWay's generic form: `peer.joinRoom<SfuRoom>(name, { mode: "sfu" })`; the page names the class its `mode`
+     * gives. (null after an error event, as above; SkyWay's declarations left it out too.)
+     */
+    joinRoom<T extends Peer.Room>(roomName: string, options?: Peer.RoomOptions): T;
+    /**
+     * The connection with `peerId` whose ID is `connectionId` — closed ones too, as SkyWay searched
+     * `peer.connections` — or null. `T` is SkyWay's: the kind the page expects.
+     */
+    getConnection<T extends Peer.MediaConnection | Peer.DataConnection = Peer.MediaConnection | Peer.DataConnection>(
+        peerId: string,
+        connectionId: string,
+    ): T | null;
+    /**
+     * Closes every connection and room, emits `close`, closes the signaling socket and then emits `disconnected` if
+     * it was open: SkyWay's order. The peer cannot be used again.
+     */
     destroy(): void;
     /**
      * Closes the signaling socket, releasing the ID on the server; connections stay up. Emits `disconnected`.
@@ -185,9 +245,12 @@ export declare class Peer extends EventEmitter<Peer.PeerEvents> {
      * skywasm: loads and starts the SDK (sdk.wasm) now, or from another address; resolves once it is loaded, rejects if
      * it cannot be. Optional: `new Peer()` loads it by itself, from beside the script, which the script starts fetching
      * and compiling as soon as it runs; calling `init` early also starts the Go runtime, so the first Peer opens sooner.
-     * Throws if `wasmURL` or `env` comes after the first Peer started loading the SDK.
+     * Throws if `wasmURL` or `env` comes after the first Peer started loading the SDK. `serverURL` sets the server of
+     * Peers made afterwards with neither `host` nor `port`.
      */
     static init(options?: Peer.InitOptions): Promise<void>;
+    /** The events a Peer emits, as SkyWay's Enum: `Peer.EVENTS.open.key === "open"`. */
+    static readonly EVENTS: Enum<"open" | "error" | "call" | "connection" | "expiresin" | "close" | "disconnected">;
     /** skywasm: the Go runtime's figures of the loaded SDK, for leak tests; null before it is loaded. */
     static debugStats(): Peer.DebugStats | null;
     /** The module's EventEmitter, for classic-script pages: `class Chat extends Peer.EventEmitter<{…}> {}`. */
@@ -217,12 +280,40 @@ export declare namespace Peer {
         credential?: PeerCredential;
         /** The RTCConfiguration of every connection; its `iceServers` are kept and TURN is added. */
         config?: RTCConfiguration;
-        /** The signaling server's host name. skywasm: with neither host nor port, the page's own origin. */
+        /**
+         * The signaling server's host name; `"/"` is the page's. A missing one, with `port` given, is the default
+         * server's. skywasm: with neither host nor port, the default server is the origin the SDK's script (or
+         * module) was loaded from — the skywasm server — or `Peer.init({serverURL})`'s; the page's own origin only
+         * when the script's is unknown.
+         */
         host?: string;
-        /** The signaling server's port. */
+        /** The signaling server's port; a missing one, with `host` given, is 443 or 80 by `secure`. */
         port?: number;
-        /** Whether the server uses TLS (https/wss); default true. */
+        /** Whether the server uses TLS (https/wss). As in SkyWay, left out it is true only when `port` is 443. */
         secure?: boolean;
+    }
+
+    /** `peer.options`: the options as SkyWay's constructor kept them. */
+    interface PeerOption {
+        key: string;
+        debug: LogLevel;
+        /** undefined when the page left it out and the port is not 443: plain http and ws. */
+        secure: boolean | undefined;
+        /** The page's, or `{ iceServers: [], iceTransportPolicy: "all" }`; the server's TURN is added to a copy. */
+        config: RTCConfiguration;
+        turn: boolean;
+        /** skywasm: the default server, which stands in for SkyWay's dispatcher (informational). */
+        dispatcherSecure: boolean;
+        /** skywasm: the default server's host name. */
+        dispatcherHost: string;
+        /** skywasm: the default server's port. */
+        dispatcherPort: number;
+        credential?: PeerCredential;
+        /** `"/"` became the page's host name. */
+        host?: string;
+        port?: number;
+        /** The session token with which a reconnecting socket takes its ID back; random per Peer. */
+        token: string;
     }
 
     /**
@@ -263,14 +354,24 @@ export declare namespace Peer {
         metadata?: any;
         /** A label for the connection. */
         label?: string;
-        /** Whether to receive video from the far side; default true. */
+        /**
+         * Whether to receive video, as SkyWay's negotiator meant it: a kind the stream sends is received too (false is
+         * ignored); a kind it does not send is received only when this is true; with no stream and neither option set,
+         * both kinds are received. So an audio-only caller receives no video unless it asks.
+         */
         videoReceiveEnabled?: boolean;
-        /** Whether to receive audio from the far side; default true. */
+        /** Whether to receive audio; the same rule as `videoReceiveEnabled`. */
         audioReceiveEnabled?: boolean;
     }
 
-    /** The options of `mediaConnection.answer`. */
-    interface AnswerOptions extends MediaOptions {}
+    /**
+     * The options of `mediaConnection.answer`. The receive options are accepted, as SkyWay's declarations had them, and
+     * change nothing: the offer decides what an answer receives.
+     */
+    interface AnswerOptions extends MediaOptions {
+        videoReceiveEnabled?: boolean;
+        audioReceiveEnabled?: boolean;
+    }
 
     /**
      * How a DataConnection encodes values. `binary` (the default) and `binary-utf8` send any structured value (see
@@ -299,6 +400,11 @@ export declare namespace Peer {
         wasmURL?: string | URL;
         /** The Go runtime's environment variables, for diagnosis: `{GODEBUG: "inittrace=1"}` logs package init times. */
         env?: Record<string, string>;
+        /**
+         * The server that Peers with neither `host` nor `port` connect to; default the origin the script came from.
+         * Only its origin counts. For a script inlined by a bundler, whose own URL is the page's.
+         */
+        serverURL?: string | URL;
     }
 
     /** skywasm: the Go runtime's figures, from `Peer.debugStats()`. */
@@ -362,15 +468,26 @@ export declare namespace Peer {
 
     /** The events of a Peer. */
     interface PeerEvents {
-        /** The server accepted the peer under `id`; fires again after a reconnection. */
+        /**
+         * The server accepted the peer under `id`. Once per Peer, as in SkyWay: again only after `reconnect()`, not
+         * after a reconnection the SDK made by itself (that is `reconnected`).
+         */
         open: (id: string) => void;
+        /**
+         * skywasm: the signaling socket dropped (`disconnected`, then error `socket-error` "Lost connection to
+         * server.") and the SDK reconnected by itself under the same `id`. Connections stayed up meanwhile.
+         */
+        reconnected: (id: string) => void;
         /** A remote peer calls: answer it with `call.answer(stream)`, or close it. */
         call: (call: MediaConnection) => void;
         /** A remote peer opened a data connection to this one. */
         connection: (conn: DataConnection) => void;
-        /** The peer was destroyed. */
+        /** The peer was destroyed; `disconnected` follows if it was open. */
         close: () => void;
-        /** The signaling socket closed; `id` is the peer's ID. */
+        /**
+         * The open signaling socket closed (`disconnect()`, `destroy()`, a refusal, or a lost connection, which
+         * `reconnected` ends); `id` is the peer's ID.
+         */
         disconnected: (id: string) => void;
         /** The credential expires in `seconds`: call `updateCredential` with a fresh one. */
         expiresin: (seconds: number) => void;
@@ -387,8 +504,8 @@ export declare namespace Peer {
         stream: (stream: MediaStream) => void;
         /** The call ended. skywasm: on both sides within a second, whichever way it ended. */
         close: () => void;
-        /** Something failed on this call. */
-        error: (err: ConnectionError) => void;
+        /** Something failed on this call (typed as SkyWay did; see {@link ConnectionError}). */
+        error: (err: PeerError) => void;
     }
 
     /**
@@ -398,18 +515,27 @@ export declare namespace Peer {
     class MediaConnection extends EventEmitter<MediaConnectionEvents> {
         /** Made by the SDK only: a page gets one from the peer. */
         private constructor();
+        /** SkyWay's events of a MediaConnection, as its Enum. */
+        static readonly EVENTS: Enum<"stream" | ConnectionEventKey>;
         /** The connection's ID: `mc_…` unless `connectionId` was given. */
         readonly id: string;
         /** Always `"media"`. */
         readonly type: "media";
         /** The far side's peer ID. */
         readonly remoteId: string;
+        /** @deprecated SkyWay's (and PeerJS's) alias of `remoteId`. */
+        readonly peer: string;
+        /** The far side's stream, the last `stream` event's; undefined before it. */
+        readonly remoteStream: MediaStream | undefined;
         /** The caller's `metadata` option (undefined if none). */
         readonly metadata: any;
         /** True while the call is connected. */
         readonly open: boolean;
-        /** The stream this side sends; null if none. */
-        readonly localStream: MediaStream | null;
+        /**
+         * The stream this side sends; null if none. Typed non-null as SkyWay's declarations had it, so that pages typed
+         * for SkyWay compile: check it before use.
+         */
+        readonly localStream: MediaStream;
         /** Answers the call, sending `stream` (none: receive only). A second answer only warns. */
         answer(stream?: MediaStream | null, options?: AnswerOptions): void;
         /** Sends `stream` instead: tracks are replaced per kind; adding or removing a kind renegotiates. */
@@ -437,14 +563,19 @@ export declare namespace Peer {
         data: (data: any) => void;
         /** The connection ended, on both sides. */
         close: () => void;
-        /** Something failed on this connection, such as `send` before `open`. */
-        error: (err: ConnectionError) => void;
+        /**
+         * Something failed on this connection, such as `send` before `open`. Typed as SkyWay did; `type` may be
+         * missing (see {@link ConnectionError}).
+         */
+        error: (err: PeerError) => void;
     }
 
     /** A data channel to another peer, from `peer.connect` or the `connection` event; not made with `new`. */
     class DataConnection extends EventEmitter<DataConnectionEvents> {
         /** Made by the SDK only: a page gets one from the peer. */
         private constructor();
+        /** SkyWay's events of a DataConnection, as its Enum. */
+        static readonly EVENTS: Enum<"open" | "data" | "error" | ConnectionEventKey>;
         /** The connection's ID: `dc_…` unless `connectionId` was given. */
         readonly id: string;
         /** Always `"data"`. */
@@ -459,6 +590,8 @@ export declare namespace Peer {
         readonly metadata: any;
         /** The far side's peer ID. */
         readonly remoteId: string;
+        /** @deprecated SkyWay's (and PeerJS's) alias of `remoteId`. */
+        readonly peer: string;
         /** True while the channel is up. */
         readonly open: boolean;
         /**
@@ -493,9 +626,12 @@ export declare namespace Peer {
         mode?: RoomMode;
         /** The stream this peer sends to the room; none: receive only. */
         stream?: MediaStream | null;
-        /** Whether to receive video; default true. */
+        /**
+         * Whether to receive video. Mesh: SkyWay's rule for calls (see {@link CallOptions.videoReceiveEnabled}). SFU:
+         * false receives none, anything else all.
+         */
         videoReceiveEnabled?: boolean;
-        /** Whether to receive audio; default true. */
+        /** Whether to receive audio; as `videoReceiveEnabled`. */
         audioReceiveEnabled?: boolean;
     }
 
@@ -513,18 +649,22 @@ export declare namespace Peer {
         data: any;
     }
 
-    /** One entry of a room's log, as `getLog()` brings it. */
+    /** One entry of a room's log once parsed: the `log` event brings JSON strings, as SkyWay's did. */
     interface RoomLogEntry {
         /** What happened. */
         messageType: "ROOM_USER_JOIN" | "ROOM_USER_LEAVE" | "ROOM_DATA";
-        /** The peer it concerns. */
-        src: string;
+        /** The event as the members got it. */
+        message: {
+            roomName: string;
+            /** The peer it concerns. */
+            src: string;
+            /** The data of a ROOM_DATA sent as JSON text, when small enough to be logged. */
+            data?: any;
+            /** The data's size in bytes, for a ROOM_DATA whose data was left out. */
+            size?: number;
+        };
         /** When, in Unix milliseconds. */
         timestamp: number;
-        /** The data of a ROOM_DATA sent as JSON text, when small enough to be logged. */
-        data?: any;
-        /** The data's size in bytes, for ROOM_DATA. */
-        size?: number;
     }
 
     /** The events of a MeshRoom or SFURoom. */
@@ -541,8 +681,11 @@ export declare namespace Peer {
         stream: (stream: RoomStream) => void;
         /** A member sent a message to the room. */
         data: (message: RoomData) => void;
-        /** The room's log, the answer to `getLog()`. */
-        log: (entries: RoomLogEntry[]) => void;
+        /**
+         * The room's log, the answer to `getLog()`: as in SkyWay, an array of JSON strings, each parsing to a
+         * {@link RoomLogEntry} (`JSON.parse(logStr)`).
+         */
+        log: (logs: string[]) => void;
         /** This peer left the room (`close()`, a refused join, or `peer.destroy()`). */
         close: () => void;
     }
@@ -578,9 +721,11 @@ export declare namespace Peer {
     class MeshRoom extends EventEmitter<RoomEvents> {
         /** Made by the SDK only: a page gets one from `peer.joinRoom`. */
         private constructor();
+        /** SkyWay's events of a MeshRoom, as its Enum. */
+        static readonly EVENTS: Enum<RoomEventKey>;
         /**
-         * The calls with the other members, one each, by peer ID. Their events are the room's: listen to the room's
-         * `stream` and `peerLeave`, not to these.
+         * The calls with the other members, one each, by peer ID. Each emits its own `stream` and `close` from the time
+         * the page first reads it here; the room's `stream` and `peerLeave` tell the same.
          */
         readonly connections: { [peerId: string]: MediaConnection[] };
         /** The RTCPeerConnection of each call, by peer ID. */
@@ -594,6 +739,8 @@ export declare namespace Peer {
     class SFURoom extends EventEmitter<RoomEvents> {
         /** Made by the SDK only: a page gets one from `peer.joinRoom`. */
         private constructor();
+        /** SkyWay's events of an SFURoom, as its Enum. */
+        static readonly EVENTS: Enum<RoomEventKey>;
         /**
          * The streams of the members still in the room, by stream ID (SkyWay's shape). A stream appears here when its
          * `stream` event fires and leaves with its member's `peerLeave`.
@@ -618,6 +765,8 @@ export import DataConnection = Peer.DataConnection;
 export import MeshRoom = Peer.MeshRoom;
 /** An SFU room; the same class as `Peer.SFURoom`. */
 export import SFURoom = Peer.SFURoom;
+/** SFURoom under the name SkyWay's declarations gave it (skywasm.mjs exports it too). */
+export import SfuRoom = Peer.SFURoom;
 
 /** See {@link Peer.PeerOptions}. */
 export type PeerOptions = Peer.PeerOptions;
@@ -669,3 +818,17 @@ export type RoomLogEntry = Peer.RoomLogEntry;
 export type RoomEvents = Peer.RoomEvents;
 /** See {@link Peer.Room}. */
 export type Room = Peer.Room;
+
+// SkyWay's own type names (skyway-js.d.ts), so that a project typed for SkyWay compiles unchanged.
+/** SkyWay's name for {@link PeerOptions}. */
+export type PeerConstructorOption = Peer.PeerOptions;
+/** What `peer.options` holds. */
+export type PeerOption = Peer.PeerOption;
+/** SkyWay's name for {@link CallOptions}. */
+export type CallOption = Peer.CallOptions;
+/** SkyWay's name for {@link ConnectOptions}. */
+export type ConnectOption = Peer.ConnectOptions;
+/** SkyWay's name for {@link AnswerOptions}. */
+export type AnswerOption = Peer.AnswerOptions;
+/** SkyWay's name for {@link RoomOptions}. */
+export type RoomOption = Peer.RoomOptions;

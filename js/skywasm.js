@@ -3,7 +3,8 @@
  *
  * As a classic script (<script src="/sdk/skywasm.js">) it defines the global `Peer`. skywasm.mjs imports it
  * and exports the same classes. Either way sdk.wasm and wasm_exec.js are fetched from beside this file unless
- * Peer.init({wasmURL}) says otherwise.
+ * Peer.init({wasmURL}) says otherwise, and a Peer with neither `host` nor `port` connects to the origin this file
+ * came from (the skywasm server) unless Peer.init({serverURL}) says otherwise.
  *
  * This file only forwards: every method calls into Go (wasm/ in the repository), and every event is emitted
  * from there. It holds no protocol or connection state of its own.
@@ -24,10 +25,13 @@
   // skywasm.mjs then sets the base from import.meta.url.
   let baseURL = typeof document !== "undefined" && document.currentScript ? document.currentScript.src : undefined;
   let wasmURL;
+  let defaultServer; // Peer.init({serverURL}), else see serverOrigin
   let loading; // the Promise of the bridge's call function
   let call; // call(method, handle, self, ...args), once loaded
   let connectionCall; // see Connection
   let roomCall; // see Room
+  // Each MediaConnection's last remote stream, for its remoteStream property.
+  const remoteStreams = new WeakMap();
 
   /**
    * The bridge's methods, by the kind of object they act on: the shim's half of its contract with Go. Go's method
@@ -59,12 +63,29 @@
    */
   class EventEmitter {
     #listeners = new Map();
+    #maxListeners = EventEmitter.defaultMaxListeners;
+
+    /** As in Node: above this many listeners for one event a warning is printed once; 0 means no limit. */
+    static defaultMaxListeners = 10;
+
+    setMaxListeners(n) {
+      if (typeof n !== "number" || n < 0 || Number.isNaN(n)) {
+        throw new RangeError(`skywasm: setMaxListeners needs a non-negative number, got ${n}`);
+      }
+      this.#maxListeners = n;
+      return this;
+    }
+
+    getMaxListeners() {
+      return this.#maxListeners;
+    }
 
     on(name, listener) {
       checkListener(listener);
       const list = this.#listeners.get(name);
       if (list) list.push(listener);
       else this.#listeners.set(name, [listener]);
+      this.#checkMax(name);
       return this;
     }
 
@@ -75,17 +96,42 @@
     prependListener(name, listener) {
       checkListener(listener);
       this.#listeners.set(name, [listener, ...(this.#listeners.get(name) || [])]);
+      this.#checkMax(name);
       return this;
     }
 
     once(name, listener) {
       checkListener(listener);
+      return this.on(name, this.#onceWrapper(name, listener));
+    }
+
+    prependOnceListener(name, listener) {
+      checkListener(listener);
+      return this.prependListener(name, this.#onceWrapper(name, listener));
+    }
+
+    #onceWrapper(name, listener) {
       const wrapper = (...args) => {
         this.off(name, wrapper);
         listener.apply(this, args);
       };
       wrapper.listener = listener;
-      return this.on(name, wrapper);
+      return wrapper;
+    }
+
+    #warned = new Set();
+
+    // checkMax warns once per event name, as Node does, when listeners pile up: usually a page that adds a
+    // listener per call or per message and never removes it.
+    #checkMax(name) {
+      const n = this.#listeners.get(name).length;
+      if (this.#maxListeners > 0 && n > this.#maxListeners && !this.#warned.has(name)) {
+        this.#warned.add(name);
+        console.warn(
+          `skywasm: possible EventEmitter memory leak detected: ${n} ${String(name)} listeners added. ` +
+            "Use emitter.setMaxListeners() to increase the limit.",
+        );
+      }
     }
 
     off(name, listener) {
@@ -128,6 +174,11 @@
       return (this.#listeners.get(name) || []).map((l) => l.listener || l);
     }
 
+    /** The listeners as registered: a once listener appears as its wrapper, whose `listener` is the original. */
+    rawListeners(name) {
+      return [...(this.#listeners.get(name) || [])];
+    }
+
     listenerCount(name) {
       return (this.#listeners.get(name) || []).length;
     }
@@ -135,6 +186,139 @@
     eventNames() {
       return [...this.#listeners.keys()];
     }
+  }
+
+  /**
+   * One member of an Enum, as the `enum` package SkyWay used made them: `Peer.EVENTS.open.key === "open"`; its value
+   * is a power of two in declaration order; as a string or in JSON it is its key.
+   */
+  class EnumItem {
+    constructor(key, value) {
+      this.key = key;
+      this.value = value;
+      Object.freeze(this);
+    }
+
+    is(other) {
+      return other instanceof EnumItem ? other.key === this.key : other === this.key || other === this.value;
+    }
+
+    toString() {
+      return this.key;
+    }
+
+    toJSON() {
+      return this.key;
+    }
+
+    valueOf() {
+      return this.value;
+    }
+  }
+
+  const enumMethods = {
+    /** The member named by a key, a value or a member; undefined if none. */
+    get(x) {
+      return this.enums.find((item) => item.is(x));
+    },
+    getKey(x) {
+      return this.get(x)?.key;
+    },
+    getValue(x) {
+      return this.get(x)?.value;
+    },
+    toJSON() {
+      return Object.fromEntries(this.enums.map((item) => [item.key, item.value]));
+    },
+  };
+
+  /** makeEnum makes the frozen, Enum-like object SkyWay's classes had as EVENTS, members in the order given. */
+  function makeEnum(keys) {
+    const e = Object.create(enumMethods);
+    const enums = keys.map((key, i) => new EnumItem(key, 2 ** i));
+    for (const item of enums) e[item.key] = item;
+    Object.defineProperty(e, "enums", { value: Object.freeze(enums) });
+    return Object.freeze(e);
+  }
+
+  // SkyWay's event enums, member for member and in its order: MediaConnection's and DataConnection's extend its
+  // Connection's (whose signaling events a page never sees), and the rooms' extend its Room's.
+  const connectionEvents = ["candidate", "offer", "answer", "close", "forceClose"];
+  const roomEvents = ["stream", "open", "close", "peerJoin", "peerLeave", "error", "data", "log"];
+  const EVENTS = {
+    peer: makeEnum(["open", "error", "call", "connection", "expiresin", "close", "disconnected"]),
+    media: makeEnum(["stream", ...connectionEvents]),
+    data: makeEnum(["open", "data", "error", ...connectionEvents]),
+    mesh: makeEnum(roomEvents),
+    sfu: makeEnum(roomEvents),
+  };
+
+  /**
+   * serverURL is the signaling server's origin for a Peer's options once SkyWay's constructor rules have run
+   * (peerOptions): host and port name the server, over https only when `secure` is true; a missing port is the
+   * scheme's and a missing host the default server's. With neither, the default server: `fallback`.
+   */
+  function serverURL(options, fallback) {
+    const { host, port } = options;
+    const hasHost = typeof host === "string" && host !== "";
+    const hasPort = (typeof port === "number" && Number.isFinite(port)) || (typeof port === "string" && port !== "");
+    if (!hasHost && !hasPort) return fallback;
+    const secure = options.secure === true;
+    let h = hasHost ? host : fallback ? new URL(fallback).hostname : "localhost";
+    if (h.includes(":") && !h.startsWith("[")) h = `[${h}]`; // an IPv6 address
+    const raw = `${secure ? "https" : "http"}://${h}:${hasPort ? port : secure ? 443 : 80}`;
+    try {
+      return new URL(raw).origin;
+    } catch {
+      return raw; // the SDK reports it, as SkyWay reported a server it could not reach
+    }
+  }
+
+  /**
+   * The default server: Peer.init({serverURL}), else the origin this script (or skywasm.mjs) was loaded from,
+   * which is the skywasm server, else — the script was inlined, say by a bundler — the page's origin.
+   */
+  function serverOrigin() {
+    if (defaultServer) return defaultServer;
+    for (const u of [baseURL, typeof location !== "undefined" ? location.href : undefined]) {
+      try {
+        const url = new URL(u);
+        if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+      } catch {
+        // not a URL: try the next
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * peerOptions makes peer.options as SkyWay's constructor did: its defaults under the page's options, a fresh
+   * token, `host: "/"` for the page's hostname, and `secure` left undefined — plain http and ws — unless the page
+   * set it or the port is 443. SkyWay's dispatcher options describe the default server, which stands in for it.
+   */
+  function peerOptions(options) {
+    const server = new URL(serverOrigin() || "http://localhost");
+    const defaults = {
+      debug: 0,
+      secure: true,
+      config: { iceServers: [], iceTransportPolicy: "all" },
+      turn: true,
+      dispatcherSecure: server.protocol === "https:",
+      dispatcherHost: server.hostname,
+      dispatcherPort: Number(server.port) || (server.protocol === "https:" ? 443 : 80),
+    };
+    const out = Object.assign({}, defaults, options);
+    out.token = randomToken();
+    if (out.host === "/" && typeof location !== "undefined") out.host = location.hostname;
+    if ((options == null || options.secure === undefined) && out.port !== 443) out.secure = undefined;
+    return out;
+  }
+
+  // randomToken is the session token: what lets a reconnecting socket take its peer ID back.
+  function randomToken() {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const bytes = crypto.getRandomValues(new Uint8Array(22));
+    return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
   }
 
   function checkListener(listener) {
@@ -244,6 +428,7 @@
           resolve(fn);
         },
         emit(self, name, ...args) {
+          if (name === "stream" && self instanceof MediaConnection) remoteStreams.set(self, args[0]);
           EventEmitter.prototype.emit.call(self, name, ...args);
         },
         make(kind, handle, props) {
@@ -282,11 +467,12 @@
         id = undefined;
       }
       this.#id = id === undefined || id === null ? undefined : String(id);
-      this.options = Object.assign({ debug: 0, turn: true }, options);
+      this.options = peerOptions(options);
+      const server = serverURL(this.options, serverOrigin()) ?? "";
       this.#ready = (loading ||= load()).then(
         () => {
           if (this.#destroyed) this.emit("close"); // destroyed before the SDK had loaded
-          else this.#handle = invoke(M.bridge.newPeer, 0, this, this.#id ?? null, this.options);
+          else this.#handle = invoke(M.bridge.newPeer, 0, this, this.#id ?? null, this.options, server);
         },
         (err) => {
           const e = new Error(`skywasm: the SDK failed to load: ${err.message}`);
@@ -298,18 +484,30 @@
 
     /**
      * Loads and starts the SDK ahead of the first Peer, or from another URL than beside this script; `env` is
-     * the Go runtime's environment, for diagnosis ({GODEBUG: "inittrace=1"}). skywasm extension. The script
-     * starts fetching and compiling sdk.wasm as it is evaluated; this also starts the Go runtime, so that the
-     * first Peer opens sooner.
-     * @param {{wasmURL?: string | URL, env?: Record<string, string>}} [options]
+     * the Go runtime's environment, for diagnosis ({GODEBUG: "inittrace=1"}); sets the server that Peers made from
+     * now on with neither `host` nor `port` connect to. skywasm extension. The script starts fetching and compiling
+     * sdk.wasm as it is evaluated; this also starts the Go runtime, so that the first Peer opens sooner.
+     * @param {{wasmURL?: string | URL, env?: Record<string, string>, serverURL?: string | URL}} [options]
      */
     static init(options = {}) {
+      if (options.serverURL !== undefined) {
+        const url = new URL(String(options.serverURL), typeof location !== "undefined" ? location.href : undefined);
+        if (url.protocol !== "http:" && url.protocol !== "https:") {
+          throw new TypeError(`skywasm: Peer.init({serverURL}) needs an http or https URL, got ${options.serverURL}`);
+        }
+        defaultServer = url.origin;
+      }
       if ((options.wasmURL !== undefined || options.env !== undefined) && !call && loading) {
         throw new Error("skywasm: Peer.init({wasmURL, env}) must come before the first Peer");
       }
       if (options.wasmURL !== undefined && !call) wasmURL = String(options.wasmURL);
       if (options.env !== undefined && !call) goEnv = { ...options.env };
       return (loading ||= load()).then(() => undefined);
+    }
+
+    /** The events a Peer emits, as SkyWay's Enum: `Peer.EVENTS.open.key === "open"`. */
+    static get EVENTS() {
+      return EVENTS.peer;
     }
 
     /** The Go runtime's figures (goroutines, heap bytes, live SDK objects), null before loading. skywasm extension. */
@@ -413,6 +611,11 @@
       return invoke(M.connection.connOpen, this.#handle, this);
     }
 
+    /** SkyWay's deprecated alias of remoteId (PeerJS's name). */
+    get peer() {
+      return this.remoteId;
+    }
+
     getPeerConnection() {
       return invoke(M.connection.peerConnection, this.#handle, this);
     }
@@ -429,6 +632,15 @@
 
   /** MediaConnection: a call. */
   class MediaConnection extends Connection {
+    static get EVENTS() {
+      return EVENTS.media;
+    }
+
+    /** The far side's stream, the last `stream` event's; undefined before it, as in SkyWay. */
+    get remoteStream() {
+      return remoteStreams.get(this);
+    }
+
     get localStream() {
       return connectionCall(this, M.media.localStream);
     }
@@ -444,6 +656,10 @@
 
   /** DataConnection: a data channel to one peer. */
   class DataConnection extends Connection {
+    static get EVENTS() {
+      return EVENTS.data;
+    }
+
     /**
      * Sends data. skywasm extension: the returned promise resolves true once the value is handed to the
      * channel (await it for back-pressure) and false if it was not sent; an `error` event then says why.
@@ -494,6 +710,10 @@
 
   /** MeshRoom: every member calls every other. */
   class MeshRoom extends Room {
+    static get EVENTS() {
+      return EVENTS.mesh;
+    }
+
     /** The calls with the other members: {peerId: [MediaConnection]}. */
     get connections() {
       return roomCall(this, M.room.roomConnections);
@@ -506,6 +726,10 @@
 
   /** SFURoom: the media goes through the server. */
   class SFURoom extends Room {
+    static get EVENTS() {
+      return EVENTS.sfu;
+    }
+
     /** The members' streams by stream ID, as SkyWay had them. */
     get remoteStreams() {
       return roomCall(this, M.room.roomRemoteStreams);
@@ -534,6 +758,8 @@
       baseURL ||= url;
       prefetch(url);
     },
+    // For js/test/server-url.test.mjs: the rules, without a page.
+    internals: { serverURL, peerOptions, serverOrigin },
   };
   if (typeof document !== "undefined" && document.currentScript) {
     globalThis.Peer = Peer;

@@ -8,4 +8,6 @@ const sdk = globalThis[Symbol.for("skywasm")];
 sdk.setBase(import.meta.url);
 
 export const { Peer, MediaConnection, DataConnection, MeshRoom, SFURoom, EventEmitter } = sdk;
+/** SFURoom under the name SkyWay's skyway-js.d.ts gave it. */
+export const SfuRoom = SFURoom;
 export default Peer;

@@ -76,6 +76,9 @@ type conn struct {
 	events  *serial
 	onClose handler[struct{}]
 	onError handler[error]
+	// room, set for a mesh room's call before it is registered, is the
+	// room's share of the call's events; the handlers stay the page's.
+	room *callHooks
 
 	// mungeRemote rewrites a remote description before it is applied
 	// (bandwidth limits); onShutdown releases what the outer type holds.
@@ -358,7 +361,13 @@ func (c *conn) fail(err error, closeIt bool) {
 		return
 	}
 	c.peer.opts.Logger.Debug("connection error", "connectionId", c.id, "err", err)
-	emit(c.events, &c.onError, err)
+	if c.room != nil {
+		// A mesh room's call reports its errors to the Peer, as SkyWay's
+		// rooms did, and not twice.
+		c.events.Push(func() { c.room.err(err) })
+	} else {
+		emit(c.events, &c.onError, err)
+	}
 	if closeIt {
 		c.shutdown(false, err.Error())
 	}
@@ -376,7 +385,7 @@ func (c *conn) shutdown(notify bool, reason string) {
 	c.release, c.candidates = nil, nil
 	c.mu.Unlock()
 	c.peer.opts.Logger.Debug("connection closed", "connectionId", c.id, "reason", reason)
-	if notify {
+	if notify && protocol.ValidPeerID(c.remoteID) { // the server refuses a message to an ID nobody can have
 		c.sendRelay(protocol.SendForceClose, protocol.RelayPayload{})
 	}
 	c.peer.unregister(c)
@@ -390,5 +399,21 @@ func (c *conn) shutdown(notify bool, reason string) {
 		_ = pc.Close()
 	}
 	close(c.done)
-	emit(c.events, &c.onClose, struct{}{})
+	c.events.Push(func() {
+		// The room hears first: it registered its listeners before the
+		// page could, as SkyWay's MeshRoom did.
+		if c.room != nil {
+			c.room.close()
+		}
+		if f := c.onClose.get(); f != nil {
+			f(struct{}{})
+		}
+	})
+}
+
+// callHooks are what a mesh room does with the events of one of its calls.
+type callHooks struct {
+	stream func(*MediaStream)
+	close  func()
+	err    func(error)
 }

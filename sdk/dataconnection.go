@@ -137,6 +137,9 @@ func (p *Peer) Connect(remoteID string, opts *ConnectOptions) (*DataConnection, 
 	d := &DataConnection{label: label, serialization: ser, dcInit: opts.DCInit, low: make(chan struct{}, 1)}
 	d.init(p, id, remoteID, protocol.Data, metadata, false)
 	d.onShutdown = d.closeChannel
+	if p.unreachable(remoteID) {
+		return d, nil
+	}
 	p.register(d)
 	var dcInitJSON json.RawMessage
 	if d.dcInit != nil {

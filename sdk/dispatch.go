@@ -81,8 +81,10 @@ func (p *Peer) dispatchError(payload json.RawMessage) {
 	c := p.conns[connKey{e.Dst, e.ConnectionID}]
 	p.mu.Unlock()
 	p.emitError(sdkErr)
-	if c != nil {
-		c.base().fail(sdkErr, e.Type == protocol.ErrPeerUnavailable)
+	// SkyWay's peer-unavailable was the Peer's error only: the connection
+	// got no error and no close, and stays until the page closes it.
+	if c != nil && e.Type != protocol.ErrPeerUnavailable {
+		c.base().fail(sdkErr, false)
 	}
 	if e.RoomName != "" && e.Request == protocol.RoomJoin {
 		if rm := p.room(e.RoomName); rm != nil {

@@ -120,8 +120,7 @@ func ExamplePeer_JoinRoom() {
 }
 
 // Errors carry SkyWay's type: a call to a peer that is not there fails with
-// ErrorPeerUnavailable, reported to the Peer's and the call's error
-// handlers.
+// ErrorPeerUnavailable, reported to the Peer's error handler, as in SkyWay.
 func ExampleError() {
 	peer, err := sdk.NewPeer(sdk.PeerOptions{Key: "0f6a7c3e-1d2b-4c5a-9e8f-112233445566", URL: "http://localhost:8080"})
 	if err != nil {

@@ -138,6 +138,9 @@ func (p *Peer) call(remoteID string, stream *MediaStream, opts *CallOptions, roo
 	m := &MediaConnection{opts: mo, local: stream, answered: true}
 	m.init(p, id, remoteID, protocol.Media, metadata, false)
 	m.mungeRemote = mo.mungeRemote
+	if room == nil && p.unreachable(remoteID) {
+		return m, nil
+	}
 	if room != nil {
 		room.adopt(m)
 	}
@@ -162,14 +165,23 @@ func (p *Peer) call(remoteID string, stream *MediaStream, opts *CallOptions, roo
 	return m, nil
 }
 
+// unreachable reports whether remoteID is one no peer can have, and then
+// emits SkyWay's peer-unavailable on the Peer. SkyWay returned a connection
+// for any ID and learned from the server that nobody had it: here the
+// connection is returned too, never negotiates, and stays until closed.
+func (p *Peer) unreachable(remoteID string) bool {
+	if protocol.ValidPeerID(remoteID) {
+		return false
+	}
+	p.emitError(newError(protocol.ErrPeerUnavailable, fmt.Sprintf("peer %q is not available: no peer can have that ID", remoteID), nil))
+	return true
+}
+
 // newConnectionArgs checks what Call and Connect share and returns the
 // connection ID and the metadata as JSON.
 func (p *Peer) newConnectionArgs(remoteID, id, prefix string, metadata any) (string, json.RawMessage, error) {
 	if err := p.checkOpen(); err != nil {
 		return "", nil, err
-	}
-	if !protocol.ValidPeerID(remoteID) {
-		return "", nil, newError(protocol.ErrInvalidID, fmt.Sprintf("peer ID %q is not valid", remoteID), nil)
 	}
 	if id == "" {
 		id = prefix + protocol.RandomID(16)
@@ -295,6 +307,13 @@ func (m *MediaConnection) remoteStream(s *MediaStream) {
 	}
 	if !m.seen[s.ID()] && !m.closed { // queued under the lock: never after close
 		m.seen[s.ID()] = true
-		emit(m.events, &m.onStream, s)
+		m.events.Push(func() {
+			if m.room != nil {
+				m.room.stream(s)
+			}
+			if f := m.onStream.get(); f != nil {
+				f(s)
+			}
+		})
 	}
 }

@@ -97,22 +97,26 @@ func (m *MeshRoom) shutdown() {
 }
 
 // adopt makes c the room's call with its remote peer, before it is
-// registered, so no event of it is missed.
+// registered, so no event of it is missed. The call's own handlers stay
+// free for the page: in SkyWay, room.connections held MediaConnections
+// whose stream and close events fired like any other's.
 func (m *MeshRoom) adopt(c *MediaConnection) {
 	c.roomName = m.name
 	remote := c.remoteID
-	c.OnStream(func(s *MediaStream) {
-		s.peerID = remote
-		m.remoteStream(s)
-	})
-	c.OnClose(func() {
-		m.mu.Lock()
-		if m.conns[remote] == c {
-			delete(m.conns, remote)
-		}
-		m.mu.Unlock()
-	})
-	c.OnError(func(err error) { m.peer.emitError(err) })
+	c.room = &callHooks{
+		stream: func(s *MediaStream) {
+			s.peerID = remote
+			m.remoteStream(s)
+		},
+		close: func() {
+			m.mu.Lock()
+			if m.conns[remote] == c {
+				delete(m.conns, remote)
+			}
+			m.mu.Unlock()
+		},
+		err: m.peer.emitError,
+	}
 	m.mu.Lock()
 	m.conns[remote] = c
 	m.mu.Unlock()

@@ -21,6 +21,11 @@ type PeerOptions struct {
 	Key string
 	// ID is the peer ID to ask for; "" lets the server assign one.
 	ID string
+	// Token is the session token with which a reconnecting socket takes
+	// its peer ID back (SkyWay's options.token): 1 to 64 characters of
+	// [A-Za-z0-9_-]; "" means a random one. Keep it secret: it is the
+	// peer's claim to its ID.
+	Token string
 
 	// URL is the server's base address, "http(s)://host:port" or
 	// "ws(s)://host:port". It wins over Host, Port and Secure.
@@ -110,6 +115,9 @@ func (o *PeerOptions) validate() error {
 	}
 	if o.ID != "" && !protocol.ValidPeerID(o.ID) {
 		return newError(protocol.ErrInvalidID, fmt.Sprintf("peer ID %q is not valid", o.ID), nil)
+	}
+	if o.Token != "" && !protocol.ValidToken(o.Token) {
+		return fmt.Errorf("sdk: PeerOptions.Token %q is not 1 to %d characters of [A-Za-z0-9_-]", o.Token, protocol.MaxTokenLength)
 	}
 	if o.ReconnectDelay <= 0 {
 		o.ReconnectDelay = DefaultReconnectDelay

@@ -60,6 +60,7 @@ type Peer struct {
 	onConnection   handler[*DataConnection]
 	onClose        handler[struct{}]
 	onDisconnected handler[string]
+	onReconnected  handler[string]
 	onExpiresIn    handler[int64]
 	onError        handler[error]
 
@@ -72,6 +73,7 @@ type Peer struct {
 	state      peerState
 	id         string
 	open       bool
+	announced  bool          // open was fired since NewPeer or Reconnect
 	openWait   chan struct{} // closed at the next OPEN
 	refusal    ErrorType     // the ERROR that came before a refusing close
 	lastErr    error
@@ -102,11 +104,14 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 			return nil, fmt.Errorf("sdk: creating the WebRTC API: %w", err)
 		}
 	}
+	if opts.Token == "" {
+		opts.Token = protocol.RandomID(22)
+	}
 	p := &Peer{
 		opts:       opts,
 		base:       base,
 		api:        api,
-		token:      protocol.RandomID(22),
+		token:      opts.Token,
 		events:     newSerial(),
 		linkUp:     make(chan struct{}),
 		id:         opts.ID,
@@ -126,6 +131,7 @@ func (p *Peer) start() {
 	done := make(chan struct{})
 	p.stopRun, p.runDone = cancel, done
 	p.state = stateRunning
+	p.announced = false
 	go func() {
 		defer close(done)
 		p.run(ctx)
@@ -147,8 +153,15 @@ func (p *Peer) Open() bool {
 }
 
 // OnOpen sets the handler of the open event: the server accepted the peer
-// (again, after a reconnection) under id.
+// under id. As in SkyWay it fires once per Peer, and again only after an
+// explicit Reconnect: a transparent reconnection of the signaling socket is
+// OnReconnected's.
 func (p *Peer) OnOpen(f func(id string)) { p.onOpen.set(f) }
+
+// OnReconnected sets the handler of the reconnected event, which SkyWay
+// lacked: the signaling socket dropped (OnDisconnected) and the Peer
+// reconnected by itself, under the same id.
+func (p *Peer) OnReconnected(f func(id string)) { p.onReconnected.set(f) }
 
 // OnCall sets the handler of incoming calls; answer them with
 // MediaConnection.Answer.
@@ -161,9 +174,11 @@ func (p *Peer) OnConnection(f func(*DataConnection)) { p.onConnection.set(f) }
 // OnClose sets the handler of the close event, fired once by Destroy.
 func (p *Peer) OnClose(f func()) { p.onClose.set(func(struct{}) { f() }) }
 
-// OnDisconnected sets the handler of the disconnected event: the signaling
-// socket closed. Unless it was Disconnect or a refusal, the Peer is
-// reconnecting.
+// OnDisconnected sets the handler of the disconnected event: the open
+// signaling socket closed (Disconnect, Destroy, a refusal or a lost
+// connection). After a lost connection an error of type socket-error
+// follows, as in SkyWay, and the Peer reconnects by itself
+// (OnReconnected).
 func (p *Peer) OnDisconnected(f func(id string)) { p.onDisconnected.set(f) }
 
 // OnExpiresIn sets the handler of the expiresin event: the credential
@@ -227,10 +242,16 @@ func (p *Peer) handleOpen(payload json.RawMessage) {
 	p.id, p.open, p.turn, p.lastErr = o.PeerID, true, o.TURNCredential, nil
 	close(p.openWait)
 	p.openWait = make(chan struct{})
+	first := !p.announced
+	p.announced = true
 	p.mu.Unlock()
-	p.opts.Logger.Debug("open", "id", o.PeerID)
+	p.opts.Logger.Debug("open", "id", o.PeerID, "first", first)
 	p.rejoinRooms()
-	emit(p.events, &p.onOpen, o.PeerID)
+	if first {
+		emit(p.events, &p.onOpen, o.PeerID)
+	} else {
+		emit(p.events, &p.onReconnected, o.PeerID)
+	}
 }
 
 // keepPending keeps an answer or candidate that came before its
@@ -436,7 +457,8 @@ func (p *Peer) flush(done <-chan struct{}) {
 }
 
 // Destroy closes every connection and the signaling socket and fires close
-// once. The Peer cannot be used again.
+// once, then disconnected if the peer was open, in SkyWay's order. The Peer
+// cannot be used again.
 func (p *Peer) Destroy() {
 	p.mu.Lock()
 	if p.state == stateDestroyed {
@@ -467,9 +489,16 @@ func (p *Peer) Destroy() {
 		<-r.base().sendQ.Done()
 	}
 	p.mu.Lock()
+	wasOpen, id := p.open, p.id
 	p.open = false
 	p.mu.Unlock()
+	// SkyWay's order: destroy() emitted close (its _cleanup), then
+	// disconnected (its disconnect(true)), the latter only if the socket
+	// was open.
 	emit(p.events, &p.onClose, struct{}{})
+	if wasOpen {
+		emit(p.events, &p.onDisconnected, id)
+	}
 }
 
 // UpdateCredential sends a fresh credential; it is also used for every

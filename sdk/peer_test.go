@@ -72,26 +72,38 @@ func TestUnavailableID(t *testing.T) {
 	}
 }
 
+// TestPeerUnavailable: as in SkyWay, a connection to nobody, or to an ID
+// nobody can have, is returned, and peer-unavailable is the Peer's error
+// alone: the connection gets no error and no close until it is closed.
 func TestPeerUnavailable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.peer(sdk.PeerOptions{})
 	peerErrs := make(chan error, 4)
 	p.OnError(func(err error) { peerErrs <- err })
-	dc, err := p.Connect("nobody", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	dc.OnClose(func() { close(closed) })
-	err = recv(t, peerErrs, "peer error")
-	var e2 *sdk.Error
-	if !errors.As(err, &e2) || e2.Type != sdk.ErrorPeerUnavailable || e2.ConnectionID != dc.ID() {
-		t.Errorf("error %#v, want peer-unavailable for %s", err, dc.ID())
-	}
-	within(t, closed, time.Second, "close of the connection to nobody")
-	if p.GetConnection("nobody", dc.ID()) != nil {
-		t.Error("the closed connection is still listed")
+	for _, tc := range []struct{ name, remote string }{{"nobody", "nobody"}, {"empty ID", ""}, {"invalid ID", "a/b"}} {
+		dc, err := p.Connect(tc.remote, nil)
+		if err != nil || dc == nil {
+			t.Fatalf("%s: Connect: %v, %v; want a connection", tc.name, dc, err)
+		}
+		closed := make(chan struct{})
+		dc.OnClose(func() { close(closed) })
+		dc.OnError(func(err error) { t.Errorf("%s: the connection's error event: %v", tc.name, err) })
+		err = recv(t, peerErrs, "peer error")
+		var e2 *sdk.Error
+		if !errors.As(err, &e2) || e2.Type != sdk.ErrorPeerUnavailable {
+			t.Errorf("%s: error %#v, want peer-unavailable", tc.name, err)
+		}
+		select {
+		case <-closed:
+			t.Errorf("%s: the connection closed by itself", tc.name)
+		case <-time.After(300 * time.Millisecond):
+		}
+		dc.Close(false)
+		within(t, closed, time.Second, tc.name+": close after Close")
+		if p.GetConnection(tc.remote, dc.ID()) != nil {
+			t.Errorf("%s: the closed connection is still listed", tc.name)
+		}
 	}
 }
 
@@ -200,8 +212,8 @@ func TestCloseOnLeave(t *testing.T) {
 }
 
 // TestReclaimAfterDrop: the network drops the signaling socket; the peer
-// reports disconnected, reconnects under the same ID with its token, and
-// opens again, while its data connection keeps working.
+// reports disconnected, reconnects under the same ID with its token and
+// reports reconnected (not open), while its data connection keeps working.
 func TestReclaimAfterDrop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -213,6 +225,7 @@ func TestReclaimAfterDrop(t *testing.T) {
 	events := make(chan string, 8)
 	a.OnDisconnected(func(id string) { events <- "disconnected " + id })
 	a.OnOpen(func(id string) { events <- "open " + id })
+	a.OnReconnected(func(id string) { events <- "reconnected " + id })
 	proxy.Cut()
 	if ev := recv(t, events, "disconnected"); ev != "disconnected "+id {
 		t.Fatalf("event %q", ev)
@@ -226,8 +239,10 @@ func TestReclaimAfterDrop(t *testing.T) {
 	if v := recv(t, received, "data during the outage"); v != "during the outage" {
 		t.Errorf("got %v", v)
 	}
-	if ev := recv(t, events, "open"); ev != "open "+id {
-		t.Fatalf("event %q, want the same ID back", ev)
+	// Open fires once per Peer, as in SkyWay: the transparent reconnection
+	// is reconnected's.
+	if ev := recv(t, events, "reconnected"); ev != "reconnected "+id {
+		t.Fatalf("event %q, want reconnected with the same ID", ev)
 	}
 	if !a.Open() || a.ID() != id {
 		t.Errorf("Open %v, ID %q", a.Open(), a.ID())
@@ -309,8 +324,8 @@ func TestExpiresIn(t *testing.T) {
 }
 
 // TestServerRestart: the server goes away (closing every socket with 1001)
-// and comes back empty; the peer reconnects by itself and gets its ID back,
-// and its data connection runs on meanwhile.
+// and comes back empty; the peer reconnects by itself and gets its ID back
+// (reconnected, not open), and its data connection runs on meanwhile.
 func TestServerRestart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -321,12 +336,15 @@ func TestServerRestart(t *testing.T) {
 	events := make(chan string, 8)
 	a.OnDisconnected(func(string) { events <- "disconnected" })
 	a.OnOpen(func(id string) { events <- "open " + id })
+	a.OnReconnected(func(id string) { events <- "reconnected " + id })
 	e.srv.Restart(t)
 	if ev := recv(t, events, "disconnected"); ev != "disconnected" {
 		t.Fatalf("event %q", ev)
 	}
-	if ev := recv(t, events, "open"); ev != "open "+id {
-		t.Fatalf("event %q, want the same ID back", ev)
+	// Open fires once per Peer, as in SkyWay: the transparent reconnection
+	// is reconnected's.
+	if ev := recv(t, events, "reconnected"); ev != "reconnected "+id {
+		t.Fatalf("event %q, want reconnected with the same ID", ev)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()

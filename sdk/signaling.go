@@ -125,6 +125,14 @@ func (p *Peer) sessionEnded(opened bool, err error, reported *bool) (fatal bool)
 	switch {
 	case fatal && already == "":
 		p.emitError(newError(errType, fmt.Sprintf("the server closed the connection (%d)", code), err))
+	case !fatal && opened:
+		// SkyWay's peer.js: disconnected, then this error. The redials
+		// of this outage that fail are not reported again.
+		// SkyWay's exact message, which pages compare; the cause goes to
+		// the log.
+		*reported = true
+		p.opts.Logger.Debug("lost the signaling connection", "err", err)
+		p.emitError(newError(protocol.ErrSocket, "Lost connection to server.", nil))
 	case !fatal && !opened && !*reported:
 		*reported = true
 		p.emitError(newError(protocol.ErrSocket, "cannot reach the signaling server", err))

@@ -21,14 +21,13 @@ type bridge struct {
 	mu      sync.Mutex
 	next    int
 	objects map[int]object
-	conns   map[sdk.Connection]connObject
 	rooms   map[sdk.Room]*roomObject
 }
 
 func newBridge(emitFn, makeFn js.Value) *bridge {
 	return &bridge{
 		emitFn: emitFn, makeFn: makeFn,
-		objects: map[int]object{}, conns: map[sdk.Connection]connObject{}, rooms: map[sdk.Room]*roomObject{},
+		objects: map[int]object{}, rooms: map[sdk.Room]*roomObject{},
 	}
 }
 
@@ -39,11 +38,8 @@ func (b *bridge) add(o object) {
 	b.next++
 	o.base().handle = b.next
 	b.objects[b.next] = o
-	switch o := o.(type) {
-	case connObject:
-		b.conns[o.conn()] = o
-	case *roomObject:
-		b.rooms[o.room] = o
+	if r, ok := o.(*roomObject); ok {
+		b.rooms[r.room] = r
 	}
 }
 
@@ -53,13 +49,8 @@ func (b *bridge) remove(o object) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.objects, o.base().handle)
-	switch o := o.(type) {
-	case connObject:
-		if c := o.conn(); b.conns[c] == o {
-			delete(b.conns, c)
-		}
-	case *roomObject:
-		delete(b.rooms, o.room)
+	if r, ok := o.(*roomObject); ok {
+		delete(b.rooms, r.room)
 	}
 }
 
@@ -67,13 +58,6 @@ func (b *bridge) lookup(handle int) object {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.objects[handle]
-}
-
-// objectOf returns the object of an SDK connection, nil if it has none.
-func (b *bridge) objectOf(c sdk.Connection) connObject {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.conns[c]
 }
 
 // objectOfRoom returns the object of an SDK room, nil if it has none.

@@ -187,26 +187,6 @@ func TestToJS(t *testing.T) {
 	}
 }
 
-func TestServerURL(t *testing.T) {
-	loc := js.Global().Get("location")
-	tests := []struct{ name, opts, want string }{
-		{"neither host nor port: the page", `{}`, loc.Get("origin").String()},
-		{"host and port: secure by default", `{host: "example.com", port: 8443}`, "https://example.com:8443"},
-		{"secure false", `{host: "example.com", port: 80, secure: false}`, "http://example.com:80"},
-		{"port as a string", `{host: "h", port: "81", secure: false}`, "http://h:81"},
-		{"host only: the default port", `{host: "h", secure: false}`, "http://h:80"},
-		{"port only: the page's host", `{port: 9000, secure: true}`, "https://" + loc.Get("hostname").String() + ":9000"},
-		{"IPv6", `{host: "[::1]", port: 1, secure: false}`, "http://[::1]:1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := serverURL(eval(t, tt.opts)); got != tt.want {
-				t.Errorf("serverURL(%s) = %q, want %q", tt.opts, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRTCConfiguration(t *testing.T) {
 	cfg, err := rtcConfiguration(eval(t, `{iceServers: [{urls: "stun:a"}, {urls: ["turn:b", "turns:c"], username: "u", credential: "p"}], iceTransportPolicy: "relay"}`))
 	if err != nil {
@@ -312,20 +292,21 @@ func TestRoomSizeAtLeast(t *testing.T) {
 	}
 }
 
-// TestRoomLogValue checks that a room's log reaches the page as objects
-// with the server's field names, and an empty log as an empty array.
+// TestRoomLogValue checks that a room's log reaches the page as SkyWay's
+// did: an array of JSON strings, each {messageType, message, timestamp},
+// and an empty log as an empty array.
 func TestRoomLogValue(t *testing.T) {
 	entries := []protocol.LogEntry{
 		{MessageType: protocol.RoomUserJoin, Src: "alice", Timestamp: 1700000000000},
 		{MessageType: protocol.RoomData, Src: "bob", Timestamp: 1700000000100, Data: json.RawMessage(`{"a":1}`), Size: 7},
 	}
-	got := js.Global().Get("JSON").Call("stringify", logValue(entries)).String()
-	want := `[{"messageType":"ROOM_USER_JOIN","src":"alice","timestamp":1700000000000},` +
-		`{"messageType":"ROOM_DATA","src":"bob","timestamp":1700000000100,"data":{"a":1},"size":7}]`
+	got := js.Global().Get("JSON").Call("stringify", logValue("r", entries)).String()
+	want := `["{\"messageType\":\"ROOM_USER_JOIN\",\"message\":{\"roomName\":\"r\",\"src\":\"alice\"},\"timestamp\":1700000000000}",` +
+		`"{\"messageType\":\"ROOM_DATA\",\"message\":{\"roomName\":\"r\",\"src\":\"bob\",\"data\":{\"a\":1},\"size\":7},\"timestamp\":1700000000100}"]`
 	if got != want {
 		t.Errorf("logValue = %s, want %s", got, want)
 	}
-	if got := js.Global().Get("JSON").Call("stringify", logValue(nil)).String(); got != "[]" {
+	if got := js.Global().Get("JSON").Call("stringify", logValue("r", nil)).String(); got != "[]" {
 		t.Errorf("logValue(nil) = %s, want []", got)
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"strconv"
+	"sync"
 	"syscall/js"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -24,6 +24,31 @@ const apiTimeout = 10 * time.Second
 type peerObject struct {
 	objectBase
 	peer *sdk.Peer
+
+	mu sync.Mutex
+	// kept are the Peer's connections, closed ones too, by remote peer ID
+	// in the order they came: SkyWay never took a connection out of
+	// peer.connections, and pages count on finding closed ones there.
+	kept    map[string][]keptConn
+	remotes []string // kept's keys, first seen first
+}
+
+// keptConn is one entry of peer.connections.
+type keptConn struct {
+	id   string
+	self js.Value
+}
+
+// keep enters a new connection's object in peer.connections and returns it.
+func (o *peerObject) keep(c sdk.Connection, self js.Value) js.Value {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := c.RemoteID()
+	if _, ok := o.kept[r]; !ok {
+		o.remotes = append(o.remotes, r)
+	}
+	o.kept[r] = append(o.kept[r], keptConn{c.ID(), self})
+	return self
 }
 
 func (*peerObject) kind() kind { return kindPeer }
@@ -46,11 +71,11 @@ var peerMethods = map[string]handler[*peerObject]{
 }
 
 // callNewPeer creates the Peer of the JavaScript object self from (id,
-// options) and returns its handle, 0 if the options were refused; the
+// options, serverURL) and returns its handle, 0 if the options were refused; the
 // refusal (invalid-key, invalid-id) is emitted as an error event, as SkyWay
 // did, once the constructor has long returned.
 func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
-	opts, err := peerOptions(arg(args, 0), arg(args, 1))
+	opts, err := peerOptions(arg(args, 0), arg(args, 1), arg(args, 2))
 	var p *sdk.Peer
 	if err == nil {
 		p, err = sdk.NewPeer(opts)
@@ -59,11 +84,12 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 		b.goSafe(self, "newPeer", func() { b.emitError(self, err) }, nil)
 		return 0
 	}
-	o := &peerObject{objectBase: objectBase{self: self}, peer: p}
+	o := &peerObject{objectBase: objectBase{self: self}, peer: p, kept: map[string][]keptConn{}}
 	b.add(o)
 	p.OnOpen(func(id string) { b.emit(self, "open", id) })
-	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", b.adopt(m)) })
-	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", b.adopt(d)) })
+	p.OnReconnected(func(id string) { b.emit(self, "reconnected", id) })
+	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", o.keep(m, b.adopt(m))) })
+	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", o.keep(d, b.adopt(d))) })
 	p.OnDisconnected(func(id string) { b.emit(self, "disconnected", id) })
 	p.OnExpiresIn(func(s int64) { b.emit(self, "expiresin", s) })
 	p.OnError(func(err error) { b.emitError(self, err) })
@@ -75,7 +101,9 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 }
 
 // peerOptions reads SkyWay's Peer options.
-func peerOptions(id, v js.Value) (sdk.PeerOptions, error) {
+// url is the signaling server's origin, which the shim worked out from
+// host, port and secure by SkyWay's rules, or from where it was loaded.
+func peerOptions(id, v, url js.Value) (sdk.PeerOptions, error) {
 	var o sdk.PeerOptions
 	if id.Type() == js.TypeString {
 		o.ID = id.String()
@@ -86,6 +114,9 @@ func peerOptions(id, v js.Value) (sdk.PeerOptions, error) {
 	if k := v.Get("key"); k.Type() == js.TypeString {
 		o.Key = k.String()
 	}
+	if t := v.Get("token"); t.Type() == js.TypeString {
+		o.Token = t.String()
+	}
 	o.Logger = consoleLogger(v.Get("debug"))
 	o.DisableTURN = v.Get("turn").Equal(js.ValueOf(false))
 	if c := v.Get("credential"); c.Type() == js.TypeObject {
@@ -95,47 +126,8 @@ func peerOptions(id, v js.Value) (sdk.PeerOptions, error) {
 	if o.Config, err = rtcConfiguration(v.Get("config")); err != nil {
 		return o, err
 	}
-	o.URL = serverURL(v)
+	o.URL = url.String()
 	return o, nil
-}
-
-// serverURL applies SkyWay's rule: host and port name the server, and
-// secure (default true, as in SkyWay) chooses wss. With neither host nor
-// port, which SkyWay sent to its dispatcher, the page's own origin serves;
-// with one of them, the page's location fills in the other.
-func serverURL(v js.Value) string {
-	loc := js.Global().Get("location")
-	host, port := v.Get("host"), v.Get("port")
-	hasHost := host.Type() == js.TypeString && host.String() != ""
-	hasPort := port.Type() == js.TypeNumber || port.Type() == js.TypeString && port.String() != ""
-	if !hasHost && !hasPort {
-		return loc.Get("origin").String()
-	}
-	secure := true
-	if s := v.Get("secure"); s.Type() == js.TypeBoolean {
-		secure = s.Bool()
-	}
-	h := loc.Get("hostname").String()
-	if hasHost {
-		h = host.String()
-	}
-	p := "80"
-	if secure {
-		p = "443"
-	}
-	if port.Type() == js.TypeNumber {
-		p = strconv.Itoa(port.Int())
-	} else if hasPort {
-		p = port.String()
-	}
-	scheme := "http"
-	if secure {
-		scheme = "https"
-	}
-	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
-		h = h[1 : len(h)-1] // JoinHostPort adds the brackets again
-	}
-	return scheme + "://" + net.JoinHostPort(h, p)
 }
 
 // credential reads {timestamp, ttl, authToken}.
@@ -201,18 +193,19 @@ func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 	return o.peer.ID()
 }
 
-// callConnections returns {peerId: [connection objects]}.
-func callConnections(b *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
-	out := js.Global().Get("Object").New()
+// callConnections returns {peerId: [connection objects]}, closed ones
+// included, as SkyWay's peer.connections.
+func callConnections(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
+	out := jsObject.New()
 	if o == nil {
 		return out
 	}
-	for remote, conns := range o.peer.Connections() {
-		list := js.Global().Get("Array").New()
-		for _, c := range conns {
-			if co := b.objectOf(c); co != nil {
-				list.Call("push", co.base().self)
-			}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, remote := range o.remotes {
+		list := jsArray.New()
+		for _, k := range o.kept[remote] {
+			list.Call("push", k.self)
 		}
 		out.Set(remote, list)
 	}
@@ -232,9 +225,8 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 		AudioBandwidth: int(numberOr(field(v, "audioBandwidth"), 0)),
 		VideoCodec:     stringOr(field(v, "videoCodec"), ""),
 		AudioCodec:     stringOr(field(v, "audioCodec"), ""),
-		NoVideoReceive: field(v, "videoReceiveEnabled").Equal(js.ValueOf(false)),
-		NoAudioReceive: field(v, "audioReceiveEnabled").Equal(js.ValueOf(false)),
 	}
+	opts.NoVideoReceive, opts.NoAudioReceive = receiveOff(arg(args, 1), v)
 	var err error
 	if opts.Metadata, err = metadataOption(field(v, "metadata")); err != nil {
 		return jsError(err)
@@ -244,7 +236,30 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 		b.emitError(self, err)
 		return js.Undefined()
 	}
-	return b.adopt(m)
+	return o.keep(m, b.adopt(m))
+}
+
+// receiveOff applies SkyWay's negotiator (_getReceiveOnlyState) to a
+// call's stream and its videoReceiveEnabled and audioReceiveEnabled: a kind
+// the stream sends is received too (false is ignored there, as SkyWay
+// warned); a kind it does not send is received only if its option is true;
+// with no stream and neither option, both kinds are received.
+func receiveOff(stream, v js.Value) (noVideo, noAudio bool) {
+	vOpt, aOpt := field(v, "videoReceiveEnabled"), field(v, "audioReceiveEnabled")
+	hasStream := stream.Type() == js.TypeObject
+	if !hasStream && vOpt.IsUndefined() && aOpt.IsUndefined() {
+		return false, false
+	}
+	off := func(tracks string, opt js.Value) bool {
+		if hasStream {
+			n := 0
+			if jsutil.Try(func() { n = stream.Call(tracks).Length() }) == nil && n > 0 {
+				return false
+			}
+		}
+		return !opt.Truthy()
+	}
+	return off("getVideoTracks", vOpt), off("getAudioTracks", aOpt)
 }
 
 // serializations are the DataConnection serializations SkyWay knew.
@@ -280,7 +295,7 @@ func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 		b.emitError(self, err)
 		return js.Undefined()
 	}
-	return b.adopt(d)
+	return o.keep(d, b.adopt(d))
 }
 
 // dcInit reads an RTCDataChannelInit.
@@ -316,17 +331,20 @@ func metadataOption(v js.Value) (any, error) {
 	return json.RawMessage(text), nil
 }
 
-// callGetConnection is peer.getConnection(peerId, connectionId).
-func callGetConnection(b *bridge, o *peerObject, _ js.Value, args []js.Value) any {
+// callGetConnection is peer.getConnection(peerId, connectionId): found in
+// peer.connections, as SkyWay searched it, so a closed connection is found
+// too; null if there is none.
+func callGetConnection(_ *bridge, o *peerObject, _ js.Value, args []js.Value) any {
 	if o == nil {
 		return js.Null()
 	}
-	c := o.peer.GetConnection(stringOr(arg(args, 0), ""), stringOr(arg(args, 1), ""))
-	if c == nil {
-		return js.Null()
-	}
-	if co := b.objectOf(c); co != nil {
-		return co.base().self
+	remote, id := stringOr(arg(args, 0), ""), stringOr(arg(args, 1), "")
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range o.kept[remote] {
+		if k.id == id {
+			return k.self
+		}
 	}
 	return js.Null()
 }

@@ -44,9 +44,8 @@ type roomObject struct {
 
 	mu sync.Mutex
 	// calls are the JavaScript objects of a MeshRoom's calls, made when
-	// the page first reads room.connections. They are listed in the
-	// table, so their methods work, but emit nothing: their events are the
-	// room's (see callRoomConnections).
+	// the page first reads room.connections; they emit their own stream
+	// and close events from then on (see roomCall).
 	calls map[*sdk.MediaConnection]*mediaObject
 }
 
@@ -74,6 +73,10 @@ func callJoinRoom(b *bridge, o *peerObject, self js.Value, args []js.Value) any 
 	}
 	if stringOr(field(v, "mode"), "") == string(protocol.SFU) {
 		opts.Mode = protocol.SFU
+	} else {
+		// A mesh room's calls follow SkyWay's rule for calls; the SFU
+		// takes the two options as they are.
+		opts.NoVideoReceive, opts.NoAudioReceive = receiveOff(field(v, "stream"), v)
 	}
 	r, err := o.peer.JoinRoom(stringOr(arg(args, 0), ""), opts)
 	if err != nil {
@@ -110,7 +113,7 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
 	r.OnData(func(d sdk.RoomData) {
 		b.emit(self, "data", map[string]any{"src": d.Src, "data": toJS(d.Data)})
 	})
-	r.OnLog(func(entries []protocol.LogEntry) { b.emit(self, "log", logValue(entries)) })
+	r.OnLog(func(entries []protocol.LogEntry) { b.emit(self, "log", logValue(r.Name(), entries)) })
 	r.OnClose(func() {
 		b.emit(self, "close")
 		o.sends.Close()
@@ -126,17 +129,32 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
 	return o
 }
 
-// logValue turns a room's log into JavaScript objects, each as the server
-// wrote it: {messageType, src, timestamp, data?, size?}.
-func logValue(entries []protocol.LogEntry) any {
-	if entries == nil {
-		entries = []protocol.LogEntry{}
+// logValue turns a room's log into what SkyWay's log event delivered: an
+// array of JSON strings, each parsing to {messageType, message, timestamp}
+// (SkyWay's documentation reads them with JSON.parse). message is the
+// event as the members got it: {roomName, src} and, for ROOM_DATA, data,
+// or size where the server left the data out.
+func logValue(roomName string, entries []protocol.LogEntry) any {
+	type message struct {
+		RoomName string          `json:"roomName"`
+		Src      string          `json:"src"`
+		Data     json.RawMessage `json:"data,omitempty"`
+		Size     int             `json:"size,omitempty"`
 	}
-	text, err := json.Marshal(entries)
-	if err != nil {
-		return jsArray.New()
+	type entry struct {
+		MessageType protocol.MessageType `json:"messageType"`
+		Message     message              `json:"message"`
+		Timestamp   int64                `json:"timestamp"`
 	}
-	return jsJSON.Call("parse", string(text))
+	out := make([]any, 0, len(entries))
+	for _, e := range entries {
+		text, err := json.Marshal(entry{e.MessageType, message{roomName, e.Src, e.Data, e.Size}, e.Timestamp})
+		if err != nil {
+			continue
+		}
+		out = append(out, string(text))
+	}
+	return out
 }
 
 // callRooms is peer.rooms: {name: room}.
@@ -191,9 +209,7 @@ func callRoomReplaceStream(b *bridge, o *roomObject, self js.Value, args []js.Va
 }
 
 // callRoomConnections is meshRoom.connections: {peerId: [MediaConnection]}.
-// A room's calls have JavaScript objects of their own, as in SkyWay, but
-// their events belong to the room, whose stream and peerLeave events carry
-// what a page needs: the SDK keeps each call's handlers for the room.
+// A room's calls have JavaScript objects of their own, as in SkyWay.
 func callRoomConnections(b *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 	out := jsObject.New()
 	if o == nil {
@@ -241,6 +257,15 @@ func (b *bridge) roomCall(o *roomObject, c *sdk.MediaConnection) *mediaObject {
 	b.add(co)
 	co.self = b.makeFn.Invoke(string(c.Type()), co.handle, connProps(c))
 	o.calls[c] = co
+	// Like any MediaConnection, the call emits its own stream and close
+	// (its errors are the Peer's, as the room's are), from now on.
+	self := co.self
+	c.OnStream(func(s *sdk.MediaStream) {
+		v := s.JSValue()
+		v.Set("peerId", c.RemoteID())
+		b.emit(self, "stream", v)
+	})
+	c.OnClose(func() { b.emit(self, "close") })
 	return co
 }
 

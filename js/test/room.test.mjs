@@ -328,12 +328,12 @@ async function dataScenario(members) {
   await pages[0].evaluate(() => T.sleep(300));
   assert.equal(await pages[0].evaluate(() => window.received.length), 0, "the sender does not get its own messages");
 
-  // getLog: the log event brings the joins and the data.
+  // getLog: the log event brings the joins and the data, as SkyWay's JSON strings.
   const logged = await pages[1].evaluate(async () => {
     const log = T.event(window.dataRoom, "log", 5_000, "the log event");
     window.dataRoom.getLog();
-    const entries = await log;
-    return { types: [...new Set(entries.map((e) => e.messageType))].sort(), srcs: [...new Set(entries.map((e) => e.src))].length, n: entries.length };
+    const entries = (await log).map((text) => JSON.parse(text));
+    return { types: [...new Set(entries.map((e) => e.messageType))].sort(), srcs: [...new Set(entries.map((e) => e.message.src))].length, n: entries.length };
   });
   console.log(`room.getLog: ${logged.n} entries`);
   assert.deepEqual(logged.types, ["ROOM_DATA", "ROOM_USER_JOIN"], "the log holds joins and data");

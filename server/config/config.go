@@ -145,7 +145,7 @@ func Dev() (*Config, error) {
 		Apps: []App{{
 			Key:         key,
 			Secret:      base64.RawURLEncoding.EncodeToString(secret),
-			Domains:     []string{"localhost", "127.0.0.1"},
+			Domains:     []string{"localhost", "127.0.0.1", "::1"},
 			Permissions: Permissions{ListPeers: true, SFU: true, TURN: true},
 			Limits:      DefaultLimits(),
 		}},

@@ -255,7 +255,7 @@ func TestDev(t *testing.T) {
 	if b, err := base64.RawURLEncoding.DecodeString(a.Secret); err != nil || len(b) != 32 {
 		t.Errorf("Secret = %q (%d bytes, %v), want 32 bytes base64url", a.Secret, len(b), err)
 	}
-	if !reflect.DeepEqual(a.Domains, []string{"localhost", "127.0.0.1"}) {
+	if !reflect.DeepEqual(a.Domains, []string{"localhost", "127.0.0.1", "::1"}) {
 		t.Errorf("Domains = %q", a.Domains)
 	}
 	if want := (config.Permissions{ListPeers: true, SFU: true, TURN: true}); a.Permissions != want {

@@ -6,12 +6,12 @@ import Peer, { DataConnection, EventEmitter, MediaConnection, MeshRoom, Peer as 
 import type {
     AnswerOptions,
     CallOptions,
-    ConnectionError,
     ConnectOptions,
     DebugStats,
     PeerCredential,
     PeerError,
     PeerErrorType,
+    PeerOption,
     PeerOptions,
     Room,
     RoomData,
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
 
     expectType<Exact<typeof peer.id, string | null>>(true);
     expectType<Exact<typeof peer.open, boolean>>(true);
-    expectType<Exact<typeof peer.options, PeerOptions>>(true);
+    expectType<Exact<typeof peer.options, PeerOption>>(true);
     for (const [remoteId, connections] of Object.entries(peer.connections)) {
         for (const c of connections) {
             // `type` tells the two kinds apart.
@@ -209,7 +209,7 @@ async function answer(mc: MediaConnection): Promise<void> {
 function useMedia(mc: MediaConnection): void {
     expectType<Exact<typeof mc.id, string>>(true);
     expectType<Exact<typeof mc.type, "media">>(true);
-    expectType<Exact<typeof mc.localStream, MediaStream | null>>(true);
+    expectType<Exact<typeof mc.localStream, MediaStream>>(true);
     expectType<Exact<typeof mc.open, boolean>>(true);
     const video = document.querySelector("video");
     mc.on("stream", stream => {
@@ -220,7 +220,7 @@ function useMedia(mc: MediaConnection): void {
             if (video) video.srcObject = null;
         })
         .on("error", err => {
-            expectType<Exact<typeof err, ConnectionError>>(true);
+            expectType<Exact<typeof err, PeerError>>(true);
             console.warn(err.type ?? "untyped", err.message);
         });
     const pc = mc.getPeerConnection();
@@ -288,7 +288,7 @@ function useData(conn: DataConnection): void {
     });
     conn.on("close", () => console.log("closed", conn.id));
     conn.on("error", err => {
-        expectType<Exact<typeof err, ConnectionError>>(true);
+        expectType<Exact<typeof err, PeerError>>(true);
         if (err.type === "disconnected") console.log("closed before sending");
     });
     conn.getPeerConnection()?.close();
@@ -298,17 +298,17 @@ function useData(conn: DataConnection): void {
 async function joinRooms(peer: Peer): Promise<void> {
     const local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     const sfu = peer.joinRoom("stage", { mode: "sfu", stream: local, videoReceiveEnabled: true, audioReceiveEnabled: false });
-    expectType<Exact<typeof sfu, SFURoom | null>>(true);
+    expectType<Exact<typeof sfu, SFURoom>>(true);
     const mesh = peer.joinRoom("lobby", { stream: local, videoBandwidth: 800, videoCodec: "VP8", audioCodec: "opus" });
-    expectType<Exact<typeof mesh, MeshRoom | null>>(true);
+    expectType<Exact<typeof mesh, MeshRoom>>(true);
     const meshToo = peer.joinRoom("lobby", { mode: "mesh" });
-    expectType<Exact<typeof meshToo, MeshRoom | null>>(true);
+    expectType<Exact<typeof meshToo, MeshRoom>>(true);
     const listener = peer.joinRoom("audience");
-    expectType<Exact<typeof listener, MeshRoom | null>>(true);
+    expectType<Exact<typeof listener, MeshRoom>>(true);
     const mode: RoomMode = location.hash === "#sfu" ? "sfu" : "mesh";
     const options: RoomOptions = { mode, stream: null, audioBandwidth: 32 };
     const either = peer.joinRoom("chosen", options);
-    expectType<Exact<typeof either, MeshRoom | SFURoom | null>>(true);
+    expectType<Exact<typeof either, MeshRoom | SFURoom>>(true);
     if (either instanceof SFURoom) expectType<Exact<typeof either, SFURoom>>(true);
     else if (either instanceof Peer.MeshRoom) expectType<Exact<typeof either, MeshRoom>>(true);
     if (!sfu || !mesh) return; // an error event on the peer says why
@@ -359,8 +359,11 @@ function useRoom(room: MeshRoom | SFURoom): void {
             console.log(message.src, message.data);
         })
         .on("log", entries => {
-            expectType<Exact<typeof entries, RoomLogEntry[]>>(true);
-            for (const e of entries) console.log(e.messageType, e.src, new Date(e.timestamp), e.size ?? 0);
+            expectType<Exact<typeof entries, string[]>>(true);
+            for (const text of entries) {
+                const e: RoomLogEntry = JSON.parse(text);
+                console.log(e.messageType, e.message.src, new Date(e.timestamp), e.message.size ?? 0);
+            }
         })
         .on("close", () => console.log("left", room.name));
     room.getLog();
