@@ -273,6 +273,23 @@ export async function startEchoPeer(env, id = "echo-bot", { timeout = 20_000 } =
 }
 
 /** Sleeps ms milliseconds. */
+/**
+ * Makes a 320x240 canvas stream of changing colours in the page, as window.canvasStream (its timer is
+ * window.canvasTimer): a stream whose size tells it apart from the fake camera's 640x480.
+ */
+export async function canvasStream(page) {
+  await page.evaluate(() => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
+    const ctx = canvas.getContext("2d");
+    let n = 0;
+    window.canvasTimer = setInterval(() => {
+      ctx.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
+      ctx.fillRect(0, 0, 320, 240);
+    }, 33);
+    window.canvasStream = canvas.captureStream(30);
+  });
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function keepLast(lines, line, n) {

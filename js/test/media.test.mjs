@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { openSdkPage, useEnv, withContext } from "./harness.mjs";
+import { canvasStream, openSdkPage, useEnv, withContext } from "./harness.mjs";
 
 /** Opens the example and waits until its peer is open; returns the page and its ID. */
 async function openExample(open) {
@@ -157,15 +157,9 @@ describe("MediaConnection between two SDK pages", { timeout: 120_000 }, () => {
       assert.equal(callee.localStream, callee.answered, "the callee's localStream is the stream it answered with");
       assert.equal(callee.width, 640, "the callee gets the caller's camera first");
 
+      await canvasStream(a);
       const replaced = await a.evaluate(() => {
-        const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
-        const ctx = canvas.getContext("2d");
-        let n = 0;
-        window.canvasTimer = setInterval(() => {
-          ctx.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
-          ctx.fillRect(0, 0, 320, 240);
-        }, 33);
-        const stream = canvas.captureStream(30);
+        const stream = window.canvasStream;
         window.call.replaceStream(stream);
         return { stream: stream.id, localStream: window.call.localStream?.id };
       });

@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { useEnv, withContext } from "./harness.mjs";
+import { canvasStream, useEnv, withContext } from "./harness.mjs";
 
 /** Opens the room example and waits until its peer is open; returns the page and its ID. */
 async function openExample(open) {
@@ -193,15 +193,9 @@ async function roomScenario(members, mode) {
 
   // replaceStream: page 1 sends a 320x240 canvas instead of its 640x480 camera; the others' tiles of it follow.
   const replacing = Date.now();
+  await canvasStream(members[0].page);
   await members[0].page.evaluate((name) => {
-    const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
-    const ctx = canvas.getContext("2d");
-    let n = 0;
-    window.canvasTimer = setInterval(() => {
-      ctx.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
-      ctx.fillRect(0, 0, 320, 240);
-    }, 33);
-    const stream = canvas.captureStream(30);
+    const stream = window.canvasStream;
     for (const track of document.querySelector("#local-video").srcObject.getAudioTracks()) stream.addTrack(track);
     window.peer.rooms[name].replaceStream(stream);
   }, name);
