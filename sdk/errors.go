@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"errors"
 
 	"github.com/skywasm/skywasm/protocol"
@@ -45,6 +46,10 @@ const (
 	// accept; the connection stays usable. skywasm's addition to SkyWay's
 	// list.
 	ErrorInvalidMessage ErrorType = protocol.ErrInvalidMessage
+	// ErrorWebRTC: the browser refused a WebRTC or media call (it threw, or
+	// its promise rejected): the type SkyWay's negotiator gave such errors.
+	// The Peer and its other connections carry on.
+	ErrorWebRTC ErrorType = "webrtc"
 )
 
 // Error is an error of the SDK or of the server, with SkyWay's type string,
@@ -84,6 +89,17 @@ func (e *Error) Is(target error) bool {
 
 func newError(t ErrorType, msg string, cause error) *Error {
 	return &Error{Type: t, Message: msg, Err: cause}
+}
+
+// webrtcError types a failed browser call as ErrorWebRTC, saying what was
+// being done. Closing (ErrClosed, a cancelled context) is not an error of
+// the browser's and passes unchanged, as does an error typed already.
+func webrtcError(what string, err error) error {
+	var se *Error
+	if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.As(err, &se) {
+		return err
+	}
+	return newError(ErrorWebRTC, what, err)
 }
 
 // Errors the SDK returns without a SkyWay type.
