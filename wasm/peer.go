@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"syscall/js"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -30,7 +32,7 @@ func (*peerObject) kind() kind { return kindPeer }
 
 var peerMethods = map[string]handler[*peerObject]{
 	"peerId":           callPeerID,
-	"peerOpen":         func(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any { return o != nil && o.peer.Open() },
+	"peerOpen":         func(_ *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any { return o != nil && o.peer.Open() },
 	"connections":      callConnections,
 	"call":             callCall,
 	"connect":          callConnect,
@@ -49,7 +51,7 @@ var peerMethods = map[string]handler[*peerObject]{
 // options) and returns its handle, 0 if the options were refused; the
 // refusal (invalid-key, invalid-id) is emitted as an error event, as SkyWay
 // did, once the constructor has long returned.
-func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
+func callNewPeer(b *bridge, self safejs.Value, args []safejs.Value) any {
 	opts, err := peerOptions(arg(args, 0), arg(args, 1))
 	var p *sdk.Peer
 	if err == nil {
@@ -62,8 +64,8 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 	o := &peerObject{objectBase: objectBase{self: self}, peer: p}
 	b.add(o)
 	p.OnOpen(func(id string) { b.emit(self, "open", id) })
-	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", b.adopt(m)) })
-	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", b.adopt(d)) })
+	p.OnCall(func(m *sdk.MediaConnection) { b.emitAdopted(self, "call", m) })
+	p.OnConnection(func(d *sdk.DataConnection) { b.emitAdopted(self, "connection", d) })
 	p.OnDisconnected(func(id string) { b.emit(self, "disconnected", id) })
 	p.OnExpiresIn(func(s int64) { b.emit(self, "expiresin", s) })
 	p.OnError(func(err error) { b.emitError(self, err) })
@@ -75,24 +77,26 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 }
 
 // peerOptions reads SkyWay's Peer options.
-func peerOptions(id, v js.Value) (sdk.PeerOptions, error) {
+func peerOptions(id, v safejs.Value) (sdk.PeerOptions, error) {
 	var o sdk.PeerOptions
-	if id.Type() == js.TypeString {
-		o.ID = id.String()
-	}
-	if v.Type() != js.TypeObject {
+	o.ID = stringOr(id, "")
+	if t, ok := jsutil.TypeOf(v); !ok || t != safejs.TypeObject {
 		return o, &sdk.Error{Type: protocol.ErrInvalidKey, Message: "options with a key are required"}
 	}
-	if k := v.Get("key"); k.Type() == js.TypeString {
-		o.Key = k.String()
-	}
-	o.Logger = consoleLogger(v.Get("debug"))
-	o.DisableTURN = v.Get("turn").Equal(js.ValueOf(false))
-	if c := v.Get("credential"); c.Type() == js.TypeObject {
+	o.Key = stringOr(field(v, "key"), "")
+	o.Logger = consoleLogger(field(v, "debug"))
+	o.DisableTURN = isFalse(field(v, "turn"))
+	if c := field(v, "credential"); is(c, safejs.TypeObject) {
 		o.Credential = credential(c)
 	}
+	// skywasm's additions: iceRestart: false is SkyWay's behaviour (close
+	// when ICE fails); iceRestartTimeout is in milliseconds.
+	o.NoICERestart = isFalse(field(v, "iceRestart"))
+	if ms := numberOr(field(v, "iceRestartTimeout"), 0); ms > 0 {
+		o.ICERestartTimeout = time.Duration(ms * float64(time.Millisecond))
+	}
 	var err error
-	if o.Config, err = rtcConfiguration(v.Get("config")); err != nil {
+	if o.Config, err = rtcConfiguration(field(v, "config")); err != nil {
 		return o, err
 	}
 	o.URL = serverURL(v)
@@ -103,30 +107,30 @@ func peerOptions(id, v js.Value) (sdk.PeerOptions, error) {
 // secure (default true, as in SkyWay) chooses wss. With neither host nor
 // port, which SkyWay sent to its dispatcher, the page's own origin serves;
 // with one of them, the page's location fills in the other.
-func serverURL(v js.Value) string {
-	loc := js.Global().Get("location")
-	host, port := v.Get("host"), v.Get("port")
-	hasHost := host.Type() == js.TypeString && host.String() != ""
-	hasPort := port.Type() == js.TypeNumber || port.Type() == js.TypeString && port.String() != ""
+func serverURL(v safejs.Value) string {
+	loc := global("location")
+	host, port := field(v, "host"), field(v, "port")
+	hasHost := stringOr(host, "") != ""
+	hasPort := is(port, safejs.TypeNumber) || stringOr(port, "") != ""
 	if !hasHost && !hasPort {
-		return loc.Get("origin").String()
+		return stringOr(field(loc, "origin"), "")
 	}
 	secure := true
-	if s := v.Get("secure"); s.Type() == js.TypeBoolean {
-		secure = s.Bool()
+	if s := field(v, "secure"); is(s, safejs.TypeBoolean) {
+		secure = !isFalse(s)
 	}
-	h := loc.Get("hostname").String()
+	h := stringOr(field(loc, "hostname"), "")
 	if hasHost {
-		h = host.String()
+		h = stringOr(host, "")
 	}
 	p := "80"
 	if secure {
 		p = "443"
 	}
-	if port.Type() == js.TypeNumber {
-		p = strconv.Itoa(port.Int())
+	if is(port, safejs.TypeNumber) {
+		p = strconv.Itoa(int(numberOr(port, 0)))
 	} else if hasPort {
-		p = port.String()
+		p = stringOr(port, "")
 	}
 	scheme := "http"
 	if secure {
@@ -139,20 +143,20 @@ func serverURL(v js.Value) string {
 }
 
 // credential reads {timestamp, ttl, authToken}.
-func credential(c js.Value) *protocol.Credential {
+func credential(c safejs.Value) *protocol.Credential {
 	return &protocol.Credential{
-		Timestamp: int64(numberOr(c.Get("timestamp"), 0)),
-		TTL:       int64(numberOr(c.Get("ttl"), 0)),
-		AuthToken: stringOr(c.Get("authToken"), ""),
+		Timestamp: int64(numberOr(field(c, "timestamp"), 0)),
+		TTL:       int64(numberOr(field(c, "ttl"), 0)),
+		AuthToken: stringOr(field(c, "authToken"), ""),
 	}
 }
 
 // rtcConfiguration reads an RTCConfiguration through its JSON form, as the
 // browser would accept it: urls may be a string or a list. Certificates
 // cannot travel that way and are left out.
-func rtcConfiguration(v js.Value) (webrtc.Configuration, error) {
+func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
 	var cfg webrtc.Configuration
-	if v.Type() != js.TypeObject {
+	if !is(v, safejs.TypeObject) {
 		return cfg, nil
 	}
 	var raw struct {
@@ -194,7 +198,7 @@ func rtcConfiguration(v js.Value) (webrtc.Configuration, error) {
 }
 
 // callPeerID is peer.id: null until the server has given the peer one.
-func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
+func callPeerID(_ *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any {
 	if o == nil || o.peer.ID() == "" {
 		return nil
 	}
@@ -202,28 +206,28 @@ func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 }
 
 // callConnections returns {peerId: [connection objects]}.
-func callConnections(b *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
-	out := js.Global().Get("Object").New()
+func callConnections(b *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
 	for remote, conns := range o.peer.Connections() {
-		list := js.Global().Get("Array").New()
+		list := []any{}
 		for _, c := range conns {
 			if co := b.objectOf(c); co != nil {
-				list.Call("push", co.base().self)
+				list = append(list, co.base().self)
 			}
 		}
-		out.Set(remote, list)
+		out[remote] = list
 	}
 	return out
 }
 
 // callCall is peer.call(peerId, stream, options).
-func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callCall(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	v := arg(args, 2)
 	opts := &sdk.CallOptions{
@@ -232,8 +236,8 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 		AudioBandwidth: int(numberOr(field(v, "audioBandwidth"), 0)),
 		VideoCodec:     stringOr(field(v, "videoCodec"), ""),
 		AudioCodec:     stringOr(field(v, "audioCodec"), ""),
-		NoVideoReceive: field(v, "videoReceiveEnabled").Equal(js.ValueOf(false)),
-		NoAudioReceive: field(v, "audioReceiveEnabled").Equal(js.ValueOf(false)),
+		NoVideoReceive: isFalse(field(v, "videoReceiveEnabled")),
+		NoAudioReceive: isFalse(field(v, "audioReceiveEnabled")),
 	}
 	var err error
 	if opts.Metadata, err = metadataOption(field(v, "metadata")); err != nil {
@@ -242,9 +246,9 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	m, err := o.peer.Call(stringOr(arg(args, 0), ""), streamOf(arg(args, 1)), opts)
 	if err != nil {
 		b.emitError(self, err)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
-	return b.adopt(m)
+	return b.adoptOrError(self, m)
 }
 
 // serializations are the DataConnection serializations SkyWay knew.
@@ -254,16 +258,16 @@ var serializations = map[string]bool{
 }
 
 // callConnect is peer.connect(peerId, options).
-func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callConnect(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	v := arg(args, 1)
 	ser := stringOr(field(v, "serialization"), sdk.SerializationBinary)
-	if s := field(v, "serialization"); !s.IsUndefined() && (s.Type() != js.TypeString || !serializations[ser]) {
+	if s := field(v, "serialization"); !s.IsUndefined() && (!is(s, safejs.TypeString) || !serializations[ser]) {
 		// SkyWay threw here rather than emitting.
-		return jsError(fmt.Errorf("skywasm: serialization %s is not one of binary, binary-utf8, json, none", js.Global().Call("String", s).String()))
+		return jsError(fmt.Errorf("skywasm: serialization %s is not one of binary, binary-utf8, json, none", jsString(s)))
 	}
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	opts := &sdk.ConnectOptions{
 		ConnectionID:  stringOr(field(v, "connectionId"), ""),
@@ -278,34 +282,34 @@ func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	d, err := o.peer.Connect(stringOr(arg(args, 0), ""), opts)
 	if err != nil {
 		b.emitError(self, err)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
-	return b.adopt(d)
+	return b.adoptOrError(self, d)
 }
 
 // dcInit reads an RTCDataChannelInit.
-func dcInit(v js.Value) *sdk.DataChannelInit {
-	if v.Type() != js.TypeObject {
+func dcInit(v safejs.Value) *sdk.DataChannelInit {
+	if !is(v, safejs.TypeObject) {
 		return nil
 	}
 	init := &sdk.DataChannelInit{}
-	if o := v.Get("ordered"); o.Type() == js.TypeBoolean {
-		b := o.Bool()
+	if o := field(v, "ordered"); is(o, safejs.TypeBoolean) {
+		b := !isFalse(o)
 		init.Ordered = &b
 	}
-	if n := v.Get("maxPacketLifeTime"); n.Type() == js.TypeNumber {
-		u := uint16(n.Int())
+	if n := field(v, "maxPacketLifeTime"); is(n, safejs.TypeNumber) {
+		u := uint16(numberOr(n, 0))
 		init.MaxPacketLifeTime = &u
 	}
-	if n := v.Get("maxRetransmits"); n.Type() == js.TypeNumber {
-		u := uint16(n.Int())
+	if n := field(v, "maxRetransmits"); is(n, safejs.TypeNumber) {
+		u := uint16(numberOr(n, 0))
 		init.MaxRetransmits = &u
 	}
 	return init
 }
 
 // metadataOption turns a metadata option into JSON, as SkyWay sent it.
-func metadataOption(v js.Value) (any, error) {
+func metadataOption(v safejs.Value) (any, error) {
 	if v.IsUndefined() {
 		return nil, nil
 	}
@@ -317,40 +321,40 @@ func metadataOption(v js.Value) (any, error) {
 }
 
 // callGetConnection is peer.getConnection(peerId, connectionId).
-func callGetConnection(b *bridge, o *peerObject, _ js.Value, args []js.Value) any {
+func callGetConnection(b *bridge, o *peerObject, _ safejs.Value, args []safejs.Value) any {
 	if o == nil {
-		return js.Null()
+		return safejs.Null()
 	}
 	c := o.peer.GetConnection(stringOr(arg(args, 0), ""), stringOr(arg(args, 1), ""))
 	if c == nil {
-		return js.Null()
+		return safejs.Null()
 	}
 	if co := b.objectOf(c); co != nil {
 		return co.base().self
 	}
-	return js.Null()
+	return safejs.Null()
 }
 
 // peerAction runs a Peer method that may block in a goroutine, and emits
 // its error. On a Peer that is gone it does nothing, as SkyWay's did.
 func peerAction(name string, f func(*sdk.Peer) error) handler[*peerObject] {
-	return func(b *bridge, o *peerObject, self js.Value, _ []js.Value) any {
+	return func(b *bridge, o *peerObject, self safejs.Value, _ []safejs.Value) any {
 		if o == nil {
-			return js.Undefined()
+			return safejs.Undefined()
 		}
 		b.goSafe(self, name, func() {
 			if err := f(o.peer); err != nil {
 				b.emitError(self, err)
 			}
 		}, nil)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 }
 
 // callUpdateCredential is peer.updateCredential(credential).
-func callUpdateCredential(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callUpdateCredential(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	c := arg(args, 0)
-	if c.Type() != js.TypeObject {
+	if !is(c, safejs.TypeObject) {
 		return jsError(fmt.Errorf("skywasm: updateCredential needs {timestamp, ttl, authToken}"))
 	}
 	cred := credential(c)
@@ -359,14 +363,14 @@ func callUpdateCredential(b *bridge, o *peerObject, self js.Value, args []js.Val
 
 // callListAllPeers is peer.listAllPeers(cb): cb gets the IDs, or [] with
 // an error event (list-error without the permission), as in SkyWay.
-func callListAllPeers(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callListAllPeers(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	cb := arg(args, 0)
-	if cb.Type() != js.TypeFunction {
+	if !is(cb, safejs.TypeFunction) {
 		return jsError(fmt.Errorf("skywasm: listAllPeers needs a callback"))
 	}
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	b.goSafe(self, "listAllPeers", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
@@ -379,28 +383,28 @@ func callListAllPeers(b *bridge, o *peerObject, self js.Value, args []js.Value) 
 		for i, id := range ids {
 			list[i] = id
 		}
-		cb.Invoke(list)
+		settle(cb, list)
 	}, nil)
-	return js.Undefined()
+	return safejs.Undefined()
 }
 
 // callFetchPeerExists is peer.fetchPeerExists(id); the shim made the
 // promise and passes its resolve and reject.
-func callFetchPeerExists(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callFetchPeerExists(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	id, resolve, reject := stringOr(arg(args, 0), ""), arg(args, 1), arg(args, 2)
 	if o == nil {
-		reject.Invoke(jsError(sdk.ErrClosed))
-		return js.Undefined()
+		settle(reject, jsError(sdk.ErrClosed))
+		return safejs.Undefined()
 	}
 	b.goSafe(self, "fetchPeerExists", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 		defer cancel()
 		ok, err := o.peer.FetchPeerExists(ctx, id)
 		if err != nil {
-			reject.Invoke(jsError(err))
+			settle(reject, jsError(err))
 			return
 		}
-		resolve.Invoke(ok)
-	}, func() { reject.Invoke(jsError(fmt.Errorf("skywasm: fetchPeerExists failed"))) })
-	return js.Undefined()
+		settle(resolve, ok)
+	}, func() { settle(reject, jsError(fmt.Errorf("skywasm: fetchPeerExists failed"))) })
+	return safejs.Undefined()
 }

@@ -56,8 +56,10 @@ func Error(v safejs.Value) error {
 	return &Exception{Message: str}
 }
 
-// fromGo turns an error of safejs into an *Exception; other errors (a
+// FromSafe turns an error of safejs into an *Exception; other errors (a
 // value syscall/js cannot convert) pass unchanged.
+func FromSafe(err error) error { return fromGo(err) }
+
 func fromGo(err error) error {
 	if err == nil {
 		return nil
