@@ -12,6 +12,7 @@ import (
 
 	"github.com/hack-pad/safejs"
 
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
@@ -138,7 +139,8 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf safejs.Value) (*roomObject, erro
 // object that refuses the property (the page froze it) goes without.
 func labelled(s *sdk.MediaStream) safejs.Value {
 	v := safejs.Safe(s.JSValue())
-	_ = v.Set("peerId", s.PeerID())
+	var b jsutil.Batch
+	b.Set(v, "peerId", s.PeerID())
 	return v
 }
 

@@ -123,8 +123,9 @@ func rawValue(v safejs.Value) (value any, blob bool, err error) {
 		if b, ok, err := bytesOf(v); ok || err != nil {
 			return b, false, err
 		}
-		if ok, err := v.InstanceOf(jsBlob); ok || err != nil {
-			return blobRef{v: v}, err == nil, jsutil.FromSafe(err)
+		var b jsutil.Batch
+		if ok := b.InstanceOf(v, jsBlob); ok || b.Err() != nil {
+			return blobRef{v: v}, b.Err() == nil, b.Err()
 		}
 	}
 	return nil, false, errors.New("serialization none sends a string, an ArrayBuffer, a typed array or a Blob")

@@ -41,7 +41,7 @@ var (
 // global is globalThis[name], looked up once at start, before a page's
 // script can have replaced it; undefined if it throws.
 func global(name string) safejs.Value {
-	v, err := jsGlobal.Get(name)
+	v, err := jsutil.Get(jsGlobal, name)
 	if err != nil {
 		return safejs.Undefined()
 	}
@@ -303,7 +303,7 @@ func field(v safejs.Value, name string) safejs.Value {
 	if t, ok := jsutil.TypeOf(v); !ok || t != safejs.TypeObject && t != safejs.TypeFunction {
 		return safejs.Undefined()
 	}
-	f, err := v.Get(name)
+	f, err := jsutil.Get(v, name)
 	if err != nil {
 		return safejs.Undefined()
 	}

@@ -39,7 +39,7 @@ func (b *Batch) Get(v safejs.Value, p string) safejs.Value {
 	if b.err != nil {
 		return safejs.Undefined()
 	}
-	r, err := v.Get(p)
+	r, err := Get(v, p)
 	return value(b, r, err)
 }
 
@@ -48,21 +48,23 @@ func (b *Batch) Index(v safejs.Value, i int) safejs.Value {
 	if b.err != nil {
 		return safejs.Undefined()
 	}
-	r, err := v.Index(i)
+	r, err := reflectCall("get", v, i)
 	return value(b, r, err)
 }
 
 // Set is v[p] = x.
 func (b *Batch) Set(v safejs.Value, p string, x any) {
 	if b.err == nil {
-		b.Fail(v.Set(p, x))
+		_, err := reflectCall("set", v, p, x)
+		b.Fail(err)
 	}
 }
 
 // SetIndex is v[i] = x.
 func (b *Batch) SetIndex(v safejs.Value, i int, x any) {
 	if b.err == nil {
-		b.Fail(v.SetIndex(i, x))
+		_, err := reflectCall("set", v, i, x)
+		b.Fail(err)
 	}
 }
 
@@ -154,22 +156,25 @@ func (b *Batch) Truthy(v safejs.Value) bool {
 
 // Length is v.length.
 func (b *Batch) Length(v safejs.Value) int {
-	if b.err != nil {
-		return 0
-	}
-	n, err := v.Length()
-	b.Fail(err)
-	return n
+	return b.Int(b.Get(v, "length"))
 }
 
-// InstanceOf is v instanceof t.
+// InstanceOf is v instanceof t, for a constructor t: whether t.prototype
+// is in v's prototype chain (Object.prototype.isPrototypeOf, which a
+// revoked Proxy makes throw, as instanceof would).
 func (b *Batch) InstanceOf(v, t safejs.Value) bool {
 	if b.err != nil {
 		return false
 	}
-	x, err := v.InstanceOf(t)
-	b.Fail(err)
-	return x
+	if tv, ok := TypeOf(v); !ok || tv != safejs.TypeObject && tv != safejs.TypeFunction {
+		return false
+	}
+	proto := b.Get(t, "prototype")
+	if b.err != nil {
+		return false
+	}
+	r, err := reflectCall("apply", isPrototypeOf, proto, []any{v})
+	return b.Bool(value(b, r, err))
 }
 
 // CopyBytesToGo copies the bytes of the Uint8Array src into a new slice.

@@ -71,6 +71,41 @@ func fromGo(err error) error {
 	return err
 }
 
+// Property access goes through Reflect, called: Go's wasm_exec.js catches
+// an exception only in a call (valueCall, valueInvoke, valueNew); one
+// thrown by a getter or a Proxy trap during a plain get, set or instanceof
+// (valueGet, valueSet, valueInstanceOf) escapes into the wasm program and
+// ends it, safejs or not. Reflect and isPrototypeOf are looked up once,
+// before a page's script can replace them.
+var (
+	jsReflect     = mustGlobal("Reflect")
+	isPrototypeOf = mustGet(mustGet(mustGlobal("Object"), "prototype"), "isPrototypeOf")
+)
+
+func mustGlobal(name string) safejs.Value { return mustGet(safejs.Global(), name) }
+
+func mustGet(v safejs.Value, p string) safejs.Value {
+	r, err := v.Get(p)
+	if err != nil {
+		panic("jsutil: the page has no " + p + ": " + err.Error())
+	}
+	return r
+}
+
+func reflectCall(m string, args ...any) (safejs.Value, error) {
+	r, err := jsReflect.Call(m, args...)
+	return r, fromGo(err)
+}
+
+// Get is v[p], with an exception of a getter or Proxy as an error; for a
+// v that is not an object, an error.
+func Get(v safejs.Value, p string) (safejs.Value, error) {
+	if t, ok := TypeOf(v); !ok || t != safejs.TypeObject && t != safejs.TypeFunction {
+		return safejs.Undefined(), fmt.Errorf("jsutil: reading %s of a %s", p, typeName(v))
+	}
+	return reflectCall("get", v, p)
+}
+
 // Await waits for promise to settle and returns its value, or its reason as
 // an error. It must be called from a goroutine, never from a js.Func
 // callback, which would block the event loop the promise needs. Its two
@@ -103,11 +138,6 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 	if err != nil {
 		resolve.Release()
 		return safejs.Undefined(), fromGo(err)
-	}
-	if t, ok := TypeOf(promise); !ok || t != safejs.TypeObject {
-		resolve.Release()
-		reject.Release()
-		return safejs.Undefined(), fmt.Errorf("jsutil: awaiting a %s, not a promise", typeName(promise))
 	}
 	if _, err := promise.Call("then", resolve, reject); err != nil {
 		// then itself threw: neither callback will run.
