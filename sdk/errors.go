@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"context"
 	"errors"
 
 	"github.com/skywasm/skywasm/protocol"
@@ -89,17 +88,6 @@ func (e *Error) Is(target error) bool {
 
 func newError(t ErrorType, msg string, cause error) *Error {
 	return &Error{Type: t, Message: msg, Err: cause}
-}
-
-// webrtcError types a failed browser call as ErrorWebRTC, saying what was
-// being done. Closing (ErrClosed, a cancelled context) is not an error of
-// the browser's and passes unchanged, as does an error typed already.
-func webrtcError(what string, err error) error {
-	var se *Error
-	if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.As(err, &se) {
-		return err
-	}
-	return newError(ErrorWebRTC, what, err)
 }
 
 // Errors the SDK returns without a SkyWay type.

@@ -89,13 +89,13 @@ func listen(target safejs.Value, name string, f func(ev safejs.Value) error, fai
 		fail(webrtcError("failed to listen to "+name, err))
 		return func() {}
 	}
-	if _, err := target.Call("addEventListener", name, listener); err != nil {
+	if _, err := jsutil.CallMethod(target, "addEventListener", name, listener); err != nil {
 		listener.Release()
 		fail(webrtcError("failed to listen to "+name, err))
 		return func() {}
 	}
 	return func() {
-		_, _ = target.Call("removeEventListener", name, listener) // a closed target may refuse; the listener goes anyway
+		_, _ = jsutil.CallMethod(target, "removeEventListener", name, listener) // a closed target may refuse; the listener goes anyway
 		listener.Release()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall/js"
 	"testing"
+	"time"
 
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -40,31 +41,42 @@ func TestInBrowserPageThrows(t *testing.T) {
 
 	tests := []struct {
 		name string
-		call func(t *testing.T) *sdk.MediaConnection
+		call func(t *testing.T, errs chan error) *sdk.MediaConnection
 		want string // in the error's message
 	}{
-		{"getter throws on a stream", func(t *testing.T) *sdk.MediaConnection {
+		{"getter throws on a stream", func(t *testing.T, errs chan error) *sdk.MediaConnection {
 			mc, err := p.Call(native, sdk.StreamFromJS(wrap.Invoke(cam.JSValue(), "getter")), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			mc.OnError(func(err error) { errs <- err })
 			return mc
 		}, "getTracks getter threw"},
-		{"revoked stream", func(t *testing.T) *sdk.MediaConnection {
+		{"revoked stream", func(t *testing.T, errs chan error) *sdk.MediaConnection {
 			mc, err := p.Call(native, sdk.StreamFromJS(wrap.Invoke(cam.JSValue(), "revoke")), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			mc.OnError(func(err error) { errs <- err })
 			return mc
 		}, "TypeError"},
-		{"closed RTCPeerConnection", func(t *testing.T) *sdk.MediaConnection {
+		{"closed RTCPeerConnection", func(t *testing.T, errs chan error) *sdk.MediaConnection {
 			mc, err := p.Call(native, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			mc.OnError(func(err error) { errs <- err })
 			streams := make(chan *sdk.MediaStream, 2)
 			mc.OnStream(func(s *sdk.MediaStream) { streams <- s })
 			recv(t, streams, "the native peer's stream")
+			// Wait until connected: the track event fires while the
+			// answer is being applied, and a step of a closed connection
+			// never settles, which would hold the ones behind it.
+			for deadline := time.Now().Add(wait); !mc.Open(); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the call did not connect")
+				}
+			}
 			mc.PeerConnection().JSValue().Call("close")
 			// Adding a kind calls addTrack, which a closed connection refuses.
 			if err := mc.ReplaceStream(cam); err != nil {
@@ -76,8 +88,9 @@ func TestInBrowserPageThrows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			errs := make(chan error, 4)
-			mc := tt.call(t)
-			mc.OnError(func(err error) { errs <- err })
+			// Each case sets the error handler before the failing step
+			// can run: a handler is looked up when its event is delivered.
+			mc := tt.call(t, errs)
 			defer mc.Close(true)
 			err := recv(t, errs, "the error event")
 			var se *sdk.Error

@@ -73,7 +73,7 @@ func (b *Batch) Call(v safejs.Value, m string, args ...any) safejs.Value {
 	if b.err != nil {
 		return safejs.Undefined()
 	}
-	r, err := v.Call(m, args...)
+	r, err := CallMethod(v, m, args...)
 	return value(b, r, err)
 }
 

@@ -106,6 +106,24 @@ func Get(v safejs.Value, p string) (safejs.Value, error) {
 	return reflectCall("get", v, p)
 }
 
+// CallMethod is v.m(args...), as Reflect.apply(Reflect.get(v, m), v,
+// args): Value.Call of syscall/js, after catching an exception, reads v[m]
+// again to word its panic, and that second read is not caught — a getter
+// or a revoked Proxy that threw once throws again, uncaught.
+func CallMethod(v safejs.Value, m string, args ...any) (safejs.Value, error) {
+	f, err := Get(v, m)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	if f.Type() != safejs.TypeFunction {
+		return safejs.Undefined(), fmt.Errorf("jsutil: %s is a %s, not a method", m, typeName(f))
+	}
+	if args == nil {
+		args = []any{}
+	}
+	return reflectCall("apply", f, v, args)
+}
+
 // Await waits for promise to settle and returns its value, or its reason as
 // an error. It must be called from a goroutine, never from a js.Func
 // callback, which would block the event loop the promise needs. Its two
@@ -139,7 +157,7 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 		resolve.Release()
 		return safejs.Undefined(), fromGo(err)
 	}
-	if _, err := promise.Call("then", resolve, reject); err != nil {
+	if _, err := CallMethod(promise, "then", resolve, reject); err != nil {
 		// then itself threw: neither callback will run.
 		resolve.Release()
 		reject.Release()
@@ -155,9 +173,9 @@ func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 
 // Call calls the method m of v and awaits the promise it returns.
 func Call(ctx context.Context, v safejs.Value, m string, args ...any) (safejs.Value, error) {
-	p, err := v.Call(m, args...)
+	p, err := CallMethod(v, m, args...)
 	if err != nil {
-		return safejs.Undefined(), fromGo(err)
+		return safejs.Undefined(), err
 	}
 	return Await(ctx, p)
 }
