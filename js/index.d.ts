@@ -291,6 +291,17 @@ export declare namespace Peer {
         port?: number;
         /** Whether the server uses TLS (https/wss). As in SkyWay, left out it is true only when `port` is 443. */
         secure?: boolean;
+        /**
+         * skywasm: whether a connection whose ICE goes disconnected or failed tries to recover by ICE restarts through
+         * the server (events `reconnecting`, then `reconnected` or `close`); default true. `false` is SkyWay's
+         * behaviour: the connection closes at once. An SFU room's link never restarts.
+         */
+        iceRestart?: boolean;
+        /**
+         * skywasm: how long, in milliseconds, a connection may try to recover its ICE before it closes on both sides;
+         * default 15000. Ignored with `iceRestart: false`.
+         */
+        iceRestartTimeout?: number;
     }
 
     /** `peer.options`: the options as SkyWay's constructor kept them. */
@@ -314,6 +325,10 @@ export declare namespace Peer {
         port?: number;
         /** The session token with which a reconnecting socket takes its ID back; random per Peer. */
         token: string;
+        /** skywasm: the page's, if it gave it (see {@link PeerOptions.iceRestart}). */
+        iceRestart?: boolean;
+        /** skywasm: the page's, if it gave it (see {@link PeerOptions.iceRestartTimeout}). */
+        iceRestartTimeout?: number;
     }
 
     /**
@@ -506,6 +521,13 @@ export declare namespace Peer {
         close: () => void;
         /** Something failed on this call (typed as SkyWay did; see {@link ConnectionError}). */
         error: (err: PeerError) => void;
+        /**
+         * skywasm (not in SkyWay, nor in `EVENTS`): the connection's ICE went disconnected or failed and it is trying
+         * to recover (options `iceRestart`, `iceRestartTimeout`), once per outage; `reconnected` or `close` follows.
+         */
+        reconnecting: () => void;
+        /** skywasm (not in SkyWay, nor in `EVENTS`): ICE is connected again after `reconnecting`. */
+        reconnected: () => void;
     }
 
     /**
@@ -568,6 +590,13 @@ export declare namespace Peer {
          * missing (see {@link ConnectionError}).
          */
         error: (err: PeerError) => void;
+        /**
+         * skywasm (not in SkyWay, nor in `EVENTS`): the connection's ICE went disconnected or failed and it is trying
+         * to recover (options `iceRestart`, `iceRestartTimeout`), once per outage; `reconnected` or `close` follows.
+         */
+        reconnecting: () => void;
+        /** skywasm (not in SkyWay, nor in `EVENTS`): ICE is connected again after `reconnecting`. */
+        reconnected: () => void;
     }
 
     /** A data channel to another peer, from `peer.connect` or the `connection` event; not made with `new`. */

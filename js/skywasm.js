@@ -242,7 +242,9 @@
   }
 
   // SkyWay's event enums, member for member and in its order: MediaConnection's and DataConnection's extend its
-  // Connection's (whose signaling events a page never sees), and the rooms' extend its Room's.
+  // Connection's (whose signaling events a page never sees), and the rooms' extend its Room's. skywasm's own events
+  // (the Peer's reconnected, the connections' reconnecting and reconnected) are emitted but not listed: a page
+  // iterating an enum sees exactly SkyWay's; index.d.ts's event maps document them.
   const connectionEvents = ["candidate", "offer", "answer", "close", "forceClose"];
   const roomEvents = ["stream", "open", "close", "peerJoin", "peerLeave", "error", "data", "log"];
   const EVENTS = {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hack-pad/safejs"
 	"go.uber.org/goleak"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
@@ -53,7 +54,7 @@ func camera(t *testing.T) *sdk.MediaStream {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	constraints := map[string]any{"video": true, "audio": true}
-	v, err := jsutil.Await(ctx, js.Global().Get("navigator").Get("mediaDevices").Call("getUserMedia", constraints))
+	v, err := await(ctx, js.Global().Get("navigator").Get("mediaDevices").Call("getUserMedia", constraints))
 	if err != nil {
 		t.Fatalf("getUserMedia: %v", err)
 	}
@@ -64,6 +65,13 @@ func camera(t *testing.T) *sdk.MediaStream {
 		}
 	})
 	return sdk.StreamFromJS(v)
+}
+
+// await is jsutil.Await for the tests, which play the page's part with
+// syscall/js.
+func await(ctx context.Context, promise js.Value) (js.Value, error) {
+	v, err := jsutil.Await(ctx, safejs.Safe(promise))
+	return safejs.Unsafe(v), err
 }
 
 // liveTracks counts a stream's tracks in readyState "live", by kind.
@@ -83,7 +91,7 @@ func framesDecoded(t *testing.T, c sdk.Connection) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	report, err := jsutil.Await(ctx, c.PeerConnection().JSValue().Call("getStats"))
+	report, err := await(ctx, c.PeerConnection().JSValue().Call("getStats"))
 	if err != nil {
 		t.Fatalf("getStats: %v", err)
 	}

@@ -53,6 +53,10 @@ type Connection interface {
 	Close(force bool)
 	// PeerConnection is the underlying PeerConnection; nil before it exists.
 	PeerConnection() *webrtc.PeerConnection
+	// OnReconnecting and OnReconnected set the handlers of skywasm's ICE
+	// recovery events (see ICE restarts in the package doc).
+	OnReconnecting(func())
+	OnReconnected(func())
 }
 
 // conn is what media and data connections share: the PeerConnection, the
@@ -85,6 +89,12 @@ type conn struct {
 	mungeRemote func(sdp string) (string, error)
 	onShutdown  func()
 
+	// offerer is set on the side that made the first offer: the one that
+	// restarts ICE (icerestart.go).
+	offerer        bool
+	onReconnecting handler[struct{}]
+	onReconnected  handler[struct{}]
+
 	mu         sync.Mutex
 	pc         *webrtc.PeerConnection
 	open       bool
@@ -93,6 +103,8 @@ type conn struct {
 	candidates []webrtc.ICECandidateInit
 	release    []func()
 	done       chan struct{}
+	// recovery is the ICE recovery under way, nil if none.
+	recovery *recovery
 }
 
 func (c *conn) init(p *Peer, id, remoteID string, typ protocol.ConnectionType, metadata json.RawMessage, incoming bool) {
@@ -138,6 +150,15 @@ func (c *conn) Done() <-chan struct{} { return c.done }
 // OnClose sets the handler of the close event, fired once whichever side
 // ended the connection.
 func (c *conn) OnClose(f func()) { c.onClose.set(func(struct{}) { f() }) }
+
+// OnReconnecting sets the handler of skywasm's reconnecting event: the
+// connection's ICE went disconnected or failed, and it is trying to recover
+// (PeerOptions.ICERestartTimeout). It fires once per outage.
+func (c *conn) OnReconnecting(f func()) { c.onReconnecting.set(func(struct{}) { f() }) }
+
+// OnReconnected sets the handler of skywasm's reconnected event: ICE is
+// connected again after a reconnecting event.
+func (c *conn) OnReconnected(f func()) { c.onReconnected.set(func(struct{}) { f() }) }
 
 // OnError sets the handler of the connection's errors.
 func (c *conn) OnError(f func(error)) { c.onError.set(f) }
@@ -193,10 +214,7 @@ func (c *conn) newPeerConnection() (*webrtc.PeerConnection, error) {
 	c.addRelease(stop)
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		c.peer.opts.Logger.Debug("ICE state", "connectionId", c.id, "state", s)
-		if s == webrtc.ICEConnectionStateFailed {
-			// Never close a PeerConnection inside its own callback.
-			go c.shutdown(false, "ICE failed")
-		}
+		c.iceStateChanged(s)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
@@ -206,8 +224,12 @@ func (c *conn) newPeerConnection() (*webrtc.PeerConnection, error) {
 				c.open = !c.closed
 				c.mu.Unlock()
 			}
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			go c.shutdown(false, "the PeerConnection "+s.String())
+		case webrtc.PeerConnectionStateFailed:
+			if !c.restarts() {
+				go c.shutdown(false, "the PeerConnection failed")
+			}
+		case webrtc.PeerConnectionStateClosed:
+			go c.shutdown(false, "the PeerConnection closed")
 		}
 	})
 	return pc, nil
@@ -313,7 +335,12 @@ func (c *conn) addCandidate(pc *webrtc.PeerConnection, cand webrtc.ICECandidateI
 
 // offer creates and sends an offer (or a re-offer) with extra fields.
 func (c *conn) offer(pc *webrtc.PeerConnection, r protocol.RelayPayload) error {
-	o, err := createOffer(c.context(), pc)
+	return c.offerWith(pc, r, false)
+}
+
+// offerWith is offer, with new ICE credentials if iceRestart.
+func (c *conn) offerWith(pc *webrtc.PeerConnection, r protocol.RelayPayload, iceRestart bool) error {
+	o, err := createOffer(c.context(), pc, iceRestart)
 	if err != nil {
 		return fmt.Errorf("failed to create an offer: %w", err)
 	}
@@ -381,6 +408,7 @@ func (c *conn) shutdown(notify bool, reason string) {
 		return
 	}
 	c.closed, c.open = true, false
+	c.endRecovery()
 	pc, release := c.pc, c.release
 	c.release, c.candidates = nil, nil
 	c.mu.Unlock()

@@ -136,6 +136,7 @@ func (p *Peer) Connect(remoteID string, opts *ConnectOptions) (*DataConnection, 
 	}
 	d := &DataConnection{label: label, serialization: ser, dcInit: opts.DCInit, low: make(chan struct{}, 1)}
 	d.init(p, id, remoteID, protocol.Data, metadata, false)
+	d.offerer = true
 	d.onShutdown = d.closeChannel
 	if p.unreachable(remoteID) {
 		return d, nil

@@ -45,6 +45,10 @@ const (
 	// accept; the connection stays usable. skywasm's addition to SkyWay's
 	// list.
 	ErrorInvalidMessage ErrorType = protocol.ErrInvalidMessage
+	// ErrorWebRTC: the browser refused a WebRTC or media call (it threw, or
+	// its promise rejected): the type SkyWay's negotiator gave such errors.
+	// The Peer and its other connections carry on.
+	ErrorWebRTC ErrorType = "webrtc"
 )
 
 // Error is an error of the SDK or of the server, with SkyWay's type string,

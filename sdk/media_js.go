@@ -5,8 +5,8 @@ package sdk
 import (
 	"context"
 	"strings"
-	"syscall/js"
 
+	"github.com/hack-pad/safejs"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
@@ -14,52 +14,88 @@ import (
 
 var kinds = [...]string{"audio", "video"}
 
+// rtc is the page's RTCPeerConnection behind pc.
+func rtc(pc *webrtc.PeerConnection) safejs.Value { return safejs.Safe(pc.JSValue()) }
+
 // attachStream adds a page stream's tracks to the page's RTCPeerConnection;
 // an offer also gets a receive-only transceiver for each kind it receives
 // but does not send.
 func attachStream(pc *webrtc.PeerConnection, s *MediaStream, d directions) error {
-	return jsutil.Try(func() {
-		rtc := pc.JSValue()
-		for _, t := range s.tracks() {
-			if !d.offering {
-				rtc.Call("addTrack", t, s.v)
-				continue
-			}
-			dir := "sendrecv"
-			if !d.receives(t.Get("kind").String()) {
-				dir = "sendonly"
-			}
-			rtc.Call("addTransceiver", t, map[string]any{"direction": dir, "streams": []any{s.v}})
+	tracks, err := s.tracks()
+	if err != nil {
+		return err
+	}
+	var b jsutil.Batch
+	r := rtc(pc)
+	has := map[string]bool{}
+	for _, t := range tracks {
+		has[t.kind] = true
+		if !d.offering {
+			b.Call(r, "addTrack", t.v, s.v)
+			continue
 		}
-		if d.offering {
-			for _, kind := range kinds {
-				if (s == nil || !s.hasKind(kind)) && d.receives(kind) {
-					rtc.Call("addTransceiver", kind, map[string]any{"direction": "recvonly"})
-				}
+		dir := "sendrecv"
+		if !d.receives(t.kind) {
+			dir = "sendonly"
+		}
+		b.Call(r, "addTransceiver", t.v, map[string]any{"direction": dir, "streams": []any{s.v}})
+	}
+	if d.offering {
+		for _, kind := range kinds {
+			if !has[kind] && d.receives(kind) {
+				b.Call(r, "addTransceiver", kind, map[string]any{"direction": "recvonly"})
 			}
 		}
-	})
+	}
+	return webrtcError("failed to attach the stream", b.Err())
 }
 
 // watchRemoteStreams reports the stream of each track event; the browser
 // adds a stream's later tracks to the same MediaStream object.
 func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop func()) {
-	rtc := pc.JSValue()
-	listener := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ev := args[0]
-		streams := ev.Get("streams")
-		var stream js.Value
-		if streams.Length() > 0 {
-			stream = streams.Index(0)
+	return listen(rtc(pc), "track", func(ev safejs.Value) error {
+		var b jsutil.Batch
+		streams := b.Get(ev, "streams")
+		var stream safejs.Value
+		if b.Length(streams) > 0 {
+			stream = b.Index(streams, 0)
 		} else {
-			stream = js.Global().Get("MediaStream").New([]any{ev.Get("track")})
+			stream = b.New(b.Global("MediaStream"), []any{b.Get(ev, "track")})
 		}
-		m.remoteStream(StreamFromJS(stream))
+		if err := b.Err(); err != nil {
+			return webrtcError("failed to read a track event", err)
+		}
+		m.remoteStream(streamFromSafe(stream))
+		return nil
+	}, func(err error) { m.fail(err, false) })
+}
+
+// listen adds f as the listener of the event name of target, and returns
+// what removes and releases it. An error of f, or of adding the listener,
+// goes to fail.
+func listen(target safejs.Value, name string, f func(ev safejs.Value) error, fail func(error)) (stop func()) {
+	listener, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		ev := safejs.Undefined()
+		if len(args) > 0 {
+			ev = args[0]
+		}
+		if err := f(ev); err != nil {
+			// Off the event loop: fail queues, but may log.
+			go fail(err)
+		}
 		return nil
 	})
-	rtc.Call("addEventListener", "track", listener)
+	if err != nil {
+		fail(webrtcError("failed to listen to "+name, err))
+		return func() {}
+	}
+	if _, err := jsutil.CallMethod(target, "addEventListener", name, listener); err != nil {
+		listener.Release()
+		fail(webrtcError("failed to listen to "+name, err))
+		return func() {}
+	}
 	return func() {
-		rtc.Call("removeEventListener", "track", listener)
+		_, _ = jsutil.CallMethod(target, "removeEventListener", name, listener) // a closed target may refuse; the listener goes anyway
 		listener.Release()
 	}
 }
@@ -67,38 +103,45 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 // replaceStream puts s's tracks on the page's senders, and says whether a
 // kind was added or removed, which needs a new offer.
 func replaceStream(ctx context.Context, pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
-	rtc := pc.JSValue()
+	tracks, err := s.tracks()
+	if err != nil {
+		return false, err
+	}
+	r := rtc(pc)
 	for _, kind := range kinds {
-		var sender, track js.Value
-		err = jsutil.Try(func() {
-			senders := rtc.Call("getSenders")
-			for i := range senders.Length() {
-				t := senders.Index(i).Get("track")
-				if !t.IsNull() && t.Get("kind").String() == kind {
-					sender = senders.Index(i)
-					break
-				}
+		var b jsutil.Batch
+		var sender, track safejs.Value
+		found := false
+		senders := b.Call(r, "getSenders")
+		for i := range b.Length(senders) {
+			t := b.Get(b.Index(senders, i), "track")
+			if b.Err() == nil && !t.IsNull() && b.String(b.Get(t, "kind")) == kind {
+				sender, found = b.Index(senders, i), true
+				break
 			}
-			for _, t := range s.tracks() {
-				if t.Get("kind").String() == kind {
-					track = t
-					break
-				}
+		}
+		hasTrack := false
+		for _, t := range tracks {
+			if t.kind == kind {
+				track, hasTrack = t.v, true
+				break
 			}
-		})
-		if err != nil {
-			return false, err
+		}
+		if err := b.Err(); err != nil {
+			return false, webrtcError("failed to read the senders", err)
 		}
 		switch {
-		case sender.Truthy() && track.Truthy():
-			_, err = jsutil.Await(ctx, sender.Call("replaceTrack", track))
-		case sender.Truthy():
-			err, renegotiate = jsutil.Try(func() { rtc.Call("removeTrack", sender) }), true
-		case track.Truthy():
-			err, renegotiate = jsutil.Try(func() { rtc.Call("addTrack", track, s.v) }), true
+		case found && hasTrack:
+			_, err = jsutil.Call(ctx, sender, "replaceTrack", track)
+		case found:
+			b.Call(r, "removeTrack", sender)
+			err, renegotiate = b.Err(), true
+		case hasTrack:
+			b.Call(r, "addTrack", track, s.v)
+			err, renegotiate = b.Err(), true
 		}
 		if err != nil {
-			return false, err
+			return false, webrtcError("failed to replace the "+kind+" track", err)
 		}
 	}
 	return renegotiate, nil
@@ -106,14 +149,15 @@ func replaceStream(ctx context.Context, pc *webrtc.PeerConnection, s *MediaStrea
 
 // codecSupported asks the browser whether it can send codec.
 func codecSupported(kind, codec string) bool {
-	caps := js.Global().Get("RTCRtpSender").Call("getCapabilities", kind)
-	if !caps.Truthy() {
+	var b jsutil.Batch
+	caps := b.Call(b.Global("RTCRtpSender"), "getCapabilities", kind)
+	if !b.Truthy(caps) {
 		return false
 	}
-	codecs := caps.Get("codecs")
-	for i := range codecs.Length() {
-		if strings.EqualFold(codecs.Index(i).Get("mimeType").String(), kind+"/"+codec) {
-			return true
+	codecs := b.Get(caps, "codecs")
+	for i := range b.Length(codecs) {
+		if strings.EqualFold(b.String(b.Get(b.Index(codecs, i), "mimeType")), kind+"/"+codec) {
+			return b.Err() == nil
 		}
 	}
 	return false
@@ -125,21 +169,22 @@ func preferCodec(pc *webrtc.PeerConnection, kind, codec string) error {
 	if codec == "" {
 		return nil
 	}
-	return jsutil.Try(func() {
-		caps := js.Global().Get("RTCRtpReceiver").Call("getCapabilities", kind).Get("codecs")
-		var keep []any
-		for i := range caps.Length() {
-			mime := caps.Index(i).Get("mimeType").String()
-			if strings.EqualFold(mime, kind+"/"+codec) || strings.EqualFold(mime, kind+"/rtx") {
-				keep = append(keep, caps.Index(i))
-			}
+	var b jsutil.Batch
+	caps := b.Get(b.Call(b.Global("RTCRtpReceiver"), "getCapabilities", kind), "codecs")
+	var keep []any
+	for i := range b.Length(caps) {
+		c := b.Index(caps, i)
+		mime := b.String(b.Get(c, "mimeType"))
+		if strings.EqualFold(mime, kind+"/"+codec) || strings.EqualFold(mime, kind+"/rtx") {
+			keep = append(keep, c)
 		}
-		trs := pc.JSValue().Call("getTransceivers")
-		for i := range trs.Length() {
-			tr := trs.Index(i)
-			if tr.Get("receiver").Get("track").Get("kind").String() == kind {
-				tr.Call("setCodecPreferences", keep)
-			}
+	}
+	trs := b.Call(rtc(pc), "getTransceivers")
+	for i := range b.Length(trs) {
+		tr := b.Index(trs, i)
+		if b.String(b.Get(b.Get(b.Get(tr, "receiver"), "track"), "kind")) == kind {
+			b.Call(tr, "setCodecPreferences", keep)
 		}
-	})
+	}
+	return webrtcError("failed to choose the "+kind+" codec", b.Err())
 }

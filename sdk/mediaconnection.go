@@ -137,6 +137,7 @@ func (p *Peer) call(remoteID string, stream *MediaStream, opts *CallOptions, roo
 	}
 	m := &MediaConnection{opts: mo, local: stream, answered: true}
 	m.init(p, id, remoteID, protocol.Media, metadata, false)
+	m.offerer = true
 	m.mungeRemote = mo.mungeRemote
 	if room == nil && p.unreachable(remoteID) {
 		return m, nil

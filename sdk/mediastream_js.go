@@ -2,46 +2,63 @@
 
 package sdk
 
-import "syscall/js"
+import (
+	"syscall/js" // the type only: the exported API speaks js.Value, as pion's JSValue does
+
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
+)
 
 // MediaStream wraps a JavaScript MediaStream: one the page got from
 // getUserMedia or getDisplayMedia, or one received in a stream event.
 type MediaStream struct {
-	v js.Value
+	v safejs.Value
+	// id is the stream's ID, read once: a page's object may have a
+	// getter that throws, and the SDK needs the ID after the fact.
+	id string
 	// peerID is the publishing peer of a stream received in a room.
 	peerID string
 }
 
 // StreamFromJS wraps a JavaScript MediaStream.
-func StreamFromJS(v js.Value) *MediaStream { return &MediaStream{v: v} }
+func StreamFromJS(v js.Value) *MediaStream { return streamFromSafe(safejs.Safe(v)) }
 
-// JSValue is the JavaScript MediaStream.
-func (s *MediaStream) JSValue() js.Value { return s.v }
-
-// ID is the stream's ID (the msid).
-func (s *MediaStream) ID() string { return s.v.Get("id").String() }
-
-// tracks returns the stream's MediaStreamTracks.
-func (s *MediaStream) tracks() []js.Value {
-	if s == nil {
-		return nil
-	}
-	arr := s.v.Call("getTracks")
-	out := make([]js.Value, arr.Length())
-	for i := range out {
-		out[i] = arr.Index(i)
-	}
-	return out
+func streamFromSafe(v safejs.Value) *MediaStream {
+	var b jsutil.Batch
+	id := b.String(b.Get(v, "id"))
+	return &MediaStream{v: v, id: id}
 }
 
-// hasKind reports whether the stream has a track of kind ("audio", "video").
-func (s *MediaStream) hasKind(kind string) bool {
-	for _, t := range s.tracks() {
-		if t.Get("kind").String() == kind {
-			return true
-		}
+// JSValue is the JavaScript MediaStream.
+func (s *MediaStream) JSValue() js.Value { return safejs.Unsafe(s.v) }
+
+// ID is the stream's ID (the msid), "" if the page's object had none to
+// give.
+func (s *MediaStream) ID() string { return s.id }
+
+// tracks returns the stream's MediaStreamTracks with their kinds.
+func (s *MediaStream) tracks() ([]track, error) {
+	if s == nil {
+		return nil, nil
 	}
-	return false
+	var b jsutil.Batch
+	arr := b.Call(s.v, "getTracks")
+	out := make([]track, b.Length(arr))
+	for i := range out {
+		t := b.Index(arr, i)
+		out[i] = track{v: t, kind: b.String(b.Get(t, "kind"))}
+	}
+	if err := b.Err(); err != nil {
+		return nil, webrtcError("failed to read the stream's tracks", err)
+	}
+	return out, nil
+}
+
+// track is a MediaStreamTrack and its kind.
+type track struct {
+	v    safejs.Value
+	kind string
 }
 
 // PeerID is, for a stream received in a room, the ID of the peer that sends

@@ -64,6 +64,15 @@ type PeerOptions struct {
 	MaxReconnectDelay time.Duration
 	// NoReconnect turns automatic reconnection off.
 	NoReconnect bool
+
+	// ICERestartTimeout is how long a connection whose ICE went
+	// disconnected or failed may try to recover, by ICE restarts through
+	// signaling, before it closes: a call survives a network change or an
+	// outage shorter than this. 0 means DefaultICERestartTimeout.
+	ICERestartTimeout time.Duration
+	// NoICERestart restores SkyWay's behaviour: a connection closes as soon
+	// as its ICE goes disconnected or failed.
+	NoICERestart bool
 }
 
 // Credential is what a peer presents for peer authentication, SkyWay's
@@ -84,6 +93,11 @@ const (
 	DefaultReconnectDelay    = 500 * time.Millisecond
 	DefaultMaxReconnectDelay = 10 * time.Second
 )
+
+// DefaultICERestartTimeout is how long a connection tries to recover its
+// ICE before it closes: long enough for a phone to move from Wi-Fi to
+// cellular, short enough that a peer that is gone does not linger.
+const DefaultICERestartTimeout = 15 * time.Second
 
 // isLowerUUID reports whether s is a UUID written in lower case, the form of
 // an API key. (A hand-written check: regexp would add to sdk.wasm's size.)
@@ -127,6 +141,12 @@ func (o *PeerOptions) validate() error {
 	}
 	if o.MaxReconnectDelay < o.ReconnectDelay {
 		o.MaxReconnectDelay = o.ReconnectDelay
+	}
+	if o.ICERestartTimeout < 0 {
+		return errors.New("sdk: PeerOptions.ICERestartTimeout is negative")
+	}
+	if o.ICERestartTimeout == 0 {
+		o.ICERestartTimeout = DefaultICERestartTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

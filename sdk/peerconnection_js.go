@@ -5,8 +5,8 @@ package sdk
 import (
 	"context"
 	"encoding/json"
-	"syscall/js"
 
+	"github.com/hack-pad/safejs"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
@@ -19,21 +19,19 @@ func defaultAPI() (*webrtc.API, error) { return webrtc.NewAPI(), nil }
 // own candidate.toJSON(): pion's browser build drops sdpMid and
 // sdpMLineIndex, which a native far side needs.
 func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (stop func()) {
-	target := pc.JSValue()
-	listener := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		cand := args[0].Get("candidate")
-		if cand.IsNull() || cand.IsUndefined() {
-			return nil
+	return listen(rtc(pc), "icecandidate", func(ev safejs.Value) error {
+		var b jsutil.Batch
+		cand := b.Get(ev, "candidate")
+		if b.Err() != nil || cand.IsNull() || cand.IsUndefined() {
+			return b.Err()
 		}
-		text := js.Global().Get("JSON").Call("stringify", cand.Call("toJSON")).String()
+		text := b.String(b.Call(b.Global("JSON"), "stringify", b.Call(cand, "toJSON")))
+		if err := b.Err(); err != nil {
+			return err
+		}
 		f(json.RawMessage(text))
 		return nil
-	})
-	target.Call("addEventListener", "icecandidate", listener)
-	return func() {
-		target.Call("removeEventListener", "icecandidate", listener)
-		listener.Release()
-	}
+	}, func(error) {}) // a candidate the page cannot describe is one fewer path, not an error
 }
 
 // The offer/answer steps go to the page's RTCPeerConnection directly rather
@@ -43,19 +41,25 @@ func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (s
 // goroutine would wait forever. Here the wait ends with ctx; only the two
 // js.Funcs of such a promise stay behind.
 
-func createOffer(ctx context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
-	return describe(jsutil.Await(ctx, pc.JSValue().Call("createOffer")))
+func createOffer(ctx context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
+	var opts any = safejs.Undefined()
+	if iceRestart {
+		opts = map[string]any{"iceRestart": true}
+	}
+	return describe(jsutil.Call(ctx, rtc(pc), "createOffer", opts))
 }
 
 func createAnswer(ctx context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
-	return describe(jsutil.Await(ctx, pc.JSValue().Call("createAnswer")))
+	return describe(jsutil.Call(ctx, rtc(pc), "createAnswer"))
 }
 
-func describe(v js.Value, err error) (webrtc.SessionDescription, error) {
+func describe(v safejs.Value, err error) (webrtc.SessionDescription, error) {
 	if err != nil {
-		return webrtc.SessionDescription{}, err
+		return webrtc.SessionDescription{}, webrtcError("failed to describe the session", err)
 	}
-	return webrtc.SessionDescription{Type: webrtc.NewSDPType(v.Get("type").String()), SDP: v.Get("sdp").String()}, nil
+	var b jsutil.Batch
+	d := webrtc.SessionDescription{Type: webrtc.NewSDPType(b.String(b.Get(v, "type"))), SDP: b.String(b.Get(v, "sdp"))}
+	return d, webrtcError("failed to read the description", b.Err())
 }
 
 func setLocalDescription(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
@@ -83,10 +87,6 @@ func addICECandidate(ctx context.Context, pc *webrtc.PeerConnection, c webrtc.IC
 // awaitCall calls a promise-returning method of the page's
 // RTCPeerConnection and waits for it.
 func awaitCall(ctx context.Context, pc *webrtc.PeerConnection, method string, arg any) error {
-	var promise js.Value
-	if err := jsutil.Try(func() { promise = pc.JSValue().Call(method, arg) }); err != nil {
-		return err
-	}
-	_, err := jsutil.Await(ctx, promise)
-	return err
+	_, err := jsutil.Call(ctx, rtc(pc), method, arg)
+	return webrtcError(method+" failed", err)
 }

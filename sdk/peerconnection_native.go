@@ -41,7 +41,10 @@ func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (s
 // The offer/answer steps. Natively pion does them at once; ctx matters only
 // in the browser.
 
-func createOffer(_ context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+func createOffer(_ context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
+	if iceRestart {
+		return pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	}
 	return pc.CreateOffer(nil)
 }
 

@@ -7,7 +7,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"syscall/js"
+
+	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/sdk"
@@ -16,7 +17,7 @@ import (
 // bridge owns the Go side of every JavaScript Peer, connection and room
 // object.
 type bridge struct {
-	emitFn, makeFn js.Value
+	emitFn, makeFn safejs.Value
 
 	mu      sync.Mutex
 	next    int
@@ -24,7 +25,7 @@ type bridge struct {
 	rooms   map[sdk.Room]*roomObject
 }
 
-func newBridge(emitFn, makeFn js.Value) *bridge {
+func newBridge(emitFn, makeFn safejs.Value) *bridge {
 	return &bridge{
 		emitFn: emitFn, makeFn: makeFn,
 		objects: map[int]object{}, rooms: map[sdk.Room]*roomObject{},
@@ -70,15 +71,24 @@ func (b *bridge) objectOfRoom(r sdk.Room) *roomObject {
 // emit emits the event name on the JavaScript object self. A listener's
 // exception is the shim's to report; one that escapes it anyway is logged
 // rather than allowed to panic the SDK goroutine that delivers the event.
-func (b *bridge) emit(self js.Value, name string, args ...any) {
+func (b *bridge) emit(self safejs.Value, name string, args ...any) {
 	all := append([]any{self, name}, args...)
-	if err := jsutil.Try(func() { b.emitFn.Invoke(all...) }); err != nil {
-		js.Global().Get("console").Call("error", "skywasm: emitting "+name+": "+err.Error())
+	if _, err := b.emitFn.Invoke(all...); err != nil {
+		consoleLog("error", "skywasm: emitting "+name+": "+jsutil.FromSafe(err).Error())
+	}
+}
+
+// settle calls a callback of the page's: a promise's resolve or reject, or
+// a callback argument. Its exception is the page's own, logged as an
+// uncaught one would be, and keeps no Go code from going on.
+func settle(f safejs.Value, args ...any) {
+	if _, err := f.Invoke(args...); err != nil {
+		consoleLog("error", "skywasm: a callback threw: "+jsutil.FromSafe(err).Error())
 	}
 }
 
 // emitError emits an error event of err on self.
-func (b *bridge) emitError(self js.Value, err error) {
+func (b *bridge) emitError(self safejs.Value, err error) {
 	b.emit(self, "error", jsError(err))
 }
 
@@ -90,7 +100,7 @@ func internalError(where string, r any) error {
 // goSafe runs f in a goroutine of its own: for every SDK call that can
 // block, which must never run on the JavaScript event loop. A panic in f
 // becomes an error event on self, and onPanic, if set, runs after it.
-func (b *bridge) goSafe(self js.Value, where string, f func(), onPanic func()) {
+func (b *bridge) goSafe(self safejs.Value, where string, f func(), onPanic func()) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -107,15 +117,16 @@ func (b *bridge) goSafe(self js.Value, where string, f func(), onPanic func()) {
 // call is the one function the shim calls: call(method, handle, self,
 // ...args). It returns the method's result; a JavaScript Error it returns
 // is for the shim to throw, which happens only where SkyWay threw too.
-func (b *bridge) call(_ js.Value, args []js.Value) (result any) {
-	if len(args) < 3 || args[0].Type() != js.TypeString {
+func (b *bridge) call(_ safejs.Value, args []safejs.Value) (result any) {
+	if t, ok := jsutil.TypeOf(arg(args, 0)); len(args) < 3 || !ok || t != safejs.TypeString {
 		return jsError(fmt.Errorf("skywasm: bad bridge call"))
 	}
-	name, self := args[0].String(), args[2]
+	name, _ := args[0].String()
+	self := args[2]
 	defer func() {
 		if r := recover(); r != nil {
 			b.emitError(self, internalError(name, r))
-			result = js.Undefined()
+			result = safejs.Undefined()
 		}
 	}()
 	m, ok := methods[name]
@@ -123,20 +134,21 @@ func (b *bridge) call(_ js.Value, args []js.Value) (result any) {
 		return jsError(fmt.Errorf("skywasm: no bridge method %q", name))
 	}
 	var o object
-	if args[1].Type() == js.TypeNumber {
-		o = b.lookup(args[1].Int())
+	if t, ok := jsutil.TypeOf(args[1]); ok && t == safejs.TypeNumber {
+		h, _ := args[1].Int()
+		o = b.lookup(h)
 	}
 	return m.call(b, o, self, args[3:])
 }
 
 // bridgeMethods are the methods of kind bridge: they act on no object.
-var bridgeMethods = map[string]func(b *bridge, self js.Value, args []js.Value) any{
+var bridgeMethods = map[string]func(b *bridge, self safejs.Value, args []safejs.Value) any{
 	"stats":   callStats,
 	"newPeer": callNewPeer, // peer.go
 }
 
 // callStats returns the Go runtime's figures, for leak tests.
-func callStats(b *bridge, _ js.Value, _ []js.Value) any {
+func callStats(b *bridge, _ safejs.Value, _ []safejs.Value) any {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.mu.Lock()
@@ -150,9 +162,9 @@ func callStats(b *bridge, _ js.Value, _ []js.Value) any {
 }
 
 // arg returns args[i], or undefined past the end.
-func arg(args []js.Value, i int) js.Value {
+func arg(args []safejs.Value, i int) safejs.Value {
 	if i < len(args) {
 		return args[i]
 	}
-	return js.Undefined()
+	return safejs.Undefined()
 }

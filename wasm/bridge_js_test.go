@@ -15,16 +15,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hack-pad/safejs"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
 
+// The tests play the page's part with syscall/js directly: a panic there
+// fails the test, which is what a test wants. What they hand the bridge
+// crosses as a safejs.Value.
+
 // eval runs JavaScript source and returns its value.
-func eval(t *testing.T, src string) js.Value {
+func eval(t *testing.T, src string) safejs.Value {
 	t.Helper()
-	return js.Global().Call("eval", "("+src+")")
+	return safejs.Safe(js.Global().Call("eval", "("+src+")"))
+}
+
+// jsOf is a bridge result as the page receives it: safejs's FuncOf
+// converts Go maps, slices and safejs.Values the same way.
+func jsOf(t *testing.T, r any) js.Value {
+	t.Helper()
+	v, err := safejs.Safe(js.Global().Call("eval", "(x => x)")).Invoke(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return safejs.Unsafe(v)
 }
 
 // TestFromJS checks what each JavaScript value becomes on its way to the
@@ -180,7 +196,7 @@ func TestToJS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if !check.Invoke(toJS(tt.v), tt.expr).Bool() {
+			if !check.Invoke(jsOf(t, toJS(tt.v)), tt.expr).Bool() {
 				t.Errorf("toJS(%#v) fails %s", tt.v, tt.expr)
 			}
 		})
@@ -217,8 +233,8 @@ func TestJSError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := jsError(tt.err)
-			if !e.InstanceOf(jsErrorCtor) || e.Get("message").String() != tt.msg {
+			e := safejs.Unsafe(jsError(tt.err))
+			if !e.InstanceOf(safejs.Unsafe(jsErrorCtor)) || e.Get("message").String() != tt.msg {
 				t.Errorf("message = %v, want %q", e.Get("message"), tt.msg)
 			}
 			if typ := e.Get("type"); tt.typ == "" && !typ.IsUndefined() || tt.typ != "" && typ.String() != tt.typ {
@@ -237,28 +253,28 @@ func TestCallRecovers(t *testing.T) {
 		return nil
 	})
 	defer emit.Release()
-	b := newBridge(emit.Value, js.Undefined())
-	methods["testPanic"] = method{kind: kindBridge, call: func(*bridge, object, js.Value, []js.Value) any { panic("on purpose") }}
+	b := newBridge(safejs.Safe(emit.Value), safejs.Undefined())
+	methods["testPanic"] = method{kind: kindBridge, call: func(*bridge, object, safejs.Value, []safejs.Value) any { panic("on purpose") }}
 	defer delete(methods, "testPanic")
 	self := js.Global().Get("Object").New()
-	if r := b.call(js.Undefined(), []js.Value{js.ValueOf("testPanic"), js.ValueOf(0), self}); !js.ValueOf(r).IsUndefined() {
+	if r := b.call(safejs.Undefined(), safeArgs("testPanic", 0, self)); !jsOf(t, r).IsUndefined() {
 		t.Errorf("a panicking call returned %v", r)
 	}
 	if len(got) != 3 || got[1].String() != "error" || got[2].Get("type").String() != string(errInternal) ||
 		!strings.Contains(got[2].Get("message").String(), "on purpose") {
 		t.Fatalf("emitted %v", got)
 	}
-	if r := js.ValueOf(b.call(js.Undefined(), []js.Value{js.ValueOf("noSuchMethod"), js.ValueOf(0), self})); !r.InstanceOf(jsErrorCtor) {
+	if r := jsOf(t, b.call(safejs.Undefined(), safeArgs("noSuchMethod", 0, self))); !r.InstanceOf(safejs.Unsafe(jsErrorCtor)) {
 		t.Errorf("an unknown method returned %v, not an Error to throw", r)
 	}
 }
 
 // TestMetadataValue checks the JSON metadata of an offer as a page sees it.
 func TestMetadataValue(t *testing.T) {
-	if v := js.ValueOf(metadataValue(nil)); !v.IsUndefined() {
+	if v := jsOf(t, metadataValue(nil)); !v.IsUndefined() {
 		t.Errorf("no metadata = %v", v)
 	}
-	if v := js.ValueOf(metadataValue(json.RawMessage(`{"a":[1]}`))); v.Get("a").Index(0).Int() != 1 {
+	if v := jsOf(t, metadataValue(json.RawMessage(`{"a":[1]}`))); v.Get("a").Index(0).Int() != 1 {
 		t.Errorf("metadata = %v", v)
 	}
 }
@@ -300,13 +316,13 @@ func TestRoomLogValue(t *testing.T) {
 		{MessageType: protocol.RoomUserJoin, Src: "alice", Timestamp: 1700000000000},
 		{MessageType: protocol.RoomData, Src: "bob", Timestamp: 1700000000100, Data: json.RawMessage(`{"a":1}`), Size: 7},
 	}
-	got := js.Global().Get("JSON").Call("stringify", logValue("r", entries)).String()
+	got := js.Global().Get("JSON").Call("stringify", jsOf(t, logValue("r", entries))).String()
 	want := `["{\"messageType\":\"ROOM_USER_JOIN\",\"message\":{\"roomName\":\"r\",\"src\":\"alice\"},\"timestamp\":1700000000000}",` +
 		`"{\"messageType\":\"ROOM_DATA\",\"message\":{\"roomName\":\"r\",\"src\":\"bob\",\"data\":{\"a\":1},\"size\":7},\"timestamp\":1700000000100}"]`
 	if got != want {
 		t.Errorf("logValue = %s, want %s", got, want)
 	}
-	if got := js.Global().Get("JSON").Call("stringify", logValue("r", nil)).String(); got != "[]" {
+	if got := js.Global().Get("JSON").Call("stringify", jsOf(t, logValue("r", nil))).String(); got != "[]" {
 		t.Errorf("logValue(nil) = %s, want []", got)
 	}
 }
@@ -350,9 +366,9 @@ func TestMethodsMatchShim(t *testing.T) {
 // handler; and that on a handle naming nothing it answers as on a closed
 // object.
 func TestWrongKind(t *testing.T) {
-	b := newBridge(js.Undefined(), js.Undefined())
+	b := newBridge(safejs.Undefined(), safejs.Undefined())
 	self := js.Global().Get("Object").New()
-	p := &peerObject{objectBase: objectBase{self: self}}
+	p := &peerObject{objectBase: objectBase{self: safejs.Safe(self)}}
 	b.add(p)
 	tests := []struct {
 		name   string
@@ -361,19 +377,28 @@ func TestWrongKind(t *testing.T) {
 		check  func(js.Value) bool
 	}{
 		{"data method on a peer", "send", p.handle, func(v js.Value) bool {
-			return v.InstanceOf(jsErrorCtor) && strings.Contains(v.Get("message").String(), `"send" is a data method, called on a peer`)
+			return v.InstanceOf(safejs.Unsafe(jsErrorCtor)) && strings.Contains(v.Get("message").String(), `"send" is a data method, called on a peer`)
 		}},
-		{"connection method on a peer", "connOpen", p.handle, func(v js.Value) bool { return v.InstanceOf(jsErrorCtor) }},
-		{"room method on a peer", "roomMembers", p.handle, func(v js.Value) bool { return v.InstanceOf(jsErrorCtor) }},
+		{"connection method on a peer", "connOpen", p.handle, func(v js.Value) bool { return v.InstanceOf(safejs.Unsafe(jsErrorCtor)) }},
+		{"room method on a peer", "roomMembers", p.handle, func(v js.Value) bool { return v.InstanceOf(safejs.Unsafe(jsErrorCtor)) }},
 		{"peer method on no object", "peerId", p.handle + 1, func(v js.Value) bool { return v.IsNull() }},
 		{"connection method on no object", "connOpen", p.handle + 1, func(v js.Value) bool { return v.Equal(js.ValueOf(false)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := js.ValueOf(b.call(js.Undefined(), []js.Value{js.ValueOf(tt.method), js.ValueOf(tt.handle), self}))
+			r := jsOf(t, b.call(safejs.Undefined(), safeArgs(tt.method, tt.handle, self)))
 			if !tt.check(r) {
 				t.Errorf("%s on handle %d returned %v", tt.method, tt.handle, r)
 			}
 		})
 	}
+}
+
+// safeArgs are a bridge call's arguments, as safejs hands them over.
+func safeArgs(args ...any) []safejs.Value {
+	out := make([]safejs.Value, len(args))
+	for i, a := range args {
+		out[i] = safejs.Safe(js.ValueOf(a))
+	}
+	return out
 }

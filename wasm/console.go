@@ -5,16 +5,16 @@ package main
 import (
 	"bytes"
 	"log/slog"
-	"syscall/js"
+
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 )
 
 // consoleLogger is the SDK's logger for SkyWay's debug option: 0 (or none)
 // logs nothing, 1 errors, 2 warnings too, 3 everything, to the console.
-func consoleLogger(debug js.Value) *slog.Logger {
-	level := 0
-	if t, ok := typeOf(debug); ok && t == js.TypeNumber {
-		level = debug.Int()
-	}
+func consoleLogger(debug safejs.Value) *slog.Logger {
+	level := int(numberOr(debug, 0))
 	var min slog.Level
 	switch {
 	case level <= 0:
@@ -51,6 +51,13 @@ func (consoleWriter) Write(p []byte) (int, error) {
 	case bytes.HasPrefix(p, []byte("level=DEBUG")):
 		method = "debug"
 	}
-	js.Global().Get("console").Call(method, "skywasm: "+string(bytes.TrimRight(p, "\n")))
+	consoleLog(method, "skywasm: "+string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
+}
+
+// consoleLog calls console[method](msg). A page that replaced console with
+// something that throws loses the line, not the program.
+func consoleLog(method, msg string) {
+	var b jsutil.Batch
+	b.Call(b.Global("console"), method, msg)
 }

@@ -4,8 +4,10 @@ package main
 
 import (
 	"errors"
-	"syscall/js"
 
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -14,13 +16,18 @@ import (
 // the bridge recovered. SkyWay had no such type.
 const errInternal sdk.ErrorType = "internal-error"
 
-var jsErrorCtor = js.Global().Get("Error")
+// jsErrorCtor is Error: looked up once, while nothing on the page can have
+// replaced it.
+var jsErrorCtor, _ = safejs.Global().Get("Error")
 
 // jsError turns err into a JavaScript Error whose `type` is SkyWay's error
-// type when err has one, as pages read it (`err.type`).
-func jsError(err error) js.Value {
+// type when err has one, as pages read it (`err.type`). A JavaScript
+// exception the bridge caught itself, outside the SDK, is typed webrtc too,
+// as the SDK types those of the browser's calls.
+func jsError(err error) safejs.Value {
 	msg, typ := err.Error(), sdk.ErrorType("")
 	var se *sdk.Error
+	var je *jsutil.Exception
 	switch {
 	case errors.As(err, &se):
 		typ, msg = se.Type, se.Message
@@ -30,13 +37,21 @@ func jsError(err error) js.Value {
 	case errors.Is(err, sdk.ErrClosed):
 		// What SkyWay said of a method called after destroy or close.
 		typ = protocol.ErrDisconnected
+	case errors.As(err, &je):
+		typ = sdk.ErrorWebRTC
 	}
-	e := jsErrorCtor.New(msg)
+	var b jsutil.Batch
+	e := b.New(jsErrorCtor, msg)
 	if typ != "" {
-		e.Set("type", string(typ))
+		b.Set(e, "type", string(typ))
 	}
 	if se != nil && se.ConnectionID != "" {
-		e.Set("connectionId", se.ConnectionID)
+		b.Set(e, "connectionId", se.ConnectionID)
+	}
+	if b.Err() != nil {
+		// Error itself threw: the page gets the message at least.
+		v, _ := safejs.ValueOf(msg)
+		return v
 	}
 	return e
 }

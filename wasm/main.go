@@ -18,23 +18,36 @@
 // concerned, or resolves its promise with a failure.
 package main
 
-import "syscall/js"
+import (
+	"errors"
+
+	"github.com/hack-pad/safejs"
+)
 
 // hookName is the global through which the shim hands its hooks over.
 const hookName = "__skywasm"
 
 func main() {
-	hook := js.Global().Get(hookName)
-	if hook.Type() != js.TypeObject {
+	hook, err := safejs.Global().Get(hookName)
+	if err != nil || hook.Type() != safejs.TypeObject {
 		println("skywasm: sdk.wasm must be loaded by skywasm.js, which sets globalThis." + hookName)
 		return
 	}
-	js.Global().Delete(hookName)
-	b := newBridge(hook.Get("emit"), hook.Get("make"))
+	_ = safejs.Global().Delete(hookName)
+	emit, err1 := hook.Get("emit")
+	makeFn, err2 := hook.Get("make")
 	// The bridge's one js.Func lives as long as the program: the page keeps
 	// calling it until it unloads.
-	call := js.FuncOf(b.call)
+	b := newBridge(emit, makeFn)
+	call, err3 := safejs.FuncOf(b.call)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		println("skywasm: the loader's hooks are unusable: " + err.Error())
+		return
+	}
 	defer call.Release()
-	hook.Call("ready", call)
+	if _, err := hook.Call("ready", call); err != nil {
+		println("skywasm: the loader's ready hook threw: " + err.Error())
+		return
+	}
 	select {}
 }

@@ -4,7 +4,8 @@ package main
 
 import (
 	"fmt"
-	"syscall/js"
+
+	"github.com/hack-pad/safejs"
 )
 
 // kind names a kind of JavaScript object that the bridge serves. The shim's
@@ -41,7 +42,7 @@ type object interface {
 // handle is how the shim names it in calls.
 type objectBase struct {
 	handle int
-	self   js.Value
+	self   safejs.Value
 }
 
 func (o *objectBase) base() *objectBase { return o }
@@ -49,13 +50,13 @@ func (o *objectBase) base() *objectBase { return o }
 // handler is the implementation of a bridge method of objects of type T. o
 // is nil when the handle names no live object (it closed, or never
 // existed): each method answers that as SkyWay did on a closed object.
-type handler[T object] func(b *bridge, o T, self js.Value, args []js.Value) any
+type handler[T object] func(b *bridge, o T, self safejs.Value, args []safejs.Value) any
 
 // method is one entry of the bridge. o is the object of the handle, nil if
 // there is none.
 type method struct {
 	kind kind
-	call func(b *bridge, o object, self js.Value, args []js.Value) any
+	call func(b *bridge, o object, self safejs.Value, args []safejs.Value) any
 }
 
 // methods maps the names the shim calls to their implementations; one name
@@ -64,7 +65,7 @@ var methods = map[string]method{}
 
 func init() {
 	for name, f := range bridgeMethods {
-		add(name, method{kind: kindBridge, call: func(b *bridge, _ object, self js.Value, args []js.Value) any {
+		add(name, method{kind: kindBridge, call: func(b *bridge, _ object, self safejs.Value, args []safejs.Value) any {
 			return f(b, self, args)
 		}})
 	}
@@ -87,7 +88,7 @@ func add(name string, m method) {
 // to throw, and the handler never sees the object.
 func addKind[T object](k kind, table map[string]handler[T]) {
 	for name, h := range table {
-		add(name, method{kind: k, call: func(b *bridge, o object, self js.Value, args []js.Value) any {
+		add(name, method{kind: k, call: func(b *bridge, o object, self safejs.Value, args []safejs.Value) any {
 			var t T
 			if o != nil {
 				var ok bool

@@ -7,10 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"syscall/js"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/protocol"
@@ -36,11 +37,11 @@ type peerObject struct {
 // keptConn is one entry of peer.connections.
 type keptConn struct {
 	id   string
-	self js.Value
+	self safejs.Value
 }
 
 // keep enters a new connection's object in peer.connections and returns it.
-func (o *peerObject) keep(c sdk.Connection, self js.Value) js.Value {
+func (o *peerObject) keep(c sdk.Connection, self safejs.Value) safejs.Value {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	r := c.RemoteID()
@@ -55,7 +56,7 @@ func (*peerObject) kind() kind { return kindPeer }
 
 var peerMethods = map[string]handler[*peerObject]{
 	"peerId":           callPeerID,
-	"peerOpen":         func(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any { return o != nil && o.peer.Open() },
+	"peerOpen":         func(_ *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any { return o != nil && o.peer.Open() },
 	"connections":      callConnections,
 	"call":             callCall,
 	"connect":          callConnect,
@@ -74,7 +75,7 @@ var peerMethods = map[string]handler[*peerObject]{
 // options, serverURL) and returns its handle, 0 if the options were refused; the
 // refusal (invalid-key, invalid-id) is emitted as an error event, as SkyWay
 // did, once the constructor has long returned.
-func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
+func callNewPeer(b *bridge, self safejs.Value, args []safejs.Value) any {
 	opts, err := peerOptions(arg(args, 0), arg(args, 1), arg(args, 2))
 	var p *sdk.Peer
 	if err == nil {
@@ -88,8 +89,8 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 	b.add(o)
 	p.OnOpen(func(id string) { b.emit(self, "open", id) })
 	p.OnReconnected(func(id string) { b.emit(self, "reconnected", id) })
-	p.OnCall(func(m *sdk.MediaConnection) { b.emit(self, "call", o.keep(m, b.adopt(m))) })
-	p.OnConnection(func(d *sdk.DataConnection) { b.emit(self, "connection", o.keep(d, b.adopt(d))) })
+	p.OnCall(func(m *sdk.MediaConnection) { b.emitAdopted(o, "call", m) })
+	p.OnConnection(func(d *sdk.DataConnection) { b.emitAdopted(o, "connection", d) })
 	p.OnDisconnected(func(id string) { b.emit(self, "disconnected", id) })
 	p.OnExpiresIn(func(s int64) { b.emit(self, "expiresin", s) })
 	p.OnError(func(err error) { b.emitError(self, err) })
@@ -103,48 +104,48 @@ func callNewPeer(b *bridge, self js.Value, args []js.Value) any {
 // peerOptions reads SkyWay's Peer options.
 // url is the signaling server's origin, which the shim worked out from
 // host, port and secure by SkyWay's rules, or from where it was loaded.
-func peerOptions(id, v, url js.Value) (sdk.PeerOptions, error) {
+func peerOptions(id, v, url safejs.Value) (sdk.PeerOptions, error) {
 	var o sdk.PeerOptions
-	if id.Type() == js.TypeString {
-		o.ID = id.String()
-	}
-	if v.Type() != js.TypeObject {
+	o.ID = stringOr(id, "")
+	if t, ok := jsutil.TypeOf(v); !ok || t != safejs.TypeObject {
 		return o, &sdk.Error{Type: protocol.ErrInvalidKey, Message: "options with a key are required"}
 	}
-	if k := v.Get("key"); k.Type() == js.TypeString {
-		o.Key = k.String()
-	}
-	if t := v.Get("token"); t.Type() == js.TypeString {
-		o.Token = t.String()
-	}
-	o.Logger = consoleLogger(v.Get("debug"))
-	o.DisableTURN = v.Get("turn").Equal(js.ValueOf(false))
-	if c := v.Get("credential"); c.Type() == js.TypeObject {
+	o.Key = stringOr(field(v, "key"), "")
+	o.Token = stringOr(field(v, "token"), "")
+	o.Logger = consoleLogger(field(v, "debug"))
+	o.DisableTURN = isFalse(field(v, "turn"))
+	if c := field(v, "credential"); is(c, safejs.TypeObject) {
 		o.Credential = credential(c)
 	}
+	// skywasm's additions: iceRestart: false is SkyWay's behaviour (close
+	// when ICE fails); iceRestartTimeout is in milliseconds.
+	o.NoICERestart = isFalse(field(v, "iceRestart"))
+	if ms := numberOr(field(v, "iceRestartTimeout"), 0); ms > 0 {
+		o.ICERestartTimeout = time.Duration(ms * float64(time.Millisecond))
+	}
 	var err error
-	if o.Config, err = rtcConfiguration(v.Get("config")); err != nil {
+	if o.Config, err = rtcConfiguration(field(v, "config")); err != nil {
 		return o, err
 	}
-	o.URL = url.String()
+	o.URL = stringOr(url, "")
 	return o, nil
 }
 
 // credential reads {timestamp, ttl, authToken}.
-func credential(c js.Value) *protocol.Credential {
+func credential(c safejs.Value) *protocol.Credential {
 	return &protocol.Credential{
-		Timestamp: int64(numberOr(c.Get("timestamp"), 0)),
-		TTL:       int64(numberOr(c.Get("ttl"), 0)),
-		AuthToken: stringOr(c.Get("authToken"), ""),
+		Timestamp: int64(numberOr(field(c, "timestamp"), 0)),
+		TTL:       int64(numberOr(field(c, "ttl"), 0)),
+		AuthToken: stringOr(field(c, "authToken"), ""),
 	}
 }
 
 // rtcConfiguration reads an RTCConfiguration through its JSON form, as the
 // browser would accept it: urls may be a string or a list. Certificates
 // cannot travel that way and are left out.
-func rtcConfiguration(v js.Value) (webrtc.Configuration, error) {
+func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
 	var cfg webrtc.Configuration
-	if v.Type() != js.TypeObject {
+	if !is(v, safejs.TypeObject) {
 		return cfg, nil
 	}
 	var raw struct {
@@ -186,7 +187,7 @@ func rtcConfiguration(v js.Value) (webrtc.Configuration, error) {
 }
 
 // callPeerID is peer.id: null until the server has given the peer one.
-func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
+func callPeerID(_ *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any {
 	if o == nil || o.peer.ID() == "" {
 		return nil
 	}
@@ -195,28 +196,28 @@ func callPeerID(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
 
 // callConnections returns {peerId: [connection objects]}, closed ones
 // included, as SkyWay's peer.connections.
-func callConnections(_ *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
-	out := jsObject.New()
+func callConnections(_ *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, remote := range o.remotes {
-		list := jsArray.New()
+		list := []any{}
 		for _, k := range o.kept[remote] {
-			list.Call("push", k.self)
+			list = append(list, k.self)
 		}
-		out.Set(remote, list)
+		out[remote] = list
 	}
 	return out
 }
 
 // callCall is peer.call(peerId, stream, options).
-func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callCall(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	v := arg(args, 2)
 	opts := &sdk.CallOptions{
@@ -234,9 +235,9 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	m, err := o.peer.Call(stringOr(arg(args, 0), ""), streamOf(arg(args, 1)), opts)
 	if err != nil {
 		b.emitError(self, err)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
-	return o.keep(m, b.adopt(m))
+	return b.adoptOrError(o, m)
 }
 
 // receiveOff applies SkyWay's negotiator (_getReceiveOnlyState) to a
@@ -244,20 +245,23 @@ func callCall(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 // the stream sends is received too (false is ignored there, as SkyWay
 // warned); a kind it does not send is received only if its option is true;
 // with no stream and neither option, both kinds are received.
-func receiveOff(stream, v js.Value) (noVideo, noAudio bool) {
+//
+// A stream whose track lists cannot be read (a getter of the page's
+// throws) counts as sending nothing, and an option that cannot be read as
+// not given.
+func receiveOff(stream, v safejs.Value) (noVideo, noAudio bool) {
 	vOpt, aOpt := field(v, "videoReceiveEnabled"), field(v, "audioReceiveEnabled")
-	hasStream := stream.Type() == js.TypeObject
+	hasStream := is(stream, safejs.TypeObject)
 	if !hasStream && vOpt.IsUndefined() && aOpt.IsUndefined() {
 		return false, false
 	}
-	off := func(tracks string, opt js.Value) bool {
-		if hasStream {
-			n := 0
-			if jsutil.Try(func() { n = stream.Call(tracks).Length() }) == nil && n > 0 {
-				return false
-			}
+	off := func(tracks string, opt safejs.Value) bool {
+		var b jsutil.Batch
+		if hasStream && b.Length(b.Call(stream, tracks)) > 0 {
+			return false
 		}
-		return !opt.Truthy()
+		on, _ := opt.Truthy()
+		return !on
 	}
 	return off("getVideoTracks", vOpt), off("getAudioTracks", aOpt)
 }
@@ -269,16 +273,16 @@ var serializations = map[string]bool{
 }
 
 // callConnect is peer.connect(peerId, options).
-func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callConnect(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	v := arg(args, 1)
 	ser := stringOr(field(v, "serialization"), sdk.SerializationBinary)
-	if s := field(v, "serialization"); !s.IsUndefined() && (s.Type() != js.TypeString || !serializations[ser]) {
+	if s := field(v, "serialization"); !s.IsUndefined() && (!is(s, safejs.TypeString) || !serializations[ser]) {
 		// SkyWay threw here rather than emitting.
-		return jsError(fmt.Errorf("skywasm: serialization %s is not one of binary, binary-utf8, json, none", js.Global().Call("String", s).String()))
+		return jsError(fmt.Errorf("skywasm: serialization %s is not one of binary, binary-utf8, json, none", jsString(s)))
 	}
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	opts := &sdk.ConnectOptions{
 		ConnectionID:  stringOr(field(v, "connectionId"), ""),
@@ -293,34 +297,34 @@ func callConnect(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
 	d, err := o.peer.Connect(stringOr(arg(args, 0), ""), opts)
 	if err != nil {
 		b.emitError(self, err)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
-	return o.keep(d, b.adopt(d))
+	return b.adoptOrError(o, d)
 }
 
 // dcInit reads an RTCDataChannelInit.
-func dcInit(v js.Value) *sdk.DataChannelInit {
-	if v.Type() != js.TypeObject {
+func dcInit(v safejs.Value) *sdk.DataChannelInit {
+	if !is(v, safejs.TypeObject) {
 		return nil
 	}
 	init := &sdk.DataChannelInit{}
-	if o := v.Get("ordered"); o.Type() == js.TypeBoolean {
-		b := o.Bool()
+	if o := field(v, "ordered"); is(o, safejs.TypeBoolean) {
+		b := !isFalse(o)
 		init.Ordered = &b
 	}
-	if n := v.Get("maxPacketLifeTime"); n.Type() == js.TypeNumber {
-		u := uint16(n.Int())
+	if n := field(v, "maxPacketLifeTime"); is(n, safejs.TypeNumber) {
+		u := uint16(numberOr(n, 0))
 		init.MaxPacketLifeTime = &u
 	}
-	if n := v.Get("maxRetransmits"); n.Type() == js.TypeNumber {
-		u := uint16(n.Int())
+	if n := field(v, "maxRetransmits"); is(n, safejs.TypeNumber) {
+		u := uint16(numberOr(n, 0))
 		init.MaxRetransmits = &u
 	}
 	return init
 }
 
 // metadataOption turns a metadata option into JSON, as SkyWay sent it.
-func metadataOption(v js.Value) (any, error) {
+func metadataOption(v safejs.Value) (any, error) {
 	if v.IsUndefined() {
 		return nil, nil
 	}
@@ -334,9 +338,9 @@ func metadataOption(v js.Value) (any, error) {
 // callGetConnection is peer.getConnection(peerId, connectionId): found in
 // peer.connections, as SkyWay searched it, so a closed connection is found
 // too; null if there is none.
-func callGetConnection(_ *bridge, o *peerObject, _ js.Value, args []js.Value) any {
+func callGetConnection(_ *bridge, o *peerObject, _ safejs.Value, args []safejs.Value) any {
 	if o == nil {
-		return js.Null()
+		return safejs.Null()
 	}
 	remote, id := stringOr(arg(args, 0), ""), stringOr(arg(args, 1), "")
 	o.mu.Lock()
@@ -346,29 +350,29 @@ func callGetConnection(_ *bridge, o *peerObject, _ js.Value, args []js.Value) an
 			return k.self
 		}
 	}
-	return js.Null()
+	return safejs.Null()
 }
 
 // peerAction runs a Peer method that may block in a goroutine, and emits
 // its error. On a Peer that is gone it does nothing, as SkyWay's did.
 func peerAction(name string, f func(*sdk.Peer) error) handler[*peerObject] {
-	return func(b *bridge, o *peerObject, self js.Value, _ []js.Value) any {
+	return func(b *bridge, o *peerObject, self safejs.Value, _ []safejs.Value) any {
 		if o == nil {
-			return js.Undefined()
+			return safejs.Undefined()
 		}
 		b.goSafe(self, name, func() {
 			if err := f(o.peer); err != nil {
 				b.emitError(self, err)
 			}
 		}, nil)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 }
 
 // callUpdateCredential is peer.updateCredential(credential).
-func callUpdateCredential(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callUpdateCredential(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	c := arg(args, 0)
-	if c.Type() != js.TypeObject {
+	if !is(c, safejs.TypeObject) {
 		return jsError(fmt.Errorf("skywasm: updateCredential needs {timestamp, ttl, authToken}"))
 	}
 	cred := credential(c)
@@ -377,14 +381,14 @@ func callUpdateCredential(b *bridge, o *peerObject, self js.Value, args []js.Val
 
 // callListAllPeers is peer.listAllPeers(cb): cb gets the IDs, or [] with
 // an error event (list-error without the permission), as in SkyWay.
-func callListAllPeers(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callListAllPeers(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	cb := arg(args, 0)
-	if cb.Type() != js.TypeFunction {
+	if !is(cb, safejs.TypeFunction) {
 		return jsError(fmt.Errorf("skywasm: listAllPeers needs a callback"))
 	}
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	b.goSafe(self, "listAllPeers", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
@@ -397,28 +401,28 @@ func callListAllPeers(b *bridge, o *peerObject, self js.Value, args []js.Value) 
 		for i, id := range ids {
 			list[i] = id
 		}
-		cb.Invoke(list)
+		settle(cb, list)
 	}, nil)
-	return js.Undefined()
+	return safejs.Undefined()
 }
 
 // callFetchPeerExists is peer.fetchPeerExists(id); the shim made the
 // promise and passes its resolve and reject.
-func callFetchPeerExists(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callFetchPeerExists(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	id, resolve, reject := stringOr(arg(args, 0), ""), arg(args, 1), arg(args, 2)
 	if o == nil {
-		reject.Invoke(jsError(sdk.ErrClosed))
-		return js.Undefined()
+		settle(reject, jsError(sdk.ErrClosed))
+		return safejs.Undefined()
 	}
 	b.goSafe(self, "fetchPeerExists", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 		defer cancel()
 		ok, err := o.peer.FetchPeerExists(ctx, id)
 		if err != nil {
-			reject.Invoke(jsError(err))
+			settle(reject, jsError(err))
 			return
 		}
-		resolve.Invoke(ok)
-	}, func() { reject.Invoke(jsError(fmt.Errorf("skywasm: fetchPeerExists failed"))) })
-	return js.Undefined()
+		settle(resolve, ok)
+	}, func() { settle(reject, jsError(fmt.Errorf("skywasm: fetchPeerExists failed"))) })
+	return safejs.Undefined()
 }

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall/js"
 
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
@@ -34,7 +36,7 @@ type roomObject struct {
 	room sdk.Room
 	// peerSelf is the Peer's JavaScript object: room errors are its error
 	// events, as in SkyWay.
-	peerSelf js.Value
+	peerSelf safejs.Value
 	// sends holds the sends that must wait (see callRoomSend); it is
 	// closed with the room.
 	sends *queue.Queue[any]
@@ -54,10 +56,10 @@ func (*roomObject) kind() kind { return kindRoom }
 // callJoinRoom is peer.joinRoom(name, options): the room's JavaScript
 // object, the same one again for a room the peer is in already, or null
 // after an error event on the peer (room-error for an empty name).
-func callJoinRoom(b *bridge, o *peerObject, self js.Value, args []js.Value) any {
+func callJoinRoom(b *bridge, o *peerObject, self safejs.Value, args []safejs.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Null()
+		return safejs.Null()
 	}
 	v := arg(args, 1)
 	opts := &sdk.RoomOptions{
@@ -68,8 +70,8 @@ func callJoinRoom(b *bridge, o *peerObject, self js.Value, args []js.Value) any 
 		AudioBandwidth: int(numberOr(field(v, "audioBandwidth"), 0)),
 		VideoCodec:     stringOr(field(v, "videoCodec"), ""),
 		AudioCodec:     stringOr(field(v, "audioCodec"), ""),
-		NoVideoReceive: field(v, "videoReceiveEnabled").Equal(js.ValueOf(false)),
-		NoAudioReceive: field(v, "audioReceiveEnabled").Equal(js.ValueOf(false)),
+		NoVideoReceive: isFalse(field(v, "videoReceiveEnabled")),
+		NoAudioReceive: isFalse(field(v, "audioReceiveEnabled")),
 	}
 	if stringOr(field(v, "mode"), "") == string(protocol.SFU) {
 		opts.Mode = protocol.SFU
@@ -81,17 +83,25 @@ func callJoinRoom(b *bridge, o *peerObject, self js.Value, args []js.Value) any 
 	r, err := o.peer.JoinRoom(stringOr(arg(args, 0), ""), opts)
 	if err != nil {
 		b.emitError(self, err)
-		return js.Null()
+		return safejs.Null()
 	}
 	if ro := b.objectOfRoom(r); ro != nil {
 		return ro.self
 	}
-	return b.adoptRoom(r, self).self
+	ro, err := b.adoptRoom(r, self)
+	if err != nil {
+		b.emitError(self, err)
+		return safejs.Null()
+	}
+	return ro.self
 }
 
 // adoptRoom gives an SDK room its JavaScript object and routes its events
 // there. The object leaves the table after its close event.
-func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
+//
+// If the shim's make throws, the room cannot reach the page: it is left,
+// and the error returned.
+func (b *bridge) adoptRoom(r sdk.Room, peerSelf safejs.Value) (*roomObject, error) {
 	o := &roomObject{room: r, peerSelf: peerSelf, calls: map[*sdk.MediaConnection]*mediaObject{}}
 	o.sends = queue.New(func(v any) { b.roomSend(o, v) }, queue.Config[any]{
 		Dropped: func(any) {
@@ -99,17 +109,16 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
 			b.emitError(peerSelf, fmt.Errorf("skywasm: room.send: %w", sdk.ErrClosed))
 		},
 	})
-	b.add(o)
-	o.self = b.makeFn.Invoke(string(r.Mode()), o.handle, map[string]any{"name": r.Name()})
+	if err := b.make(o, string(r.Mode()), map[string]any{"name": r.Name()}); err != nil {
+		o.sends.Close()
+		go r.Close()
+		return nil, err
+	}
 	self := o.self
 	r.OnOpen(func() { b.emit(self, "open") })
 	r.OnPeerJoin(func(id string) { b.emit(self, "peerJoin", id) })
 	r.OnPeerLeave(func(id string) { b.emit(self, "peerLeave", id) })
-	r.OnStream(func(s *sdk.MediaStream) {
-		v := s.JSValue()
-		v.Set("peerId", s.PeerID())
-		b.emit(self, "stream", v)
-	})
+	r.OnStream(func(s *sdk.MediaStream) { b.emit(self, "stream", labelled(s)) })
 	r.OnData(func(d sdk.RoomData) {
 		b.emit(self, "data", map[string]any{"src": d.Src, "data": toJS(d.Data)})
 	})
@@ -126,7 +135,16 @@ func (b *bridge) adoptRoom(r sdk.Room, peerSelf js.Value) *roomObject {
 		}
 		b.remove(o)
 	})
-	return o
+	return o, nil
+}
+
+// labelled is a room's stream with SkyWay's peerId property set. A stream
+// object that refuses the property (the page froze it) goes without.
+func labelled(s *sdk.MediaStream) safejs.Value {
+	v := safejs.Safe(s.JSValue())
+	var b jsutil.Batch
+	b.Set(v, "peerId", s.PeerID())
+	return v
 }
 
 // logValue turns a room's log into what SkyWay's log event delivered: an
@@ -158,26 +176,26 @@ func logValue(roomName string, entries []protocol.LogEntry) any {
 }
 
 // callRooms is peer.rooms: {name: room}.
-func callRooms(b *bridge, o *peerObject, _ js.Value, _ []js.Value) any {
-	out := jsObject.New()
+func callRooms(b *bridge, o *peerObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
 	for name, r := range o.peer.Rooms() {
 		if ro := b.objectOfRoom(r); ro != nil {
-			out.Set(name, ro.self)
+			out[name] = ro.self
 		}
 	}
 	return out
 }
 
-func callRoomMembers(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
-	out := jsArray.New()
+func callRoomMembers(_ *bridge, o *roomObject, _ safejs.Value, _ []safejs.Value) any {
+	out := []any{}
 	if o == nil {
 		return out
 	}
 	for _, id := range o.room.Members() {
-		out.Call("push", id)
+		out = append(out, id)
 	}
 	return out
 }
@@ -185,9 +203,9 @@ func callRoomMembers(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
 // roomAction runs a Room method that may wait on the browser in a
 // goroutine; its error is the peer's error event.
 func roomAction(name string, f func(sdk.Room) error) handler[*roomObject] {
-	return func(b *bridge, o *roomObject, self js.Value, _ []js.Value) any {
+	return func(b *bridge, o *roomObject, self safejs.Value, _ []safejs.Value) any {
 		if o == nil {
-			return js.Undefined()
+			return safejs.Undefined()
 		}
 		peerSelf := o.peerSelf
 		b.goSafe(peerSelf, name, func() {
@@ -195,12 +213,12 @@ func roomAction(name string, f func(sdk.Room) error) handler[*roomObject] {
 				b.emitError(peerSelf, err)
 			}
 		}, nil)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 }
 
 // callRoomReplaceStream is room.replaceStream(stream).
-func callRoomReplaceStream(b *bridge, o *roomObject, self js.Value, args []js.Value) any {
+func callRoomReplaceStream(b *bridge, o *roomObject, self safejs.Value, args []safejs.Value) any {
 	stream := streamOf(arg(args, 0))
 	if stream == nil {
 		return jsError(errors.New("skywasm: replaceStream needs a MediaStream"))
@@ -210,8 +228,8 @@ func callRoomReplaceStream(b *bridge, o *roomObject, self js.Value, args []js.Va
 
 // callRoomConnections is meshRoom.connections: {peerId: [MediaConnection]}.
 // A room's calls have JavaScript objects of their own, as in SkyWay.
-func callRoomConnections(b *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
-	out := jsObject.New()
+func callRoomConnections(b *bridge, o *roomObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
@@ -222,12 +240,14 @@ func callRoomConnections(b *bridge, o *roomObject, _ js.Value, _ []js.Value) any
 	current := m.Connections()
 	live := map[*sdk.MediaConnection]bool{}
 	for remote, calls := range current {
-		list := jsArray.New()
+		list := []any{}
 		for _, c := range calls {
 			live[c] = true
-			list.Call("push", b.roomCall(o, c).self)
+			if co := b.roomCall(o, c); co != nil {
+				list = append(list, co.self)
+			}
 		}
-		out.Set(remote, list)
+		out[remote] = list
 	}
 	// Calls that ended leave the table; the page may still hold them.
 	o.mu.Lock()
@@ -246,7 +266,7 @@ func callRoomConnections(b *bridge, o *roomObject, _ js.Value, _ []js.Value) any
 }
 
 // roomCall returns the JavaScript object of a mesh room's call, making it
-// the first time.
+// the first time; nil if the shim's make throws.
 func (b *bridge) roomCall(o *roomObject, c *sdk.MediaConnection) *mediaObject {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -254,30 +274,31 @@ func (b *bridge) roomCall(o *roomObject, c *sdk.MediaConnection) *mediaObject {
 		return co
 	}
 	co := &mediaObject{media: c}
-	b.add(co)
-	co.self = b.makeFn.Invoke(string(c.Type()), co.handle, connProps(c))
+	if err := b.make(co, string(c.Type()), connProps(c)); err != nil {
+		return nil
+	}
 	o.calls[c] = co
-	// Like any MediaConnection, the call emits its own stream and close
-	// (its errors are the Peer's, as the room's are), from now on.
+	// Like any MediaConnection, the call emits its own stream, close and
+	// ICE recovery events (its errors are the Peer's, as the room's are),
+	// from now on. Its stream is the one the room's stream event carried,
+	// labelled with the peer already: the SDK gives the room its streams
+	// before the call's handler.
 	self := co.self
-	c.OnStream(func(s *sdk.MediaStream) {
-		v := s.JSValue()
-		v.Set("peerId", c.RemoteID())
-		b.emit(self, "stream", v)
-	})
+	c.OnStream(func(s *sdk.MediaStream) { b.emit(self, "stream", labelled(s)) })
+	b.recoveryEvents(self, c)
 	c.OnClose(func() { b.emit(self, "close") })
 	return co
 }
 
 // callRoomPeerConnections is meshRoom.getPeerConnections().
-func callRoomPeerConnections(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
-	out := jsObject.New()
+func callRoomPeerConnections(_ *bridge, o *roomObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
 	if m, ok := o.room.(*sdk.MeshRoom); ok {
 		for remote, pc := range m.PeerConnections() {
-			out.Set(remote, pc.JSValue())
+			out[remote] = safejs.Safe(pc.JSValue())
 		}
 	}
 	return out
@@ -285,23 +306,23 @@ func callRoomPeerConnections(_ *bridge, o *roomObject, _ js.Value, _ []js.Value)
 
 // callRoomPeerConnection is sfuRoom.getPeerConnection(): null before the
 // SFU's first offer and after the room closed.
-func callRoomPeerConnection(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
+func callRoomPeerConnection(_ *bridge, o *roomObject, _ safejs.Value, _ []safejs.Value) any {
 	if o == nil {
-		return js.Null()
+		return safejs.Null()
 	}
 	if s, ok := o.room.(*sdk.SFURoom); ok {
 		if pc := s.PeerConnection(); pc != nil {
-			return pc.JSValue()
+			return safejs.Safe(pc.JSValue())
 		}
 	}
-	return js.Null()
+	return safejs.Null()
 }
 
 // callRoomRemoteStreams is sfuRoom.remoteStreams: {streamId: MediaStream},
 // SkyWay's shape, holding the streams whose publisher is known and still
 // in the room.
-func callRoomRemoteStreams(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) any {
-	out := jsObject.New()
+func callRoomRemoteStreams(_ *bridge, o *roomObject, _ safejs.Value, _ []safejs.Value) any {
+	out := map[string]any{}
 	if o == nil {
 		return out
 	}
@@ -313,9 +334,7 @@ func callRoomRemoteStreams(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) a
 		if stream.PeerID() == "" {
 			continue
 		}
-		v := stream.JSValue()
-		v.Set("peerId", stream.PeerID())
-		out.Set(stream.ID(), v)
+		out[stream.ID()] = labelled(stream)
 	}
 	return out
 }
@@ -329,16 +348,16 @@ func callRoomRemoteStreams(_ *bridge, o *roomObject, _ js.Value, _ []js.Value) a
 // send after it waits behind it. Otherwise it goes at once, so that the SDK
 // checks its exact size while the shim can still throw. The SDK itself
 // spaces the sends by the server's 100 ms limit.
-func callRoomSend(b *bridge, o *roomObject, self js.Value, args []js.Value) any {
+func callRoomSend(b *bridge, o *roomObject, self safejs.Value, args []safejs.Value) any {
 	if o == nil {
 		b.emitError(self, sdk.ErrClosed)
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	var c converter
 	v, err := c.fromJS(arg(args, 0), 0)
 	if err != nil {
 		b.emitError(o.peerSelf, fmt.Errorf("skywasm: room.send: %w", err))
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	if n := sizeAtLeast(v); n > protocol.MaxRoomDataSize {
 		return jsError(tooLarge(n))
@@ -350,14 +369,14 @@ func callRoomSend(b *bridge, o *roomObject, self js.Value, args []js.Value) any 
 			}
 			b.emitError(o.peerSelf, err)
 		}
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	o.waiting.Add(1)
 	if !o.sends.Push(v) {
 		o.waiting.Add(-1)
 		b.emitError(o.peerSelf, fmt.Errorf("skywasm: room.send: %w", sdk.ErrClosed))
 	}
-	return js.Undefined()
+	return safejs.Undefined()
 }
 
 // roomSend is the room's send queue's handler: it reads the Blobs of v and
@@ -389,7 +408,7 @@ func sizeAtLeast(v any) int {
 	case []byte:
 		return len(x)
 	case blobRef:
-		return x.v.Get("size").Int()
+		return x.size
 	case []any:
 		n := 0
 		for _, e := range x {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"syscall/js"
 
+	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -26,7 +28,7 @@ import (
 type sendJob struct {
 	value   any
 	blobs   bool
-	resolve js.Value
+	resolve safejs.Value
 }
 
 // newSendQueue returns the send queue of o, whose self is set. The sends
@@ -36,7 +38,7 @@ func (b *bridge) newSendQueue(o *dataObject) *queue.Queue[sendJob] {
 	return queue.New(func(job sendJob) { b.send(o, job) }, queue.Config[sendJob]{
 		Dropped: func(job sendJob) {
 			b.emitError(o.self, fmt.Errorf("skywasm: send: %w", sdk.ErrNotOpen))
-			job.resolve.Invoke(false)
+			settle(job.resolve, false)
 		},
 	})
 }
@@ -45,12 +47,12 @@ func (b *bridge) newSendQueue(o *dataObject) *queue.Queue[sendJob] {
 // promise it returns, which gets true once the value is handed to the
 // channel and false if it was not sent, in which case an error event says
 // why.
-func callSend(b *bridge, o *dataObject, self js.Value, args []js.Value) any {
+func callSend(b *bridge, o *dataObject, self safejs.Value, args []safejs.Value) any {
 	data, resolve := arg(args, 0), arg(args, 1)
 	fail := func(err error) any {
 		b.emitError(self, err)
-		resolve.Invoke(false)
-		return js.Undefined()
+		settle(resolve, false)
+		return safejs.Undefined()
 	}
 	if o == nil {
 		return fail(sdk.ErrClosed)
@@ -80,7 +82,7 @@ func callSend(b *bridge, o *dataObject, self js.Value, args []js.Value) any {
 		// Closed since Open said otherwise.
 		return fail(fmt.Errorf("skywasm: send: %w", sdk.ErrNotOpen))
 	}
-	return js.Undefined()
+	return safejs.Undefined()
 }
 
 // send is the send queue's handler: it hands one value to the channel,
@@ -93,7 +95,7 @@ func (b *bridge) send(o *dataObject, job sendJob) {
 		if r := recover(); r != nil {
 			b.emitError(o.self, internalError("send", r))
 		}
-		job.resolve.Invoke(sent)
+		settle(job.resolve, sent)
 	}()
 	ctx := context.Background()
 	v, err := job.value, error(nil)
@@ -112,16 +114,18 @@ func (b *bridge) send(o *dataObject, job sendJob) {
 // rawValue takes a value for the `none` serialization: a string goes as
 // text, binary data (a Blob once read) as bytes, as RTCDataChannel.send
 // takes them.
-func rawValue(v js.Value) (value any, blob bool, err error) {
-	if t, ok := typeOf(v); ok && t == js.TypeString {
-		return v.String(), false, nil
+func rawValue(v safejs.Value) (value any, blob bool, err error) {
+	if is(v, safejs.TypeString) {
+		s, err := v.String()
+		return s, false, err
 	}
-	if t, ok := typeOf(v); ok && t == js.TypeObject {
-		if b, ok := bytesOf(v); ok {
-			return b, false, nil
+	if is(v, safejs.TypeObject) {
+		if b, ok, err := bytesOf(v); ok || err != nil {
+			return b, false, err
 		}
-		if v.InstanceOf(jsBlob) {
-			return blobRef{v: v}, true, nil
+		var b jsutil.Batch
+		if ok := b.InstanceOf(v, jsBlob); ok || b.Err() != nil {
+			return blobRef{v: v}, b.Err() == nil, b.Err()
 		}
 	}
 	return nil, false, errors.New("serialization none sends a string, an ArrayBuffer, a typed array or a Blob")

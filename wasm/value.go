@@ -10,8 +10,9 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"syscall/js"
 	"time"
+
+	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
 	"github.com/skywasm/skywasm/sdk"
@@ -26,22 +27,33 @@ const maxSafeInteger = 1<<53 - 1
 const maxDepth = 64
 
 var (
-	jsGlobal      = js.Global()
-	jsObject      = jsGlobal.Get("Object")
-	jsArray       = jsGlobal.Get("Array")
-	jsArrayBuffer = jsGlobal.Get("ArrayBuffer")
-	jsUint8Array  = jsGlobal.Get("Uint8Array")
-	jsBlob        = jsGlobal.Get("Blob")
-	jsFile        = jsGlobal.Get("File")
-	jsDate        = jsGlobal.Get("Date")
-	jsJSON        = jsGlobal.Get("JSON")
+	jsGlobal      = safejs.Global()
+	jsObject      = global("Object")
+	jsArray       = global("Array")
+	jsArrayBuffer = global("ArrayBuffer")
+	jsUint8Array  = global("Uint8Array")
+	jsBlob        = global("Blob")
+	jsFile        = global("File")
+	jsDate        = global("Date")
+	jsJSON        = global("JSON")
 )
+
+// global is globalThis[name], looked up once at start, before a page's
+// script can have replaced it; undefined if it throws.
+func global(name string) safejs.Value {
+	v, err := jsutil.Get(jsGlobal, name)
+	if err != nil {
+		return safejs.Undefined()
+	}
+	return v
+}
 
 // blobRef is a Blob or File met while converting a value to send: its bytes
 // are read later, off the event loop (see resolveBlobs).
 type blobRef struct {
-	v    js.Value
+	v    safejs.Value
 	file bool
+	size int
 }
 
 // converter turns JavaScript values into the Go values the SDK sends.
@@ -53,73 +65,71 @@ type converter struct {
 
 // fromJS converts a value for the binary serialization: the dynamic forms
 // of datapack (nil, bool, int64, float64, string, []byte, []any,
-// map[string]any, time.Time) and blobRefs for Blobs and Files.
-func (c *converter) fromJS(v js.Value, depth int) (any, error) {
+// map[string]any, time.Time) and blobRefs for Blobs and Files. A getter of
+// the page's that throws makes it fail with that exception.
+func (c *converter) fromJS(v safejs.Value, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errors.New("value nested too deeply (or containing itself)")
 	}
-	t, ok := typeOf(v)
+	t, ok := jsutil.TypeOf(v)
 	if !ok { // a BigInt, the one type syscall/js cannot name
 		return bigIntFromJS(v)
 	}
+	var b jsutil.Batch
 	switch t {
-	case js.TypeUndefined, js.TypeNull:
+	case safejs.TypeUndefined, safejs.TypeNull:
 		return nil, nil
-	case js.TypeBoolean:
-		return v.Bool(), nil
-	case js.TypeNumber:
-		return number(v.Float()), nil
-	case js.TypeString:
-		return v.String(), nil
-	case js.TypeObject:
+	case safejs.TypeBoolean:
+		return b.Bool(v), b.Err()
+	case safejs.TypeNumber:
+		return number(b.Float(v)), b.Err()
+	case safejs.TypeString:
+		return b.String(v), b.Err()
+	case safejs.TypeObject:
 	default:
 		return nil, fmt.Errorf("cannot send a %s", t)
 	}
-	if b, ok := bytesOf(v); ok {
-		return b, nil
+	if by, ok, err := bytesOf(v); ok || err != nil {
+		return by, err
 	}
 	switch {
-	case v.InstanceOf(jsBlob):
+	case b.InstanceOf(v, jsBlob):
 		c.blobs++
-		return blobRef{v: v, file: v.InstanceOf(jsFile)}, nil
-	case v.InstanceOf(jsDate):
-		ms := v.Call("getTime").Float()
-		if math.IsNaN(ms) {
+		ref := blobRef{v: v, file: b.InstanceOf(v, jsFile), size: b.Int(b.Get(v, "size"))}
+		return ref, b.Err()
+	case b.InstanceOf(v, jsDate):
+		ms := b.Float(b.Call(v, "getTime"))
+		if b.Err() == nil && math.IsNaN(ms) {
 			return nil, errors.New("cannot send an invalid Date")
 		}
-		return time.UnixMilli(int64(ms)).UTC(), nil
-	case jsArray.Call("isArray", v).Bool():
-		out := make([]any, v.Length())
+		return time.UnixMilli(int64(ms)).UTC(), b.Err()
+	case b.Bool(b.Call(jsArray, "isArray", v)):
+		out := make([]any, b.Length(v))
 		for i := range out {
+			if b.Err() != nil {
+				break
+			}
 			var err error
-			if out[i], err = c.fromJS(v.Index(i), depth+1); err != nil {
+			if out[i], err = c.fromJS(b.Index(v, i), depth+1); err != nil {
 				return nil, err
 			}
 		}
-		return out, nil
+		return out, b.Err()
 	}
-	keys := jsObject.Call("keys", v)
-	out := make(map[string]any, keys.Length())
-	for i := range keys.Length() {
-		k := keys.Index(i).String()
-		e, err := c.fromJS(v.Get(k), depth+1)
-		if err != nil {
+	keys := b.Call(jsObject, "keys", v)
+	out := make(map[string]any, b.Length(keys))
+	for i := range b.Length(keys) {
+		k := b.String(b.Index(keys, i))
+		e := b.Get(v, k)
+		if b.Err() != nil {
+			break
+		}
+		var err error
+		if out[k], err = c.fromJS(e, depth+1); err != nil {
 			return nil, err
 		}
-		out[k] = e
 	}
-	return out, nil
-}
-
-// typeOf is v.Type(), with ok false for a BigInt, for which syscall/js
-// panics.
-func typeOf(v js.Value) (t js.Type, ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return v.Type(), true
+	return out, b.Err()
 }
 
 // number gives an integral number that is exact in JavaScript as an
@@ -132,8 +142,12 @@ func number(f float64) any {
 	return f
 }
 
-func bigIntFromJS(v js.Value) (any, error) {
-	s := jsGlobal.Call("String", v).String()
+func bigIntFromJS(v safejs.Value) (any, error) {
+	var b jsutil.Batch
+	s := b.String(b.Call(jsGlobal, "String", v))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i, nil
 	}
@@ -143,20 +157,21 @@ func bigIntFromJS(v js.Value) (any, error) {
 	return nil, fmt.Errorf("cannot send %sn: a BigInt must fit in 64 bits", s)
 }
 
-// bytesOf copies the bytes of an ArrayBuffer, a typed array or a DataView.
-func bytesOf(v js.Value) ([]byte, bool) {
-	var u8 js.Value
+// bytesOf copies the bytes of an ArrayBuffer, a typed array or a DataView;
+// ok is false for any other value.
+func bytesOf(v safejs.Value) (p []byte, ok bool, err error) {
+	var b jsutil.Batch
+	var u8 safejs.Value
 	switch {
-	case v.InstanceOf(jsArrayBuffer):
-		u8 = jsUint8Array.New(v)
-	case jsArrayBuffer.Call("isView", v).Bool():
-		u8 = jsUint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
+	case b.InstanceOf(v, jsArrayBuffer):
+		u8 = b.New(jsUint8Array, v)
+	case b.Bool(b.Call(jsArrayBuffer, "isView", v)):
+		u8 = b.New(jsUint8Array, b.Get(v, "buffer"), b.Get(v, "byteOffset"), b.Get(v, "byteLength"))
 	default:
-		return nil, false
+		return nil, false, b.Err()
 	}
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b, true
+	p = b.CopyBytesToGo(u8)
+	return p, true, b.Err()
 }
 
 // resolveBlobs replaces every blobRef in v by its bytes: a File for the
@@ -165,17 +180,24 @@ func bytesOf(v js.Value) ([]byte, bool) {
 func resolveBlobs(ctx context.Context, v any, asBytes bool) (any, error) {
 	switch x := v.(type) {
 	case blobRef:
-		buf, err := jsutil.Await(ctx, x.v.Call("arrayBuffer"))
+		buf, err := jsutil.Call(ctx, x.v, "arrayBuffer")
 		if err != nil {
 			return nil, fmt.Errorf("reading a Blob: %w", err)
 		}
-		b, _ := bytesOf(buf)
-		if asBytes {
-			return b, nil
+		data, _, err := bytesOf(buf)
+		if err != nil {
+			return nil, fmt.Errorf("reading a Blob: %w", err)
 		}
-		f := sdk.File{Type: x.v.Get("type").String(), Data: b}
+		if asBytes {
+			return data, nil
+		}
+		var b jsutil.Batch
+		f := sdk.File{Type: b.String(b.Get(x.v, "type")), Data: data}
 		if x.file {
-			f.Name = x.v.Get("name").String()
+			f.Name = b.String(b.Get(x.v, "name"))
+		}
+		if err := b.Err(); err != nil {
+			return nil, fmt.Errorf("reading a Blob: %w", err)
 		}
 		return f, nil
 	case []any:
@@ -199,91 +221,140 @@ func resolveBlobs(ctx context.Context, v any, asBytes bool) (any, error) {
 
 // toJS converts a received value into what a SkyWay page got: binary data
 // as an ArrayBuffer, a File as a File (a Blob when it has no name),
-// integers beyond 2^53 as BigInt.
+// integers beyond 2^53 as BigInt. Only the page's own replacements of
+// these constructors can make it fail; then the value is undefined.
 func toJS(v any) any {
+	var b jsutil.Batch
+	out := toJSWith(&b, v)
+	if b.Err() != nil {
+		return safejs.Undefined()
+	}
+	return out
+}
+
+func toJSWith(b *jsutil.Batch, v any) any {
 	switch x := v.(type) {
 	case nil:
-		return js.Null()
+		return safejs.Null()
 	case bool, string, float64, float32:
 		return x
 	case int64:
 		if x > maxSafeInteger || x < -maxSafeInteger {
-			return jsGlobal.Call("BigInt", strconv.FormatInt(x, 10))
+			return b.Invoke(b.Get(jsGlobal, "BigInt"), strconv.FormatInt(x, 10))
 		}
 		return float64(x)
 	case uint64:
 		if x > maxSafeInteger {
-			return jsGlobal.Call("BigInt", strconv.FormatUint(x, 10))
+			return b.Invoke(b.Get(jsGlobal, "BigInt"), strconv.FormatUint(x, 10))
 		}
 		return float64(x)
 	case int:
-		return toJS(int64(x))
+		return toJSWith(b, int64(x))
 	case []byte:
-		return arrayBuffer(x)
+		return arrayBuffer(b, x)
 	case sdk.File:
-		parts := jsArray.New(jsUint8Array.New(arrayBuffer(x.Data)))
+		parts := b.New(jsArray, b.New(jsUint8Array, arrayBuffer(b, x.Data)))
 		opts := map[string]any{"type": x.Type}
 		if x.Name == "" {
-			return jsBlob.New(parts, opts)
+			return b.New(jsBlob, parts, opts)
 		}
-		return jsFile.New(parts, x.Name, opts)
+		return b.New(jsFile, parts, x.Name, opts)
 	case time.Time:
-		return jsDate.New(float64(x.UnixMilli()))
+		return b.New(jsDate, float64(x.UnixMilli()))
 	case []any:
-		out := jsArray.New(len(x))
+		out := b.New(jsArray, len(x))
 		for i, e := range x {
-			out.SetIndex(i, toJS(e))
+			b.SetIndex(out, i, toJSWith(b, e))
 		}
 		return out
 	case map[string]any:
-		out := jsObject.New()
+		out := b.New(jsObject)
 		// Go forgets the order of keys; sorted, at least it is stable.
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			out.Set(k, toJS(x[k]))
+			b.Set(out, k, toJSWith(b, x[k]))
 		}
 		return out
 	}
-	return js.Undefined()
+	return safejs.Undefined()
 }
 
-// arrayBuffer copies b into a new ArrayBuffer.
-func arrayBuffer(b []byte) js.Value {
-	u8 := jsUint8Array.New(len(b))
-	js.CopyBytesToJS(u8, b)
-	return u8.Get("buffer")
+// arrayBuffer copies p into a new ArrayBuffer.
+func arrayBuffer(b *jsutil.Batch, p []byte) safejs.Value {
+	return b.Get(b.Uint8Array(p), "buffer")
 }
 
 // stringify is JSON.stringify(v); a value JSON cannot hold (undefined, a
-// function) is an error.
-func stringify(v js.Value) (string, error) {
-	var out js.Value
-	if err := jsutil.Try(func() { out = jsJSON.Call("stringify", v) }); err != nil {
-		return "", err
+// function) is an error, and so is an exception of the value's toJSON or
+// getters.
+func stringify(v safejs.Value) (string, error) {
+	out, err := jsJSON.Call("stringify", v)
+	if err != nil {
+		return "", jsutil.FromSafe(err)
 	}
-	if out.Type() != js.TypeString {
+	if out.Type() != safejs.TypeString {
 		return "", errors.New("the value has no JSON form")
 	}
-	return out.String(), nil
+	return out.String()
 }
 
-// field is v[name], or undefined when v is not an object.
-func field(v js.Value, name string) js.Value {
-	if t, ok := typeOf(v); !ok || t != js.TypeObject && t != js.TypeFunction {
-		return js.Undefined()
+// field is v[name], or undefined when v is not an object or its getter
+// throws (an option that cannot be read is an option not given).
+func field(v safejs.Value, name string) safejs.Value {
+	if t, ok := jsutil.TypeOf(v); !ok || t != safejs.TypeObject && t != safejs.TypeFunction {
+		return safejs.Undefined()
 	}
-	return v.Get(name)
+	f, err := jsutil.Get(v, name)
+	if err != nil {
+		return safejs.Undefined()
+	}
+	return f
 }
 
-func stringOr(v js.Value, def string) string {
-	if t, ok := typeOf(v); ok && t == js.TypeString {
-		return v.String()
+func stringOr(v safejs.Value, def string) string {
+	if t, ok := jsutil.TypeOf(v); ok && t == safejs.TypeString {
+		if s, err := v.String(); err == nil {
+			return s
+		}
 	}
 	return def
 }
 
-func numberOr(v js.Value, def float64) float64 {
-	if t, ok := typeOf(v); ok && t == js.TypeNumber {
-		return v.Float()
+func numberOr(v safejs.Value, def float64) float64 {
+	if t, ok := jsutil.TypeOf(v); ok && t == safejs.TypeNumber {
+		if f, err := v.Float(); err == nil {
+			return f
+		}
 	}
 	return def
+}
+
+// isFalse reports whether v is the boolean false (SkyWay's options turn
+// things off only with an explicit false).
+func isFalse(v safejs.Value) bool {
+	if t, ok := jsutil.TypeOf(v); ok && t == safejs.TypeBoolean {
+		x, err := v.Bool()
+		return err == nil && !x
+	}
+	return false
+}
+
+// is reports whether v is of type t; a BigInt is of none of them.
+func is(v safejs.Value, t safejs.Type) bool {
+	got, ok := jsutil.TypeOf(v)
+	return ok && got == t
+}
+
+// str is v as a string, "" if it cannot be read.
+func str(v safejs.Value) string {
+	s, _ := v.String()
+	return s
+}
+
+// jsString is String(v), for messages about a value.
+func jsString(v safejs.Value) string {
+	s, err := jsGlobal.Call("String", v)
+	if err != nil {
+		return "(a value that cannot be shown)"
+	}
+	return str(s)
 }

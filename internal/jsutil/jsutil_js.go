@@ -1,82 +1,206 @@
 //go:build js && wasm
 
-// Package jsutil holds the SDK's helpers for JavaScript values: awaiting
-// promises from Go. It is for skywasm's own packages.
+// Package jsutil holds skywasm's helpers for JavaScript values, on
+// github.com/hack-pad/safejs: a JavaScript exception is a Go error here,
+// never a panic. It awaits promises from Go, and its Batch runs a sequence
+// of operations that fails as a whole. It is for skywasm's own packages.
 package jsutil
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall/js"
+
+	"github.com/hack-pad/safejs"
 )
+
+// Exception is a JavaScript exception or promise rejection as a Go error.
+type Exception struct {
+	// Name is the exception's name ("TypeError", "InvalidStateError", …),
+	// "" when what was thrown was not an Error.
+	Name string
+	// Message is its message, or what was thrown, as a string.
+	Message string
+}
+
+func (e *Exception) Error() string {
+	if e.Name == "" {
+		return e.Message
+	}
+	return e.Name + ": " + e.Message
+}
+
+// Error turns a JavaScript exception or rejection reason into an
+// *Exception. Reading a thrown value can throw again (a getter on it); then
+// the message says so.
+func Error(v safejs.Value) error {
+	if t, ok := TypeOf(v); ok && t == safejs.TypeObject {
+		var b Batch
+		name, msg := b.Get(v, "name"), b.Get(v, "message")
+		if b.Err() == nil && msg.Type() == safejs.TypeString {
+			e := &Exception{Message: b.String(msg)}
+			if name.Type() == safejs.TypeString {
+				e.Name = b.String(name)
+			}
+			if b.Err() == nil {
+				return e
+			}
+		}
+	}
+	s, err := safejs.Global().Call("String", v)
+	if err != nil {
+		return &Exception{Message: "an exception that cannot be turned into a string"}
+	}
+	str, _ := s.String()
+	return &Exception{Message: str}
+}
+
+// FromSafe turns an error of safejs into an *Exception; other errors (a
+// value syscall/js cannot convert) pass unchanged.
+func FromSafe(err error) error { return fromGo(err) }
+
+func fromGo(err error) error {
+	if err == nil {
+		return nil
+	}
+	var je js.Error
+	if errors.As(err, &je) {
+		return Error(safejs.Safe(je.Value))
+	}
+	return err
+}
+
+// Property access goes through Reflect, called: Go's wasm_exec.js catches
+// an exception only in a call (valueCall, valueInvoke, valueNew); one
+// thrown by a getter or a Proxy trap during a plain get, set or instanceof
+// (valueGet, valueSet, valueInstanceOf) escapes into the wasm program and
+// ends it, safejs or not. Reflect and isPrototypeOf are looked up once,
+// before a page's script can replace them.
+var (
+	jsReflect     = mustGlobal("Reflect")
+	isPrototypeOf = mustGet(mustGet(mustGlobal("Object"), "prototype"), "isPrototypeOf")
+)
+
+func mustGlobal(name string) safejs.Value { return mustGet(safejs.Global(), name) }
+
+func mustGet(v safejs.Value, p string) safejs.Value {
+	r, err := v.Get(p)
+	if err != nil {
+		panic("jsutil: the page has no " + p + ": " + err.Error())
+	}
+	return r
+}
+
+func reflectCall(m string, args ...any) (safejs.Value, error) {
+	r, err := jsReflect.Call(m, args...)
+	return r, fromGo(err)
+}
+
+// Get is v[p], with an exception of a getter or Proxy as an error; for a
+// v that is not an object, an error.
+func Get(v safejs.Value, p string) (safejs.Value, error) {
+	if t, ok := TypeOf(v); !ok || t != safejs.TypeObject && t != safejs.TypeFunction {
+		return safejs.Undefined(), fmt.Errorf("jsutil: reading %s of a %s", p, typeName(v))
+	}
+	return reflectCall("get", v, p)
+}
+
+// CallMethod is v.m(args...), as Reflect.apply(Reflect.get(v, m), v,
+// args): Value.Call of syscall/js, after catching an exception, reads v[m]
+// again to word its panic, and that second read is not caught — a getter
+// or a revoked Proxy that threw once throws again, uncaught.
+func CallMethod(v safejs.Value, m string, args ...any) (safejs.Value, error) {
+	f, err := Get(v, m)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	if f.Type() != safejs.TypeFunction {
+		return safejs.Undefined(), fmt.Errorf("jsutil: %s is a %s, not a method", m, typeName(f))
+	}
+	if args == nil {
+		args = []any{}
+	}
+	return reflectCall("apply", f, v, args)
+}
 
 // Await waits for promise to settle and returns its value, or its reason as
 // an error. It must be called from a goroutine, never from a js.Func
 // callback, which would block the event loop the promise needs. Its two
 // callbacks are released when the promise settles, not when ctx ends: a
 // released js.Func that the promise still calls would crash the program.
-func Await(ctx context.Context, promise js.Value) (js.Value, error) {
+func Await(ctx context.Context, promise safejs.Value) (safejs.Value, error) {
 	type result struct {
-		v   js.Value
+		v   safejs.Value
 		err error
 	}
 	ch := make(chan result, 1)
-	var resolve, reject js.Func
+	var resolve, reject safejs.Func
 	settle := func(r result) {
 		resolve.Release()
 		reject.Release()
 		ch <- r
 	}
-	resolve = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	var err error
+	resolve, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		settle(result{v: arg(args)})
 		return nil
 	})
-	reject = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	if err != nil {
+		return safejs.Undefined(), fromGo(err)
+	}
+	reject, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		settle(result{err: Error(arg(args))})
 		return nil
 	})
-	promise.Call("then", resolve, reject)
+	if err != nil {
+		resolve.Release()
+		return safejs.Undefined(), fromGo(err)
+	}
+	if _, err := CallMethod(promise, "then", resolve, reject); err != nil {
+		// then itself threw: neither callback will run.
+		resolve.Release()
+		reject.Release()
+		return safejs.Undefined(), fromGo(err)
+	}
 	select {
 	case r := <-ch:
 		return r.v, r.err
 	case <-ctx.Done():
-		return js.Undefined(), ctx.Err()
+		return safejs.Undefined(), ctx.Err()
 	}
 }
 
-func arg(args []js.Value) js.Value {
+// Call calls the method m of v and awaits the promise it returns.
+func Call(ctx context.Context, v safejs.Value, m string, args ...any) (safejs.Value, error) {
+	p, err := CallMethod(v, m, args...)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	return Await(ctx, p)
+}
+
+func arg(args []safejs.Value) safejs.Value {
 	if len(args) == 0 {
-		return js.Undefined()
+		return safejs.Undefined()
 	}
 	return args[0]
 }
 
-// Error turns a JavaScript exception or rejection reason into an error.
-func Error(v js.Value) error {
-	if v.Type() == js.TypeObject {
-		if msg := v.Get("message"); msg.Type() == js.TypeString {
-			name := v.Get("name")
-			if name.Type() == js.TypeString {
-				return errors.New(name.String() + ": " + msg.String())
-			}
-			return errors.New(msg.String())
-		}
-	}
-	return errors.New(js.Global().Call("String", v).String())
-}
-
-// Try runs f and returns a JavaScript exception it throws as an error,
-// instead of the panic syscall/js makes of it.
-func Try(f func()) (err error) {
+// TypeOf is v.Type(), with ok false for a BigInt, which neither syscall/js
+// nor safejs can name (they panic).
+func TypeOf(v safejs.Value) (t safejs.Type, ok bool) {
 	defer func() {
-		if r := recover(); r != nil {
-			if jsErr, ok := r.(js.Error); ok {
-				err = Error(jsErr.Value)
-				return
-			}
-			panic(r)
+		if recover() != nil {
+			ok = false
 		}
 	}()
-	f()
-	return nil
+	return v.Type(), true
+}
+
+func typeName(v safejs.Value) string {
+	if t, ok := TypeOf(v); ok {
+		return t.String()
+	}
+	return "bigint"
 }

@@ -286,6 +286,9 @@ func NewBlackhole(t testing.TB) *Blackhole {
 // Freeze stops all traffic from now on.
 func (b *Blackhole) Freeze() { b.frozen.Store(true) }
 
+// Thaw lets traffic through again, as a network that comes back does.
+func (b *Blackhole) Thaw() { b.frozen.Store(false) }
+
 // ReadFrom drops what arrives while frozen.
 func (b *Blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {

@@ -59,6 +59,9 @@ async function main(): Promise<void> {
     new Peer({ key: API_KEY }).destroy();
     new Peer(null, { key: API_KEY, debug: 0 }).destroy();
     new Peer(undefined, { key: API_KEY, turn: false }).destroy();
+    // skywasm's ICE recovery: off as in SkyWay, or with its own deadline in milliseconds.
+    new Peer({ key: API_KEY, iceRestart: false }).destroy();
+    new Peer({ key: API_KEY, iceRestartTimeout: 30000 }).destroy();
 
     expectType<Exact<typeof peer.id, string | null>>(true);
     expectType<Exact<typeof peer.open, boolean>>(true);
@@ -222,7 +225,11 @@ function useMedia(mc: MediaConnection): void {
         .on("error", err => {
             expectType<Exact<typeof err, PeerError>>(true);
             console.warn(err.type ?? "untyped", err.message);
-        });
+        })
+        .on("reconnecting", () => console.log("the call is recovering"))
+        .on("reconnected", () => console.log("the call is back"));
+    const reconnecting = mc.listeners("reconnecting");
+    expectType<Exact<typeof reconnecting, Array<() => void>>>(true);
     const pc = mc.getPeerConnection();
     expectType<Exact<typeof pc, RTCPeerConnection | null>>(true);
     pc?.getStats().then(report => console.log(report.size));
@@ -253,6 +260,7 @@ function useData(conn: DataConnection): void {
     expectType<Exact<typeof conn.dcInit, RTCDataChannelInit>>(true);
     console.log(conn.id, conn.label, conn.remoteId, conn.metadata, conn.open, conn.dcInit.ordered);
 
+    conn.on("reconnecting", () => console.log("the channel is recovering")).on("reconnected", () => console.log("back"));
     conn.on("open", async () => {
         const sent = conn.send("hello");
         expectType<Exact<typeof sent, Promise<boolean>>>(true);
