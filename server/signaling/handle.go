@@ -165,6 +165,18 @@ func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string, typ prot
 	}
 }
 
+// leaveRoomQuietly takes p out of a room without telling anyone: for a peer
+// that a shutting-down server lets go and that will come back.
+func (srv *Server) leaveRoomQuietly(ctx context.Context, p *peer, name string, typ protocol.RoomType) {
+	if typ == protocol.SFU && srv.cfg.SFU != nil {
+		srv.cfg.SFU.Leave(routing.Member{Key: p.key, Room: name, Peer: p.id})
+	}
+	left, err := srv.cfg.Router.LeaveRoom(ctx, p.key, name, p.id)
+	if err == nil && left == 0 {
+		srv.cfg.Metrics.Rooms.Dec()
+	}
+}
+
 // roomData fans a ROOM_SEND_DATA out to the room's other members.
 func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now time.Time) {
 	p := s.p

@@ -25,6 +25,12 @@ const (
 	// endQuiet: the ID passed to a new socket elsewhere; only this
 	// server's state goes.
 	endQuiet
+	// endShutdown: this server is going away and the peer is expected
+	// back, here or on another node, within its reclaim window. Its ID and
+	// room places are given up without a word to anyone: no LEAVE, no
+	// ROOM_USER_LEAVE, since the SDK closes its connections with the
+	// sender of a LEAVE and the call must survive the restart.
+	endShutdown
 )
 
 // peer is one ID claimed through this server. It is the routing.Inbox for
@@ -168,6 +174,9 @@ func (p *peer) detached(sess *session, mode endMode) {
 		return // replaced by a newer socket already
 	}
 	p.sess = nil
+	if mode == endDetach && p.srv.shuttingDown.Load() {
+		mode = endShutdown // no timer outlives Shutdown
+	}
 	if mode == endDetach && p.token != "" && p.srv.cfg.ReclaimWindow > 0 && !p.gone {
 		p.setTimerLocked(reclaimTimer, p.srv.cfg.ReclaimWindow, func() { p.end(endGone) })
 		p.mu.Unlock()
@@ -188,6 +197,9 @@ func (p *peer) end(mode endMode) {
 		p.mu.Unlock()
 		return
 	}
+	if mode == endGone && p.srv.shuttingDown.Load() {
+		mode = endShutdown // a peer ending during a shutdown is not leaving
+	}
 	p.gone = true
 	for i := range p.timers {
 		p.stopLocked(i)
@@ -201,7 +213,7 @@ func (p *peer) end(mode endMode) {
 	p.mu.Unlock()
 
 	defer p.srv.forget(p)
-	if mode != endGone {
+	if mode != endGone && mode != endShutdown {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -211,9 +223,13 @@ func (p *peer) end(mode endMode) {
 		p.srv.log.Error("releasing a peer ID failed", "key", p.key, "peer", p.id, "err", err)
 	}
 	for name, mem := range rooms {
-		p.srv.leaveRoom(ctx, p, name, mem.typ)
+		if mode == endShutdown {
+			p.srv.leaveRoomQuietly(ctx, p, name, mem.typ)
+		} else {
+			p.srv.leaveRoom(ctx, p, name, mem.typ)
+		}
 	}
-	if len(contacts) == 0 {
+	if mode == endShutdown || len(contacts) == 0 {
 		return
 	}
 	leave, err := protocol.Marshal(protocol.Leave, protocol.LeavePayload{Src: p.id})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -28,7 +29,10 @@ type Server struct {
 	peers    map[peerKey]*peer     // this server's peers, for reclaim
 	sessions map[*session]struct{} // open sockets, for Shutdown
 	closing  bool
-	wg       sync.WaitGroup // one per ServeHTTP that accepted a socket
+	// shuttingDown is closing, readable without mu: once set, no peer
+	// that ends is treated as gone (see endShutdown).
+	shuttingDown atomic.Bool
+	wg           sync.WaitGroup // one per ServeHTTP that accepted a socket
 }
 
 type peerKey struct{ key, id string }
@@ -91,7 +95,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sess := newSession(s, p, conn)
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server is shutting down")
-		p.end(endGone)
+		p.end(endShutdown)
 		return
 	}
 	defer s.untrack(sess)
@@ -220,8 +224,16 @@ func (s *Server) forget(p *peer) {
 
 // Shutdown refuses new sockets, closes every open one with 1001 (going
 // away), ends their peers, and waits for them until ctx ends.
+//
+// No peer is treated as gone: the peers are expected back within their
+// reclaim window, here after a restart or on another node, so Shutdown
+// sends no LEAVE and no ROOM_USER_LEAVE, and their connections to each
+// other, which need no signaling once established, keep running. The flag
+// is set before the first socket is told, so that a peer whose socket ends
+// first cannot announce its departure to one whose socket is still open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.shuttingDown.Store(true)
 	s.closing = true
 	open := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
@@ -229,7 +241,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, sess := range open {
-		sess.close(websocket.StatusGoingAway, "server is shutting down", endGone, nil)
+		sess.close(websocket.StatusGoingAway, "server is shutting down", endShutdown, nil)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -249,7 +261,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, p := range detached {
-		p.end(endGone)
+		p.end(endShutdown)
 	}
 	return nil
 }
