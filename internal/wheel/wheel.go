@@ -1,0 +1,142 @@
+// Package wheel provides Wheel, a hashed timer wheel: many coarse timers
+// served by one goroutine and one ticker, for deadlines that are checked by
+// the thousand (a server's idle sockets) and need not be exact.
+//
+// Its rules, which every user relies on:
+//   - A timer fires no earlier than its delay and less than two ticks after.
+//   - Callbacks run one at a time on the wheel's goroutine, without the
+//     wheel's lock: they may Reset or Stop any timer, their own included,
+//     but must not block, since every other timer waits for them.
+//   - The goroutine exists only while a timer is scheduled: an idle wheel
+//     holds none, so a Wheel needs no Close.
+//
+// It must not know what its callbacks do: no I/O, no logging.
+package wheel
+
+import (
+	"sync"
+	"time"
+)
+
+// Wheel schedules Timers at a granularity of one tick. Create it with New.
+type Wheel struct {
+	tick time.Duration
+
+	mu      sync.Mutex
+	slots   [][]*Timer
+	pos     int // the slot that fires next
+	count   int // timers scheduled
+	running bool
+	firing  []*Timer // the wheel goroutine's buffer of due timers
+}
+
+// Timer is one callback scheduled on a Wheel.
+type Timer struct {
+	w      *Wheel
+	f      func()
+	slot   int // -1 while not scheduled
+	idx    int // index in its slot
+	rounds int // whole turns of the wheel still to wait
+}
+
+// New returns a wheel of slots slots of tick each; a delay longer than one
+// turn (tick×slots) costs a check per turn while it waits.
+func New(tick time.Duration, slots int) *Wheel {
+	if tick <= 0 || slots <= 0 {
+		panic("wheel: tick and slots must be positive")
+	}
+	return &Wheel{tick: tick, slots: make([][]*Timer, slots)}
+}
+
+// Tick returns the wheel's granularity.
+func (w *Wheel) Tick() time.Duration { return w.tick }
+
+// AfterFunc schedules f to run on the wheel's goroutine after d.
+func (w *Wheel) AfterFunc(d time.Duration, f func()) *Timer {
+	t := &Timer{w: w, f: f, slot: -1}
+	t.Reset(d)
+	return t
+}
+
+// Reset reschedules t to fire after d, whether it had fired, was stopped or
+// was pending, and reports whether it was pending.
+func (t *Timer) Reset(d time.Duration) bool {
+	w := t.w
+	w.mu.Lock()
+	pending := w.removeLocked(t)
+	// The next tick, at most a tick away, fires slot pos; slot pos+j fires
+	// j ticks after it, so j = ⌈d/tick⌉ is never early and at most two
+	// ticks late.
+	j := int(max(0, (d+w.tick-1)/w.tick))
+	slot := (w.pos + j) % len(w.slots)
+	t.rounds = j / len(w.slots)
+	t.slot, t.idx = slot, len(w.slots[slot])
+	w.slots[slot] = append(w.slots[slot], t)
+	w.count++
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	if start {
+		go w.run()
+	}
+	return pending
+}
+
+// Stop cancels t and reports whether it was pending. A callback already
+// taken off the wheel to run is not stopped.
+func (t *Timer) Stop() bool {
+	t.w.mu.Lock()
+	defer t.w.mu.Unlock()
+	return t.w.removeLocked(t)
+}
+
+func (w *Wheel) removeLocked(t *Timer) bool {
+	if t.slot < 0 {
+		return false
+	}
+	s := w.slots[t.slot]
+	last := len(s) - 1
+	s[t.idx] = s[last]
+	s[t.idx].idx = t.idx
+	s[last] = nil
+	w.slots[t.slot] = s[:last]
+	t.slot = -1
+	w.count--
+	return true
+}
+
+// run turns the wheel until no timer is left.
+func (w *Wheel) run() {
+	ticker := time.NewTicker(w.tick)
+	defer ticker.Stop()
+	for range ticker.C {
+		w.mu.Lock()
+		s := w.slots[w.pos]
+		due := w.firing[:0]
+		for i := 0; i < len(s); {
+			t := s[i]
+			if t.rounds > 0 {
+				t.rounds--
+				i++
+				continue
+			}
+			w.removeLocked(t) // moves the last timer into i
+			s = w.slots[w.pos]
+			due = append(due, t)
+		}
+		w.pos = (w.pos + 1) % len(w.slots)
+		w.mu.Unlock()
+		for i, t := range due {
+			t.f()
+			due[i] = nil
+		}
+		w.mu.Lock()
+		w.firing = due[:0]
+		if w.count == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+	}
+}
