@@ -3,7 +3,8 @@
 // the thousand (a server's idle sockets) and need not be exact.
 //
 // Its rules, which every user relies on:
-//   - A timer fires no earlier than its delay and less than two ticks after.
+//   - A timer fires no earlier than its delay and less than a tick after,
+//     plus however late the wheel's goroutine is woken.
 //   - Callbacks run one at a time on the wheel's goroutine, without the
 //     wheel's lock: they may Reset or Stop any timer, their own included,
 //     but must not block, since every other timer waits for them.
@@ -19,33 +20,39 @@ import (
 )
 
 // Wheel schedules Timers at a granularity of one tick. Create it with New.
+//
+// Time is counted in ticks since the wheel was made, from the monotonic
+// clock, not in ticker fires: a goroutine woken late (a loaded machine, a
+// ticker that dropped ticks) catches up on every tick it missed, so that
+// no timer is late by more than the delay of its wake-up, nor ever early.
 type Wheel struct {
-	tick time.Duration
+	tick  time.Duration
+	epoch time.Time
 
 	mu      sync.Mutex
 	slots   [][]*Timer
-	pos     int // the slot that fires next
-	count   int // timers scheduled
+	done    int64 // the last tick whose timers have been fired
+	count   int   // timers scheduled
 	running bool
 	firing  []*Timer // the wheel goroutine's buffer of due timers
 }
 
 // Timer is one callback scheduled on a Wheel.
 type Timer struct {
-	w      *Wheel
-	f      func()
-	slot   int // -1 while not scheduled
-	idx    int // index in its slot
-	rounds int // whole turns of the wheel still to wait
+	w    *Wheel
+	f    func()
+	at   int64 // the tick it fires at
+	slot int   // -1 while not scheduled
+	idx  int   // index in its slot
 }
 
 // New returns a wheel of slots slots of tick each; a delay longer than one
-// turn (tick×slots) costs a check per turn while it waits.
+// turn (tick×slots) costs a look per turn while it waits.
 func New(tick time.Duration, slots int) *Wheel {
 	if tick <= 0 || slots <= 0 {
 		panic("wheel: tick and slots must be positive")
 	}
-	return &Wheel{tick: tick, slots: make([][]*Timer, slots)}
+	return &Wheel{tick: tick, epoch: time.Now(), slots: make([][]*Timer, slots)}
 }
 
 // Tick returns the wheel's granularity.
@@ -62,14 +69,13 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) *Timer {
 // was pending, and reports whether it was pending.
 func (t *Timer) Reset(d time.Duration) bool {
 	w := t.w
+	// The first tick that ends at or after now+d: never early, and less
+	// than a tick late.
+	at := int64((time.Since(w.epoch) + max(0, d) + w.tick - 1) / w.tick)
 	w.mu.Lock()
 	pending := w.removeLocked(t)
-	// The next tick, at most a tick away, fires slot pos; slot pos+j fires
-	// j ticks after it, so j = ⌈d/tick⌉ is never early and at most two
-	// ticks late.
-	j := int(max(0, (d+w.tick-1)/w.tick))
-	slot := (w.pos + j) % len(w.slots)
-	t.rounds = j / len(w.slots)
+	t.at = max(at, w.done+1)
+	slot := int(t.at % int64(len(w.slots)))
 	t.slot, t.idx = slot, len(w.slots[slot])
 	w.slots[slot] = append(w.slots[slot], t)
 	w.count++
@@ -110,21 +116,24 @@ func (w *Wheel) run() {
 	ticker := time.NewTicker(w.tick)
 	defer ticker.Stop()
 	for range ticker.C {
+		now := int64(time.Since(w.epoch) / w.tick)
 		w.mu.Lock()
-		s := w.slots[w.pos]
 		due := w.firing[:0]
-		for i := 0; i < len(s); {
-			t := s[i]
-			if t.rounds > 0 {
-				t.rounds--
-				i++
-				continue
+		// Every tick since the last fired, but no slot twice: one turn
+		// sees every timer.
+		for k := max(w.done+1, now-int64(len(w.slots))+1); k <= now; k++ {
+			slot := int(k % int64(len(w.slots)))
+			for i := 0; i < len(w.slots[slot]); {
+				t := w.slots[slot][i]
+				if t.at > now {
+					i++
+					continue
+				}
+				w.removeLocked(t) // moves the slot's last timer into i
+				due = append(due, t)
 			}
-			w.removeLocked(t) // moves the last timer into i
-			s = w.slots[w.pos]
-			due = append(due, t)
 		}
-		w.pos = (w.pos + 1) % len(w.slots)
+		w.done = max(w.done, now)
 		w.mu.Unlock()
 		for i, t := range due {
 			t.f()

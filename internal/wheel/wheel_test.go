@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const tick = 10 * time.Millisecond
 
-func TestFiresWithinTwoTicks(t *testing.T) {
+func TestFiresWithinATick(t *testing.T) {
 	t.Parallel()
 	w := wheel.New(tick, 8) // 80 ms a turn: the longer delays take turns
 	tests := []struct {
@@ -40,9 +40,9 @@ func TestFiresWithinTwoTicks(t *testing.T) {
 				if got < tt.d {
 					t.Fatalf("fired after %v, before its %v", got, tt.d)
 				}
-				// Two ticks, plus slack for a loaded machine.
-				if got > tt.d+2*tick+100*time.Millisecond {
-					t.Fatalf("fired after %v, want at most %v", got, tt.d+2*tick)
+				// A tick, plus slack for a loaded machine.
+				if got > tt.d+tick+100*time.Millisecond {
+					t.Fatalf("fired after %v, want at most %v", got, tt.d+tick)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("never fired")
@@ -119,12 +119,12 @@ func TestManyTimers(t *testing.T) {
 	var fired [n]atomic.Int32
 	timers := make([]*wheel.Timer, n)
 	for i := range timers {
-		timers[i] = w.AfterFunc(time.Duration(i%20)*tick/2, func() { fired[i].Add(1) })
+		timers[i] = w.AfterFunc(time.Duration(10+i%20)*tick/2, func() { fired[i].Add(1) })
 	}
 	for i := 0; i < n; i += 2 {
 		timers[i].Stop()
 	}
-	time.Sleep(20*tick + 200*time.Millisecond)
+	time.Sleep(20*tick + 300*time.Millisecond)
 	for i := range fired {
 		want := int32(i % 2)
 		if got := fired[i].Load(); got != want {

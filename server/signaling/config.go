@@ -37,8 +37,17 @@ type Config struct {
 	// AuthExpiryWarning is how long before a credential expires the server
 	// sends AUTH_EXPIRES_IN.
 	AuthExpiryWarning time.Duration
-	// WriteTimeout bounds one write to a socket.
+	// WriteTimeout and MinWriteRate bound one write to a socket: n bytes
+	// get WriteTimeout + n/MinWriteRate, so that a 20 MiB message reaches
+	// a client reading at 1 MiB/s, and a client that stops reading is
+	// closed.
 	WriteTimeout time.Duration
+	MinWriteRate int
+	// TickInterval is the granularity of the pings, idle checks and write
+	// deadlines of every socket, served by one timer wheel: a deadline is
+	// enforced less than a tick late. A tick over IdleTimeout/32 is
+	// taken as IdleTimeout/32.
+	TickInterval time.Duration
 	// QueueLength and QueueBytes bound what waits to be written to one
 	// socket; a client that reads slower is closed with CloseSlowConsumer.
 	QueueLength int
@@ -71,6 +80,8 @@ func DefaultConfig() Config {
 		ReclaimWindow:     protocol.ReclaimWindow,
 		AuthExpiryWarning: protocol.AuthExpiryWarning,
 		WriteTimeout:      10 * time.Second,
+		MinWriteRate:      256 << 10,
+		TickInterval:      500 * time.Millisecond,
 		QueueLength:       512,
 		QueueBytes:        64 << 20,
 		BacklogLength:     256,
@@ -105,8 +116,10 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.ReclaimWindow must not be negative")
 	case c.AuthExpiryWarning < 0:
 		return errors.New("signaling: Config.AuthExpiryWarning must not be negative")
-	case c.WriteTimeout <= 0:
-		return errors.New("signaling: Config.WriteTimeout must be positive")
+	case c.WriteTimeout <= 0 || c.MinWriteRate <= 0:
+		return errors.New("signaling: Config.WriteTimeout and MinWriteRate must be positive")
+	case c.TickInterval <= 0:
+		return errors.New("signaling: Config.TickInterval must be positive")
 	case c.QueueLength <= 0 || c.QueueBytes <= protocol.MaxFrameSize:
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
 	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0 || c.RoomDataBurst <= 0:
@@ -115,4 +128,14 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}
 	return nil
+}
+
+// tick is the timer wheel's granularity.
+func (c *Config) tick() time.Duration {
+	return max(time.Millisecond, min(c.TickInterval, c.IdleTimeout/32))
+}
+
+// writeTimeout is how long a write of n bytes may take.
+func (c *Config) writeTimeout(n int) time.Duration {
+	return c.WriteTimeout + time.Duration(int64(n)*int64(time.Second)/int64(c.MinWriteRate))
 }

@@ -310,3 +310,35 @@ func TestLeaveOnDeparture(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleCloseWindow scales the protocol's 25 s pings and 60 s idle
+// timeout down by 25: a half-open socket (it answers no ping) must be
+// closed IdleTimeout after its last frame, within the ±5 s (here ±200 ms)
+// the protocol promises, not after a ping's wait for its pong as well.
+func TestIdleCloseWindow(t *testing.T) {
+	t.Parallel()
+	const (
+		idleTimeout = 2400 * time.Millisecond
+		slack       = 200 * time.Millisecond
+	)
+	e := newEnv(t, func(c *signaling.Config) {
+		c.PingInterval = time.Second
+		c.IdleTimeout = idleTimeout
+	})
+	conn := e.dialConn(dialOpts{peerID: "half-open"}) // never reads: answers no ping
+	write(t, conn, protocol.Ping, nil)
+	last := time.Now()
+	closes := func() float64 { return testutil.ToFloat64(e.metrics.Closed.WithLabelValues("idle")) }
+	for closes() == 0 {
+		if time.Since(last) > idleTimeout+5*time.Second {
+			t.Fatal("never closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := time.Since(last)
+	// The last frame reached the server a little after last: a close that
+	// seems early by a few milliseconds is not.
+	if closed < idleTimeout-slack || closed > idleTimeout+slack {
+		t.Fatalf("closed %v after the last frame, want %v ± %v", closed, idleTimeout, slack)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/wheel"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/routing"
@@ -22,8 +23,9 @@ const Path = "/v1/signaling"
 
 // Server accepts signaling sockets. Its ServeHTTP serves Path.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	wheel *wheel.Wheel // every socket's pings, idle checks and write deadlines
 
 	mu       sync.Mutex
 	peers    map[peerKey]*peer     // this server's peers, for reclaim
@@ -45,9 +47,16 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		wheel:    wheel.New(cfg.tick(), wheelSlots(cfg)),
 		peers:    make(map[peerKey]*peer),
 		sessions: make(map[*session]struct{}),
 	}, nil
+}
+
+// wheelSlots sizes the wheel so that a ping interval, the longest of its
+// usual delays, fits in one turn.
+func wheelSlots(cfg Config) int {
+	return min(4096, int(cfg.PingInterval/cfg.tick())+2)
 }
 
 // request is what a client asks for in the query of its WebSocket URL.
@@ -74,7 +83,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The app's domains are checked below, where the refusal can be sent
 	// as an ERROR; Accept's own check would only answer 403.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	sess := newSession(s)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true,
+		OnPongReceived:     func(context.Context, []byte) { sess.seen(s.cfg.Now()) },
+	})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -92,7 +105,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(ctx, conn, perr, code)
 		return
 	}
-	sess := newSession(s, p, conn)
+	sess.init(p, conn)
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server is shutting down")
 		p.end(endShutdown)
