@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -49,6 +51,8 @@ type Options struct {
 	// configuration; its Router, Logger and Metrics are filled in here.
 	// With nil, sfu rooms have membership and room data only.
 	SFU *sfu.Config
+	// HTTP, if set, replaces DefaultHTTPTimeouts for HTTPServer.
+	HTTP *HTTPTimeouts
 	// TURN, if set, starts the embedded TURN server with this
 	// configuration, and OPEN hands its credentials to the peers of apps
 	// with the turn permission; its Apps, Logger and Metrics are filled in
@@ -56,9 +60,42 @@ type Options struct {
 	TURN *turn.Config
 }
 
+// HTTPTimeouts bound the connections of the HTTP server. A WebSocket is
+// hijacked from net/http, which clears its deadlines, and keeps only the
+// signaling plane's own (signaling.Config's IdleTimeout and WriteTimeout).
+type HTTPTimeouts struct {
+	// ReadHeader bounds reading a request's headers (slowloris).
+	ReadHeader time.Duration
+	// Idle closes a keep-alive connection with no request for this long.
+	Idle time.Duration
+	// Write bounds one response, from the end of its request's headers:
+	// sized so that sdk.wasm (8 MB) reaches a client at 1 MiB/s with room
+	// to spare, and a client that stops reading lets go of its connection.
+	Write time.Duration
+}
+
+// DefaultHTTPTimeouts returns 10 s for headers, 60 s idle, 60 s a response.
+func DefaultHTTPTimeouts() HTTPTimeouts {
+	return HTTPTimeouts{ReadHeader: 10 * time.Second, Idle: 60 * time.Second, Write: 60 * time.Second}
+}
+
+// Validate reports the first timeout that is not positive.
+func (t HTTPTimeouts) Validate() error {
+	switch {
+	case t.ReadHeader <= 0:
+		return errors.New("server: HTTPTimeouts.ReadHeader must be positive")
+	case t.Idle <= 0:
+		return errors.New("server: HTTPTimeouts.Idle must be positive")
+	case t.Write <= 0:
+		return errors.New("server: HTTPTimeouts.Write must be positive")
+	}
+	return nil
+}
+
 // Server is the whole platform behind one http.Handler.
 type Server struct {
 	handler   http.Handler
+	timeouts  HTTPTimeouts
 	signaling *signaling.Server
 	sfu       *sfu.SFU
 	turn      *turn.Server
@@ -71,6 +108,13 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: Options.Config is nil")
 	}
 	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	timeouts := DefaultHTTPTimeouts()
+	if opts.HTTP != nil {
+		timeouts = *opts.HTTP
+	}
+	if err := timeouts.Validate(); err != nil {
 		return nil, err
 	}
 	logger := opts.Logger
@@ -156,7 +200,7 @@ func New(opts Options) (*Server, error) {
 				r.Host, signaling.Path, opts.Config.Apps[0].Key)
 		})
 	}
-	return &Server{handler: mux, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
+	return &Server{handler: mux, timeouts: timeouts, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
 }
 
 // openTree returns dir as a file system that nothing, not even a symlink,
@@ -185,6 +229,18 @@ func (s *Server) ExamplesPath() string {
 
 // Handler returns the HTTP handler of every plane.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server of Handler with the HTTP timeouts;
+// errorLog may be nil. The caller sets its TLSConfig and serves it.
+func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		IdleTimeout:       s.timeouts.Idle,
+		WriteTimeout:      s.timeouts.Write,
+		ErrorLog:          errorLog,
+	}
+}
 
 // SFUAddr returns the address of the SFU's UDP socket, or nil without an
 // SFU.

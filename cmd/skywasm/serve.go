@@ -138,11 +138,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)
 	}
-	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	httpSrv := srv.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if certs != nil {
 		httpSrv.TLSConfig = certs.config()
 	}
