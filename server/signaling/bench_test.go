@@ -47,7 +47,7 @@ func drain(s *session) int {
 	n := 0
 	for len(s.out) > 0 {
 		m := <-s.out
-		s.queued.Add(-int64(len(m.Data)))
+		s.unqueued(int64(len(m.Data)))
 		m.Release()
 		n++
 	}

@@ -52,6 +52,13 @@ type Config struct {
 	// socket; a client that reads slower is closed with CloseSlowConsumer.
 	QueueLength int
 	QueueBytes  int
+	// LargeFrameBudget bounds, across the server, the bytes of frames over
+	// LargeFrame (1 MiB) being read or waiting to be written: a sender
+	// over it gets ERROR signaling-limited and its message is dropped; a
+	// recipient over it, or over QueueBytes, loses that message with an
+	// ERROR and keeps its socket. It bounds the server's memory for room
+	// data whatever the number of senders.
+	LargeFrameBudget int64
 	// BacklogLength bounds what is kept for a peer within its reclaim window.
 	BacklogLength int
 	// MaxRoomsPerPeer bounds the rooms one peer is in at once.
@@ -84,6 +91,7 @@ func DefaultConfig() Config {
 		TickInterval:      500 * time.Millisecond,
 		QueueLength:       512,
 		QueueBytes:        64 << 20,
+		LargeFrameBudget:  DefaultLargeFrameBudget(),
 		BacklogLength:     256,
 		MaxRoomsPerPeer:   64,
 		MaxContacts:       4096,
@@ -124,6 +132,8 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
 	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0 || c.RoomDataBurst <= 0:
 		return errors.New("signaling: Config.MessageRate, MessageBurst and RoomDataBurst must be positive, RoomDataInterval not negative")
+	case c.LargeFrameBudget < protocol.MaxFrameSize:
+		return errors.New("signaling: Config.LargeFrameBudget must hold at least one protocol.MaxFrameSize frame")
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}

@@ -26,6 +26,7 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	wheel *wheel.Wheel // every socket's pings, idle checks and write deadlines
+	large budget       // large frames in flight
 
 	mu       sync.Mutex
 	peers    map[peerKey]*peer     // this server's peers, for reclaim
@@ -44,13 +45,15 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{
+	srv := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		wheel:    wheel.New(cfg.tick(), wheelSlots(cfg)),
 		peers:    make(map[peerKey]*peer),
 		sessions: make(map[*session]struct{}),
-	}, nil
+	}
+	srv.large.limit = cfg.LargeFrameBudget
+	return srv, nil
 }
 
 // wheelSlots sizes the wheel so that a ping interval, the longest of its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type session struct {
 	limited int
 	msg     protocol.ClientMessage
 	buf     bytes.Buffer
+	head    io.LimitedReader // the first LargeFrame bytes of a message
 }
 
 // maxKeptBuffer is the largest read buffer kept between messages.
@@ -98,7 +100,9 @@ func (s *session) run(ctx context.Context) {
 	s.pings.Wait()
 	wg.Wait()
 	for len(s.out) > 0 {
-		(<-s.out).Release()
+		m := <-s.out
+		s.unqueued(int64(len(m.Data)))
+		m.Release()
 	}
 	s.p.detached(s, mode)
 }
@@ -113,11 +117,13 @@ func (s *session) readLoop(ctx context.Context) endMode {
 	rctx := context.WithoutCancel(ctx)
 	for {
 		typ, r, err := s.conn.Reader(rctx)
+		var charged int64
+		dropped := false
 		if err == nil {
-			s.buf.Reset()
-			_, err = s.buf.ReadFrom(r)
+			charged, dropped, err = s.read(r)
 		}
 		if err != nil {
+			s.srv.large.release(charged)
 			select {
 			case <-s.closing:
 				return s.mode
@@ -140,11 +146,38 @@ func (s *session) readLoop(ctx context.Context) endMode {
 		}
 		now := s.srv.cfg.Now()
 		s.seen(now)
-		s.handle(ctx, s.buf.Bytes(), typ == websocket.MessageBinary, now)
+		if dropped {
+			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "the server is busy with large messages; a message over %d bytes was dropped, send it again later", LargeFrame), nil)
+		} else {
+			s.handle(ctx, s.buf.Bytes(), typ == websocket.MessageBinary, now)
+		}
 		if s.buf.Cap() > maxKeptBuffer {
 			s.buf = bytes.Buffer{}
 		}
+		s.srv.large.release(charged)
 	}
+}
+
+// read reads one message into buf. Past LargeFrame it takes the rest of the
+// largest frame from the server's budget, and returns how much, for the
+// caller to give back once the message is handled; with no budget left it
+// discards the rest and reports the message dropped.
+func (s *session) read(r io.Reader) (charged int64, dropped bool, err error) {
+	s.buf.Reset()
+	s.head = io.LimitedReader{R: r, N: LargeFrame}
+	if _, err = s.buf.ReadFrom(&s.head); err != nil || s.head.N > 0 {
+		return 0, false, err
+	}
+	// A frame of LargeFrame bytes or more. The buffer is grown once to
+	// the largest frame, so that it is exactly what was charged.
+	charged = int64(protocol.MaxFrameSize)
+	if !s.srv.large.acquire(charged) {
+		_, err = io.Copy(io.Discard, r)
+		return 0, true, err
+	}
+	s.buf.Grow(protocol.MaxFrameSize - s.buf.Len())
+	_, err = s.buf.ReadFrom(r)
+	return charged, false, err
 }
 
 // writeLoop writes queued messages until the session closes.
@@ -183,7 +216,7 @@ func (s *session) writeLoop(ctx context.Context) {
 // 20 MiB message reaches a client on an ordinary line.
 func (s *session) write(ctx context.Context, m *routing.Message) error {
 	defer m.Release()
-	s.queued.Add(-int64(len(m.Data)))
+	defer s.unqueued(int64(len(m.Data)))
 	typ := websocket.MessageText
 	if m.Binary {
 		typ = websocket.MessageBinary
@@ -256,12 +289,24 @@ func (s *session) ping() {
 func (s *session) seen(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
 
 // enqueue queues m for writing, taking over its reference. A client too slow
-// to drain its queue is closed. It never blocks: it runs under the peer's
-// lock and, through the Router, under others'.
+// to drain its queue is closed; but a large frame (over LargeFrame) that
+// does not fit, in the queue or in the server's budget, is dropped for this
+// client alone with an ERROR, since one big room message is no sign of a
+// dead reader. It never blocks: it runs under the peer's lock and, through
+// the Router, under others'.
 func (s *session) enqueue(m *routing.Message) {
 	n := int64(len(m.Data))
+	large := n > LargeFrame
+	if large && !s.srv.large.acquire(n) {
+		s.dropLarge(m, "the server is busy with large messages")
+		return
+	}
 	if s.queued.Add(n) > int64(s.srv.cfg.QueueBytes) {
-		s.queued.Add(-n)
+		s.unqueued(n)
+		if large {
+			s.dropLarge(m, "too much is waiting to be written to this client")
+			return
+		}
 		m.Release()
 		s.close(protocol.CloseSlowConsumer, "reading too slowly", endDetach, nil)
 		return
@@ -269,9 +314,29 @@ func (s *session) enqueue(m *routing.Message) {
 	select {
 	case s.out <- m:
 	default:
-		s.queued.Add(-n)
+		s.unqueued(n)
 		m.Release()
 		s.close(protocol.CloseSlowConsumer, "reading too slowly", endDetach, nil)
+	}
+}
+
+// unqueued accounts for n bytes that left the queue, or never entered it.
+func (s *session) unqueued(n int64) {
+	s.queued.Add(-n)
+	if n > LargeFrame {
+		s.srv.large.release(n)
+	}
+}
+
+// dropLarge releases a large message this client will not get, and tells it.
+// It runs under the peer's lock, so it enqueues the ERROR itself.
+func (s *session) dropLarge(m *routing.Message, why string) {
+	n := len(m.Data)
+	m.Release()
+	s.srv.cfg.Metrics.Errors.WithLabelValues(string(protocol.ErrSignalingLimited)).Inc()
+	perr := protocol.Errorf(protocol.ErrSignalingLimited, "%s: a message of %d bytes to this client was dropped", why, n)
+	if e := s.p.composed(protocol.Error, protocol.ErrorPayload{Type: perr.Type, Message: perr.Message}); e != nil {
+		s.enqueue(e)
 	}
 }
 
