@@ -146,3 +146,27 @@ func TestSimultaneousBigSenders(t *testing.T) {
 		t.Fatalf("%v sockets closed as slow consumers", n)
 	}
 }
+
+// TestRoomLogsRateLimit: ROOM_GET_LOGS has its own, much lower, rate: a
+// full log costs milliseconds of CPU to encode, and at the general 100
+// messages a second two sockets saturated a machine.
+func TestRoomLogsRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *signaling.Config) {
+		c.RoomLogsInterval = time.Hour
+		c.RoomLogsBurst = 2
+	})
+	a := e.dial(dialOpts{peerID: "a"})
+	joinRoom(a, "r", protocol.Mesh)
+	for range 2 {
+		a.send(protocol.RoomGetLogs, protocol.RoomPayload{RoomName: "r"})
+		a.expect(protocol.RoomLogs, nil)
+	}
+	a.send(protocol.RoomGetLogs, protocol.RoomPayload{RoomName: "r"})
+	if e := a.expectError(protocol.ErrSignalingLimited); e.Request != protocol.RoomGetLogs {
+		t.Fatalf("ERROR about %q, want ROOM_GET_LOGS", e.Request)
+	}
+	// Other messages are not affected.
+	a.send(protocol.RoomGetUsers, protocol.RoomPayload{RoomName: "r"})
+	a.expect(protocol.RoomUsers, nil)
+}

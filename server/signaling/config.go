@@ -72,6 +72,11 @@ type Config struct {
 	MessageRate, MessageBurst int
 	RoomDataInterval          time.Duration
 	RoomDataBurst             int
+	// RoomLogsInterval and RoomLogsBurst pace one socket's ROOM_GET_LOGS
+	// apart from its other messages: a full log is megabytes to encode,
+	// and at the general message rate two sockets saturated a machine.
+	RoomLogsInterval time.Duration
+	RoomLogsBurst    int
 
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
@@ -99,6 +104,8 @@ func DefaultConfig() Config {
 		MessageBurst:      protocol.MessageBurst,
 		RoomDataInterval:  protocol.RoomDataInterval,
 		RoomDataBurst:     protocol.RoomDataBurst,
+		RoomLogsInterval:  time.Second,
+		RoomLogsBurst:     3,
 		Now:               time.Now,
 	}
 }
@@ -132,6 +139,8 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
 	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0 || c.RoomDataBurst <= 0:
 		return errors.New("signaling: Config.MessageRate, MessageBurst and RoomDataBurst must be positive, RoomDataInterval not negative")
+	case c.RoomLogsInterval <= 0 || c.RoomLogsBurst <= 0:
+		return errors.New("signaling: Config.RoomLogsInterval and RoomLogsBurst must be positive")
 	case c.LargeFrameBudget < protocol.MaxFrameSize:
 		return errors.New("signaling: Config.LargeFrameBudget must hold at least one protocol.MaxFrameSize frame")
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:

@@ -49,6 +49,10 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			}
 		}
 	case protocol.RoomGetLogs:
+		if !s.logs.allow(now) {
+			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_GET_LOGS per %v, %d back to back; request dropped", s.srv.cfg.RoomLogsInterval, s.srv.cfg.RoomLogsBurst), m)
+			return
+		}
 		if s.member(m) {
 			name := string(m.RoomName)
 			log, err := s.srv.cfg.Router.RoomLog(ctx, s.p.key, name)

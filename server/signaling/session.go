@@ -45,6 +45,7 @@ type session struct {
 
 	// The reader's own state.
 	bucket  bucket
+	logs    bucket // paces ROOM_GET_LOGS
 	limited int
 	msg     protocol.ClientMessage
 	buf     bytes.Buffer
@@ -68,6 +69,7 @@ func (s *session) init(p *peer, conn *websocket.Conn) {
 	s.p, s.conn = p, conn
 	s.out = make(chan *routing.Message, s.srv.cfg.QueueLength)
 	s.bucket = newBucket(s.srv.cfg.MessageRate, s.srv.cfg.MessageBurst, now)
+	s.logs = everyBucket(s.srv.cfg.RoomLogsInterval, s.srv.cfg.RoomLogsBurst, now)
 	s.seen(now)
 	s.nextPing = now.UnixNano() + int64(s.srv.cfg.PingInterval)
 }
