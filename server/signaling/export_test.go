@@ -9,3 +9,6 @@ func (s *Server) HoldLargeBudget(n int64) (release func()) {
 
 // LargeInFlight is the large-frame budget in use.
 func (s *Server) LargeInFlight() int64 { return s.large.used.Load() }
+
+// RaceEnabled says whether the tests run under -race.
+const RaceEnabled = raceEnabled
