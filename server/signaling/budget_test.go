@@ -93,7 +93,7 @@ func TestSimultaneousBigSenders(t *testing.T) {
 	e := newEnv(t, func(c *signaling.Config) {
 		c.QueueBytes = protocol.MaxFrameSize + 1<<20
 		c.RoomDataInterval = 0
-		c.WriteTimeout = heavyWait // the members read only at the end
+		c.WriteTimeout = heavyWait    // the members read only at the end
 		c.IdleTimeout = 4 * heavyWait // and answer no ping until then
 		apps := testApps()
 		apps.Apps[0].Limits = config.Limits{MaxPeers: 50, MaxRoomMembers: members}

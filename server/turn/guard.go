@@ -44,10 +44,10 @@ func (s *Server) peerAllowed(ip net.IP) bool {
 // IPv6 ranges that carry an IPv4 address, which is where their packets end
 // up: the relay's host or a gateway beside it translates them.
 var (
-	ipv4Compatible = netip.MustParsePrefix("::/96")         // deprecated (RFC 4291), still routed by some stacks
-	nat64          = netip.MustParsePrefix("64:ff9b::/96")  // well-known NAT64 prefix (RFC 6052)
+	ipv4Compatible = netip.MustParsePrefix("::/96")          // deprecated (RFC 4291), still routed by some stacks
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")   // well-known NAT64 prefix (RFC 6052)
 	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 (RFC 8215), IPv4 in the last 32 bits
-	sixToFour      = netip.MustParsePrefix("2002::/16")     // 6to4 (RFC 3056), IPv4 in bits 16–47
+	sixToFour      = netip.MustParsePrefix("2002::/16")      // 6to4 (RFC 3056), IPv4 in bits 16–47
 )
 
 // embeddedIPv4 returns the IPv4 address that a, an IPv6 address, stands
