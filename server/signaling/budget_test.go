@@ -57,9 +57,11 @@ func TestLargeFrameBudget(t *testing.T) {
 			a.sendHeavy(websocket.MessageBinary, bigRoomData("r", size))
 			switch {
 			case tt.senderError:
+				awaitMessage(a, heavyWait) // a 2 MiB read is slow under -race
 				a.expectError(protocol.ErrSignalingLimited)
 				b.expectNothing()
 			case tt.recipientError:
+				awaitMessage(b, heavyWait)
 				b.expectError(protocol.ErrSignalingLimited)
 				a.expectNothing()
 			default:

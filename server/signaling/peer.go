@@ -235,6 +235,9 @@ func (p *peer) end(mode endMode) {
 	if err := r.Release(ctx, p.key, p.id, p); err != nil {
 		p.srv.log.Error("releasing a peer ID failed", "key", p.key, "peer", p.id, "err", err)
 	}
+	if mode == endGone {
+		p.revokeTURN()
+	}
 	for name, mem := range rooms {
 		if mode == endShutdown {
 			p.srv.leaveRoomQuietly(ctx, p, name, mem.typ)

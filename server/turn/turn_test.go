@@ -489,3 +489,67 @@ func TestEmbeddedIPv4(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocationCaps: beyond the per-peer quota, one client address and
+// the whole server are capped too, whatever peer IDs the credentials name:
+// anyone with an app's public key could otherwise farm allocations.
+func TestAllocationCaps(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		edit   func(*turn.Config)
+		reason string
+	}{
+		{"per client address", func(c *turn.Config) { c.MaxAllocationsPerIP = 2 }, "ip-quota"},
+		{"per server", func(c *turn.Config) { c.MaxAllocations = 2 }, "full"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tt.edit)
+			for _, peer := range []string{"p1", "p2"} {
+				u, p := e.credential(keyA, secretA, peer)
+				e.dial(t, "udp", u, p).allocate(t)
+			}
+			u, p := e.credential(keyA, secretA, "p3")
+			_, err := e.dial(t, "udp", u, p).Allocate()
+			if code := turnCode(err); code != 486 {
+				t.Fatalf("a third peer's Allocate: error %v (code %d), want 486", err, code)
+			}
+			if got := e.refusals(tt.reason); got != 1 {
+				t.Fatalf("refusals{%s} = %v, want 1", tt.reason, got)
+			}
+		})
+	}
+}
+
+// TestRevoke: once its peer has left signaling, a credential allocates no
+// more and its allocations end; a credential issued to the ID again works.
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	u, p := e.credential(keyA, secretA, "alice")
+	e.dial(t, "udp", u, p).allocate(t)
+	if got := testutil.ToFloat64(e.metrics.Allocations); got != 1 {
+		t.Fatalf("allocations = %v, want 1", got)
+	}
+	e.srv.Revoke(keyA, "alice")
+	_, err := e.dial(t, "udp", u, p).Allocate()
+	if code := turnCode(err); code != 401 {
+		t.Fatalf("Allocate after Revoke: error %v (code %d), want 401", err, code)
+	}
+	if got := e.refusals("revoked"); got < 1 {
+		t.Fatalf("refusals{revoked} = %v", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(e.metrics.Allocations) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the revoked peer's allocation is still live")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Back in signaling, the peer gets a credential again.
+	app, _ := e.cfg.Apps.App(keyA)
+	c := e.srv.Credential(app, "alice", time.Time{})
+	e.dial(t, "udp", c.Username, c.Password).allocate(t)
+}
