@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/skywasm/skywasm/internal/iplimit"
 	"github.com/skywasm/skywasm/server/api"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/metrics"
@@ -166,8 +167,9 @@ func New(opts Options) (*Server, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET "+signaling.Path, sig)
-	apiHandler := api.New(opts.Config, router)
+	perIP := newIPLimiter(opts.Config.Network)
+	mux.Handle("GET "+signaling.Path, limitIP(perIP, sig))
+	apiHandler := limitIP(perIP, api.New(opts.Config, router))
 	mux.Handle(api.PeersPath, apiHandler)
 	mux.Handle(api.ExistsPath, apiHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -201,6 +203,46 @@ func New(opts Options) (*Server, error) {
 		})
 	}
 	return &Server{handler: mux, timeouts: timeouts, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
+}
+
+// newIPLimiter bounds each client address as n says, with the defaults
+// for what n leaves at zero (a Config built by hand).
+func newIPLimiter(n config.Network) *iplimit.Limiter {
+	d, p := config.DefaultPerIP(), n.PerIP
+	if p.Connections == 0 {
+		p.Connections = d.Connections
+	}
+	if p.HandshakesPerSecond == 0 {
+		p.HandshakesPerSecond = d.HandshakesPerSecond
+	}
+	if p.HandshakeBurst == 0 {
+		p.HandshakeBurst = d.HandshakeBurst
+	}
+	return iplimit.New(iplimit.Config{
+		MaxConns: p.Connections, Rate: float64(p.HandshakesPerSecond), Burst: p.HandshakeBurst,
+		TrustedProxies: n.TrustedPrefixes(),
+	}, nil)
+}
+
+// limitIP serves h to a client address within its limits, and answers 429
+// past them, before any WebSocket upgrade: a signaling socket holds its
+// place for as long as it is open.
+func limitIP(l *iplimit.Limiter, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := l.ClientIP(r)
+		why, ok := l.Acquire(ip)
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			msg := "too many connections from your address"
+			if why == iplimit.TooFast {
+				msg = "too many new connections a second from your address"
+			}
+			http.Error(w, msg, http.StatusTooManyRequests)
+			return
+		}
+		defer l.Release(ip)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // openTree returns dir as a file system that nothing, not even a symlink,

@@ -8,8 +8,8 @@
 //   - Callbacks run one at a time on the wheel's goroutine, without the
 //     wheel's lock: they may Reset or Stop any timer, their own included,
 //     but must not block, since every other timer waits for them.
-//   - The goroutine exists only while a timer is scheduled: an idle wheel
-//     holds none, so a Wheel needs no Close.
+//   - The goroutine exists only while a timer is scheduled: it ends as the
+//     last one fires or is stopped, so a Wheel needs no Close.
 //
 // It must not know what its callbacks do: no I/O, no logging.
 package wheel
@@ -34,7 +34,8 @@ type Wheel struct {
 	done    int64 // the last tick whose timers have been fired
 	count   int   // timers scheduled
 	running bool
-	firing  []*Timer // the wheel goroutine's buffer of due timers
+	firing  []*Timer      // the wheel goroutine's buffer of due timers
+	idle    chan struct{} // wakes the goroutine to end when the last timer is stopped
 }
 
 // Timer is one callback scheduled on a Wheel.
@@ -52,7 +53,7 @@ func New(tick time.Duration, slots int) *Wheel {
 	if tick <= 0 || slots <= 0 {
 		panic("wheel: tick and slots must be positive")
 	}
-	return &Wheel{tick: tick, epoch: time.Now(), slots: make([][]*Timer, slots)}
+	return &Wheel{tick: tick, epoch: time.Now(), slots: make([][]*Timer, slots), idle: make(chan struct{}, 1)}
 }
 
 // Tick returns the wheel's granularity.
@@ -107,7 +108,12 @@ func (w *Wheel) removeLocked(t *Timer) bool {
 	s[last] = nil
 	w.slots[t.slot] = s[:last]
 	t.slot = -1
-	w.count--
+	if w.count--; w.count == 0 && w.running {
+		select {
+		case w.idle <- struct{}{}:
+		default:
+		}
+	}
 	return true
 }
 
@@ -115,7 +121,19 @@ func (w *Wheel) removeLocked(t *Timer) bool {
 func (w *Wheel) run() {
 	ticker := time.NewTicker(w.tick)
 	defer ticker.Stop()
-	for range ticker.C {
+	for {
+		select {
+		case <-ticker.C:
+		case <-w.idle:
+			w.mu.Lock()
+			if w.count == 0 {
+				w.running = false
+				w.mu.Unlock()
+				return
+			}
+			w.mu.Unlock()
+			continue
+		}
 		now := int64(time.Since(w.epoch) / w.tick)
 		w.mu.Lock()
 		due := w.firing[:0]

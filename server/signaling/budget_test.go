@@ -179,3 +179,26 @@ func TestRoomLogsRateLimit(t *testing.T) {
 	a.send(protocol.RoomGetUsers, protocol.RoomPayload{RoomName: "r"})
 	a.expect(protocol.RoomUsers, nil)
 }
+
+// TestPerAppMessageRate: an app's limits.messageRate replaces the server's
+// 100 messages a second for its sockets alone.
+func TestPerAppMessageRate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *signaling.Config) {
+		apps := testApps()
+		apps.Apps[1].Limits.MessageRate, apps.Apps[1].Limits.MessageBurst = 1, 3 // keyB
+		c.Apps = apps
+	})
+	slow := e.dial(dialOpts{key: keyB, peerID: "slow"})
+	fast := e.dial(dialOpts{peerID: "fast"})
+	for range 3 {
+		slow.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+		slow.expect(protocol.RoomUserJoin, nil)
+	}
+	slow.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+	slow.expectError(protocol.ErrSignalingLimited)
+	for range 4 { // the other app keeps the server's rate
+		fast.send(protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+		fast.expect(protocol.RoomUserJoin, nil)
+	}
+}

@@ -17,7 +17,7 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			s.closeWithError(protocol.CloseFlooding, protocol.Errorf(protocol.ErrSignalingLimited, "too many messages; closing"), endGone)
 			return
 		}
-		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", s.srv.cfg.MessageRate), nil)
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", s.rate), nil)
 		return
 	}
 	s.limited = 0

@@ -44,12 +44,13 @@ type session struct {
 	pings    sync.WaitGroup
 
 	// The reader's own state.
-	bucket  bucket
-	logs    bucket // paces ROOM_GET_LOGS
-	limited int
-	msg     protocol.ClientMessage
-	buf     bytes.Buffer
-	head    io.LimitedReader // the first LargeFrame bytes of a message
+	bucket      bucket
+	rate, burst int    // the bucket's: the app's, else the server's
+	logs        bucket // paces ROOM_GET_LOGS
+	limited     int
+	msg         protocol.ClientMessage
+	buf         bytes.Buffer
+	head        io.LimitedReader // the first LargeFrame bytes of a message
 }
 
 // maxKeptBuffer is the largest read buffer kept between messages.
@@ -68,7 +69,11 @@ func (s *session) init(p *peer, conn *websocket.Conn) {
 	now := s.srv.cfg.Now()
 	s.p, s.conn = p, conn
 	s.out = make(chan *routing.Message, s.srv.cfg.QueueLength)
-	s.bucket = newBucket(s.srv.cfg.MessageRate, s.srv.cfg.MessageBurst, now)
+	s.rate, s.burst = s.srv.cfg.MessageRate, s.srv.cfg.MessageBurst
+	if l := p.app.Limits; l.MessageRate > 0 {
+		s.rate, s.burst = l.MessageRate, max(l.MessageBurst, l.MessageRate)
+	}
+	s.bucket = newBucket(s.rate, s.burst, now)
 	s.logs = everyBucket(s.srv.cfg.RoomLogsInterval, s.srv.cfg.RoomLogsBurst, now)
 	s.seen(now)
 	s.nextPing = now.UnixNano() + int64(s.srv.cfg.PingInterval)
