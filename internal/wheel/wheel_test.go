@@ -119,12 +119,12 @@ func TestManyTimers(t *testing.T) {
 	var fired [n]atomic.Int32
 	timers := make([]*wheel.Timer, n)
 	for i := range timers {
-		timers[i] = w.AfterFunc(time.Duration(10+i%20)*tick/2, func() { fired[i].Add(1) })
+		timers[i] = w.AfterFunc(time.Duration(10+i%20)*tick, func() { fired[i].Add(1) })
+		if i%2 == 0 && !timers[i].Stop() {
+			t.Fatalf("timer %d not pending 100 ms before its time", i)
+		}
 	}
-	for i := 0; i < n; i += 2 {
-		timers[i].Stop()
-	}
-	time.Sleep(20*tick + 300*time.Millisecond)
+	time.Sleep(30*tick + 300*time.Millisecond)
 	for i := range fired {
 		want := int32(i % 2)
 		if got := fired[i].Load(); got != want {
