@@ -52,6 +52,10 @@ type options struct {
 	measure time.Duration
 	// concurrency bounds the handshakes in flight while connecting.
 	concurrency int
+	// perSource is the most peers dialled from one source address: past
+	// it the fleet spreads over 127.0.0.1, 127.0.0.2, …, since one
+	// address reaches the server from at most ~28,000 ephemeral ports.
+	perSource int
 	// window is each sender's unanswered offers at saturation, and pace
 	// its most offers a second.
 	window int
@@ -88,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{
 		skywasm: "bin/skywasm", node: "node", peerjs: "node_modules/peer/dist/bin/peerjs.js",
 		peers: []int{1000, 10000}, rounds: 3, budget: 5 * time.Minute,
-		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80,
+		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80, perSource: 20000,
 	}
 	fs := flag.NewFlagSet("skywasm-bench signaling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -110,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", o.rate, "offers a `second` across the fleet in the latency measurement")
 	fs.DurationVar(&o.measure, "measure", o.measure, "length of each throughput and latency measurement")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "handshakes in flight while connecting")
+	fs.IntVar(&o.perSource, "per-source", o.perSource, "most peers dialled from one source address; a larger fleet spreads over 127.0.0.1, 127.0.0.2, …")
 	fs.IntVar(&o.window, "window", o.window, "unanswered offers per sender at saturation")
 	fs.Float64Var(&o.pace, "pace", o.pace, "most offers a `second` one peer sends (skywasm allows 100 per socket)")
 	if err := fs.Parse(args); err != nil {
@@ -208,7 +213,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"Each server was started afresh for each fleet size on 127.0.0.1, in a loopback-only network namespace, and shared this machine's %d cores with the load generator "+
 			"(one Go process, coder/websocket, the same code for both servers but the protocol adapter).", o.rounds, runtime.NumCPU()),
 		fmt.Sprintf("Versions: %s; %s (npm peer) on Node %s; the generator built with %s.", strings.TrimSpace(string(skyVersion)), pjs.name, nodeVersion, runtime.Version()),
-		fmt.Sprintf("skywasm ran with a -config raising the app's maxPeers to 1,000,000 (default 10,000). Its per-socket limit of %d messages/s (bursts of %d) is fixed in code, "+
+		fmt.Sprintf("skywasm ran with a -config raising the app's maxPeers to 1,000,000 (default 10,000). Its per-socket limit of %d messages/s (bursts of %d) is kept at its default (an app's limits.messageRate could raise it), "+
 			"so each generator peer sends at most %g offers/s and saturation comes from many peers; no limit was met (a refusal fails the run).",
 			protocol.MessageRate, protocol.MessageBurst, o.pace),
 		"peerjs-server ran with --concurrent_limit 1000000 (default 5,000), its other defaults kept; it has no limit on messages. It logs a line per connection to stdout, as it does by default; the generator sends that to /dev/null.",
@@ -277,7 +282,7 @@ func runOnce(ctx context.Context, o *options, t *target, n int, saturate bool, f
 	if err != nil {
 		return err
 	}
-	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency)
+	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency, o.perSource)
 	if err != nil {
 		return errors.Join(err, srv.alive())
 	}
