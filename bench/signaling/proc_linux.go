@@ -96,3 +96,12 @@ func loadAverage() string {
 	first, _, _ := bytes.Cut(data, []byte(" "))
 	return string(first)
 }
+
+// openFiles counts the file descriptors of process pid.
+func openFiles(pid int) (int, error) {
+	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return 0, fmt.Errorf("failed to count the descriptors of %d: %w", pid, err)
+	}
+	return len(entries), nil
+}

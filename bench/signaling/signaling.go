@@ -52,6 +52,8 @@ type options struct {
 	measure time.Duration
 	// concurrency bounds the handshakes in flight while connecting.
 	concurrency int
+	// storm is the join storm's fleet; 0 skips it.
+	storm int
 	// perSource is the most peers dialled from one source address: past
 	// it the fleet spreads over 127.0.0.1, 127.0.0.2, …, since one
 	// address reaches the server from at most ~28,000 ephemeral ports.
@@ -92,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{
 		skywasm: "bin/skywasm", node: "node", peerjs: "node_modules/peer/dist/bin/peerjs.js",
 		peers: []int{1000, 10000}, rounds: 3, budget: 5 * time.Minute,
-		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80, perSource: 20000,
+		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80, perSource: 20000, storm: 10000,
 	}
 	fs := flag.NewFlagSet("skywasm-bench signaling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -114,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", o.rate, "offers a `second` across the fleet in the latency measurement")
 	fs.DurationVar(&o.measure, "measure", o.measure, "length of each throughput and latency measurement")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "handshakes in flight while connecting")
+	fs.IntVar(&o.storm, "storm", o.storm, "peers of the join storm: connected at once, then all dropped; 0 skips it")
 	fs.IntVar(&o.perSource, "per-source", o.perSource, "most peers dialled from one source address; a larger fleet spreads over 127.0.0.1, 127.0.0.2, …")
 	fs.IntVar(&o.window, "window", o.window, "unanswered offers per sender at saturation")
 	fs.Float64Var(&o.pace, "pace", o.pace, "most offers a `second` one peer sends (skywasm allows 100 per socket)")
@@ -132,6 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		if !set["rounds"] {
 			o.rounds = 1
+		}
+		if !set["storm"] {
+			o.storm = 20
 		}
 		if !set["rate"] {
 			o.rate = 100
@@ -202,6 +208,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if err := runOnce(ctx, o, t, n, i == 0, res[t], stderr); err != nil {
 					fmt.Fprintln(stderr, "failed")
 					return fmt.Errorf("round %d, %d peers, %s: %w", round+1, n, t.name, err)
+				}
+			}
+		}
+		if o.storm > 0 {
+			for _, t := range order {
+				fmt.Fprintf(stderr, "round %d/%d, %s: ", round+1, o.rounds, t.name)
+				if err := joinStorm(ctx, o, t, o.storm, res[t], stderr); err != nil {
+					fmt.Fprintln(stderr, "failed")
+					return fmt.Errorf("round %d, join storm, %s: %w", round+1, t.name, err)
 				}
 			}
 		}
@@ -371,6 +386,16 @@ func section(o *options, args []string, sky, pjs *target, res map[*target]figure
 		s.Rows = append(s.Rows,
 			row("relay latency p50, "+thousands(n)+" peers", "ms", "lower", keyP50(n), at+"; "+rounds),
 			row("relay latency p99, "+thousands(n)+" peers", "ms", "lower", keyP99(n), at+"; "+rounds))
+	}
+
+	if o.storm > 0 {
+		storm := thousands(o.storm) + " peers connected as fast as " + strconv.Itoa(o.concurrency) + " handshakes in flight allow, then all dropped at once"
+		s.Rows = append(s.Rows,
+			row("join storm: connect "+thousands(o.storm)+" peers", "ms", "lower", keyStormConnect, storm+"; "+rounds),
+			row("join storm: back to baseline after all left", "ms", "lower", keyStormBack,
+				fmt.Sprintf("until the server's file descriptors (and skywasm's goroutines) are within %d of before the storm, at most %v; %s", stormSlack, stormWait, rounds)),
+			row("join storm: file descriptors left over", "fds", "lower", keyStormFDs, "open descriptors above before the storm, once back or at the limit; "+rounds),
+			row("join storm: goroutines left over", "goroutines", "lower", keyStormGoroutines, "go_goroutines above before the storm (skywasm only); "+rounds))
 	}
 
 	// The most peers in 20 GiB, from the memory per peer at the largest
