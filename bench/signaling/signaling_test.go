@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
