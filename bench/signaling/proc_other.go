@@ -18,3 +18,4 @@ func dieWithParent(*exec.Cmd)            {}
 func raiseFileLimit(int) error           { return errNotLinux }
 func loadAverage() string                { return "?" }
 func openFiles(int) (int, error)         { return 0, errNotLinux }
+func peakKiB(int) (float64, error)       { return 0, errNotLinux }

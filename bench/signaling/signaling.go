@@ -54,6 +54,8 @@ type options struct {
 	concurrency int
 	// storm is the join storm's fleet; 0 skips it.
 	storm int
+	// big runs the big-frame row.
+	big bool
 	// perSource is the most peers dialled from one source address: past
 	// it the fleet spreads over 127.0.0.1, 127.0.0.2, …, since one
 	// address reaches the server from at most ~28,000 ephemeral ports.
@@ -116,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", o.rate, "offers a `second` across the fleet in the latency measurement")
 	fs.DurationVar(&o.measure, "measure", o.measure, "length of each throughput and latency measurement")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "handshakes in flight while connecting")
+	fs.BoolVar(&o.big, "big", true, "measure skywasm's peak memory while 50 peers each send 20 MiB of room data at once")
 	fs.IntVar(&o.storm, "storm", o.storm, "peers of the join storm: connected at once, then all dropped; 0 skips it")
 	fs.IntVar(&o.perSource, "per-source", o.perSource, "most peers dialled from one source address; a larger fleet spreads over 127.0.0.1, 127.0.0.2, …")
 	fs.IntVar(&o.window, "window", o.window, "unanswered offers per sender at saturation")
@@ -138,6 +141,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		if !set["storm"] {
 			o.storm = 20
+		}
+		if !set["big"] {
+			o.big = false // a gigabyte of traffic is no smoke test
 		}
 		if !set["rate"] {
 			o.rate = 100
@@ -209,6 +215,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					fmt.Fprintln(stderr, "failed")
 					return fmt.Errorf("round %d, %d peers, %s: %w", round+1, n, t.name, err)
 				}
+			}
+		}
+		if o.big {
+			fmt.Fprintf(stderr, "round %d/%d, skywasm: ", round+1, o.rounds)
+			if err := bigFrames(ctx, sky, res[sky], stderr); err != nil {
+				fmt.Fprintln(stderr, "failed")
+				return fmt.Errorf("round %d, big frames: %w", round+1, err)
 			}
 		}
 		if o.storm > 0 {
@@ -396,6 +409,15 @@ func section(o *options, args []string, sky, pjs *target, res map[*target]figure
 				fmt.Sprintf("until the server's file descriptors (and skywasm's goroutines) are within %d of before the storm, at most %v; %s", stormSlack, stormWait, rounds)),
 			row("join storm: file descriptors left over", "fds", "lower", keyStormFDs, "open descriptors above before the storm, once back or at the limit; "+rounds),
 			row("join storm: goroutines left over", "goroutines", "lower", keyStormGoroutines, "go_goroutines above before the storm (skywasm only); "+rounds))
+	}
+
+	if o.big {
+		big := fmt.Sprintf("%d peers in rooms of %d each send one 20 MiB ROOM_SEND_DATA at once, skywasm started with -frame-budget %dMiB; peak RSS (VmHWM) once every member has the data or an ERROR, minus idle; %s",
+			bigSenders, bigRoom, bigBudget>>20, rounds)
+		s.Rows = append(s.Rows,
+			bench.Row{Metric: "big frames: peak memory", Unit: "MiB", Better: "lower", OtherName: pjs.name, Skywasm: res[sky].median(keyBigPeak), Detail: big},
+			bench.Row{Metric: "big frames: delivered", Unit: "messages", Better: "higher", OtherName: pjs.name, Skywasm: res[sky].median(keyBigDelivered),
+				Detail: fmt.Sprintf("of %d (each sender's message to each other member of its room); the rest dropped with ERROR signaling-limited; %s", bigSenders*(bigRoom-1), rounds)})
 	}
 
 	// The most peers in 20 GiB, from the memory per peer at the largest
