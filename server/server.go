@@ -8,14 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/skywasm/skywasm/internal/iplimit"
 	"github.com/skywasm/skywasm/server/api"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/metrics"
@@ -49,6 +52,8 @@ type Options struct {
 	// configuration; its Router, Logger and Metrics are filled in here.
 	// With nil, sfu rooms have membership and room data only.
 	SFU *sfu.Config
+	// HTTP, if set, replaces DefaultHTTPTimeouts for HTTPServer.
+	HTTP *HTTPTimeouts
 	// TURN, if set, starts the embedded TURN server with this
 	// configuration, and OPEN hands its credentials to the peers of apps
 	// with the turn permission; its Apps, Logger and Metrics are filled in
@@ -56,9 +61,42 @@ type Options struct {
 	TURN *turn.Config
 }
 
+// HTTPTimeouts bound the connections of the HTTP server. A WebSocket is
+// hijacked from net/http, which clears its deadlines, and keeps only the
+// signaling plane's own (signaling.Config's IdleTimeout and WriteTimeout).
+type HTTPTimeouts struct {
+	// ReadHeader bounds reading a request's headers (slowloris).
+	ReadHeader time.Duration
+	// Idle closes a keep-alive connection with no request for this long.
+	Idle time.Duration
+	// Write bounds one response, from the end of its request's headers:
+	// sized so that sdk.wasm (8 MB) reaches a client at 1 MiB/s with room
+	// to spare, and a client that stops reading lets go of its connection.
+	Write time.Duration
+}
+
+// DefaultHTTPTimeouts returns 10 s for headers, 60 s idle, 60 s a response.
+func DefaultHTTPTimeouts() HTTPTimeouts {
+	return HTTPTimeouts{ReadHeader: 10 * time.Second, Idle: 60 * time.Second, Write: 60 * time.Second}
+}
+
+// Validate reports the first timeout that is not positive.
+func (t HTTPTimeouts) Validate() error {
+	switch {
+	case t.ReadHeader <= 0:
+		return errors.New("server: HTTPTimeouts.ReadHeader must be positive")
+	case t.Idle <= 0:
+		return errors.New("server: HTTPTimeouts.Idle must be positive")
+	case t.Write <= 0:
+		return errors.New("server: HTTPTimeouts.Write must be positive")
+	}
+	return nil
+}
+
 // Server is the whole platform behind one http.Handler.
 type Server struct {
 	handler   http.Handler
+	timeouts  HTTPTimeouts
 	signaling *signaling.Server
 	sfu       *sfu.SFU
 	turn      *turn.Server
@@ -71,6 +109,13 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: Options.Config is nil")
 	}
 	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	timeouts := DefaultHTTPTimeouts()
+	if opts.HTTP != nil {
+		timeouts = *opts.HTTP
+	}
+	if err := timeouts.Validate(); err != nil {
 		return nil, err
 	}
 	logger := opts.Logger
@@ -122,8 +167,9 @@ func New(opts Options) (*Server, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET "+signaling.Path, sig)
-	apiHandler := api.New(opts.Config, router)
+	perIP := newIPLimiter(opts.Config.Network)
+	mux.Handle("GET "+signaling.Path, limitIP(perIP, sig))
+	apiHandler := limitIP(perIP, api.New(opts.Config, router))
 	mux.Handle(api.PeersPath, apiHandler)
 	mux.Handle(api.ExistsPath, apiHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -156,7 +202,47 @@ func New(opts Options) (*Server, error) {
 				r.Host, signaling.Path, opts.Config.Apps[0].Key)
 		})
 	}
-	return &Server{handler: mux, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
+	return &Server{handler: mux, timeouts: timeouts, signaling: sig, sfu: media, turn: relay, examples: examples}, nil
+}
+
+// newIPLimiter bounds each client address as n says, with the defaults
+// for what n leaves at zero (a Config built by hand).
+func newIPLimiter(n config.Network) *iplimit.Limiter {
+	d, p := config.DefaultPerIP(), n.PerIP
+	if p.Connections == 0 {
+		p.Connections = d.Connections
+	}
+	if p.HandshakesPerSecond == 0 {
+		p.HandshakesPerSecond = d.HandshakesPerSecond
+	}
+	if p.HandshakeBurst == 0 {
+		p.HandshakeBurst = d.HandshakeBurst
+	}
+	return iplimit.New(iplimit.Config{
+		MaxConns: p.Connections, Rate: float64(p.HandshakesPerSecond), Burst: p.HandshakeBurst,
+		TrustedProxies: n.TrustedPrefixes(),
+	}, nil)
+}
+
+// limitIP serves h to a client address within its limits, and answers 429
+// past them, before any WebSocket upgrade: a signaling socket holds its
+// place for as long as it is open.
+func limitIP(l *iplimit.Limiter, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := l.ClientIP(r)
+		why, ok := l.Acquire(ip)
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			msg := "too many connections from your address"
+			if why == iplimit.TooFast {
+				msg = "too many new connections a second from your address"
+			}
+			http.Error(w, msg, http.StatusTooManyRequests)
+			return
+		}
+		defer l.Release(ip)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // openTree returns dir as a file system that nothing, not even a symlink,
@@ -185,6 +271,18 @@ func (s *Server) ExamplesPath() string {
 
 // Handler returns the HTTP handler of every plane.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server of Handler with the HTTP timeouts;
+// errorLog may be nil. The caller sets its TLSConfig and serves it.
+func (s *Server) HTTPServer(errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		IdleTimeout:       s.timeouts.Idle,
+		WriteTimeout:      s.timeouts.Write,
+		ErrorLog:          errorLog,
+	}
+}
 
 // SFUAddr returns the address of the SFU's UDP socket, or nil without an
 // SFU.

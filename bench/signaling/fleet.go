@@ -63,9 +63,9 @@ type phase struct {
 const dialTimeout = 30 * time.Second
 
 // connect opens n peers on the server at addr, at most concurrency
-// handshakes at a time, and returns them with the time from the first dial
-// to the last OPEN.
-func connect(ctx context.Context, t *target, addr string, n, concurrency int) (*fleet, time.Duration, error) {
+// handshakes at a time and at most perSource from one source address, and
+// returns them with the time from the first dial to the last OPEN.
+func connect(ctx context.Context, t *target, addr string, n, concurrency, perSource int) (*fleet, time.Duration, error) {
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &fleet{t: t, conns: make([]*websocket.Conn, n), ids: make([]string, n), ctx: fctx, cancel: cancel}
 	for i := range f.ids {
@@ -74,8 +74,17 @@ func connect(ctx context.Context, t *target, addr string, n, concurrency int) (*
 	// One transport for every handshake: no proxy (the servers are on
 	// loopback whatever the environment says) and no pooling, since each
 	// connection becomes a WebSocket and never returns to the pool.
+	sources := uint64(min(254, max(1, (n+perSource-1)/max(1, perSource))))
+	var dials atomic.Uint64
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		d := net.Dialer{Timeout: dialTimeout}
+		if sources > 1 { // round robin over 127.0.0.1 … 127.0.0.<sources>
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+dials.Add(1)%sources))}
+		}
+		return d.DialContext(ctx, network, address)
+	}
 	client := &http.Client{Transport: &http.Transport{
-		DialContext:        (&net.Dialer{Timeout: dialTimeout}).DialContext,
+		DialContext:        dial,
 		DisableKeepAlives:  true,
 		DisableCompression: true,
 	}}

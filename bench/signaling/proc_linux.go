@@ -11,13 +11,19 @@ import (
 )
 
 // residentKiB is the resident set of process pid (VmRSS), in KiB.
-func residentKiB(pid int) (float64, error) {
+func residentKiB(pid int) (float64, error) { return statusKiB(pid, "VmRSS:") }
+
+// peakKiB is the peak resident set of process pid (VmHWM), in KiB.
+func peakKiB(pid int) (float64, error) { return statusKiB(pid, "VmHWM:") }
+
+// statusKiB reads a field of /proc/PID/status given in kB.
+func statusKiB(pid int, field string) (float64, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, err
 	}
 	for line := range bytes.Lines(data) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(line, []byte(field))
 		if !ok {
 			continue
 		}
@@ -25,7 +31,7 @@ func residentKiB(pid int) (float64, error) {
 		num, _, _ := bytes.Cut(bytes.TrimSpace(rest), []byte(" "))
 		return strconv.ParseFloat(string(num), 64)
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
@@ -95,4 +101,13 @@ func loadAverage() string {
 	}
 	first, _, _ := bytes.Cut(data, []byte(" "))
 	return string(first)
+}
+
+// openFiles counts the file descriptors of process pid.
+func openFiles(pid int) (int, error) {
+	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return 0, fmt.Errorf("failed to count the descriptors of %d: %w", pid, err)
+	}
+	return len(entries), nil
 }

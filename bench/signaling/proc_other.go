@@ -17,3 +17,5 @@ func cpuTime(int) (time.Duration, error) { return 0, errNotLinux }
 func dieWithParent(*exec.Cmd)            {}
 func raiseFileLimit(int) error           { return errNotLinux }
 func loadAverage() string                { return "?" }
+func openFiles(int) (int, error)         { return 0, errNotLinux }
+func peakKiB(int) (float64, error)       { return 0, errNotLinux }

@@ -52,6 +52,14 @@ type options struct {
 	measure time.Duration
 	// concurrency bounds the handshakes in flight while connecting.
 	concurrency int
+	// storm is the join storm's fleet; 0 skips it.
+	storm int
+	// big runs the big-frame row.
+	big bool
+	// perSource is the most peers dialled from one source address: past
+	// it the fleet spreads over 127.0.0.1, 127.0.0.2, …, since one
+	// address reaches the server from at most ~28,000 ephemeral ports.
+	perSource int
 	// window is each sender's unanswered offers at saturation, and pace
 	// its most offers a second.
 	window int
@@ -88,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{
 		skywasm: "bin/skywasm", node: "node", peerjs: "node_modules/peer/dist/bin/peerjs.js",
 		peers: []int{1000, 10000}, rounds: 3, budget: 5 * time.Minute,
-		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80,
+		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80, perSource: 20000, storm: 10000,
 	}
 	fs := flag.NewFlagSet("skywasm-bench signaling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -110,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", o.rate, "offers a `second` across the fleet in the latency measurement")
 	fs.DurationVar(&o.measure, "measure", o.measure, "length of each throughput and latency measurement")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "handshakes in flight while connecting")
+	fs.BoolVar(&o.big, "big", true, "measure skywasm's peak memory while 50 peers each send 20 MiB of room data at once")
+	fs.IntVar(&o.storm, "storm", o.storm, "peers of the join storm: connected at once, then all dropped; 0 skips it")
+	fs.IntVar(&o.perSource, "per-source", o.perSource, "most peers dialled from one source address; a larger fleet spreads over 127.0.0.1, 127.0.0.2, …")
 	fs.IntVar(&o.window, "window", o.window, "unanswered offers per sender at saturation")
 	fs.Float64Var(&o.pace, "pace", o.pace, "most offers a `second` one peer sends (skywasm allows 100 per socket)")
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +138,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		if !set["rounds"] {
 			o.rounds = 1
+		}
+		if !set["storm"] {
+			o.storm = 20
+		}
+		if !set["big"] {
+			o.big = false // a gigabyte of traffic is no smoke test
 		}
 		if !set["rate"] {
 			o.rate = 100
@@ -207,6 +224,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			}
 		}
+		if o.big {
+			fmt.Fprintf(stderr, "round %d/%d, skywasm: ", round+1, o.rounds)
+			if err := bigFrames(ctx, sky, res[sky], stderr); err != nil {
+				fmt.Fprintln(stderr, "failed")
+				return fmt.Errorf("round %d, big frames: %w", round+1, err)
+			}
+		}
+		if o.storm > 0 {
+			for _, t := range order {
+				fmt.Fprintf(stderr, "round %d/%d, %s: ", round+1, o.rounds, t.name)
+				if err := joinStorm(ctx, o, t, o.storm, res[t], stderr); err != nil {
+					fmt.Fprintln(stderr, "failed")
+					return fmt.Errorf("round %d, join storm, %s: %w", round+1, t.name, err)
+				}
+			}
+		}
 	}
 
 	s := section(o, args, sky, pjs, res)
@@ -215,7 +248,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"Each server was started afresh for each fleet size on 127.0.0.1, in a loopback-only network namespace, and shared this machine's %d cores with the load generator "+
 			"(one Go process, coder/websocket, the same code for both servers but the protocol adapter).", o.rounds, runtime.NumCPU()),
 		fmt.Sprintf("Versions: %s; %s (npm peer) on Node %s; the generator built with %s.", strings.TrimSpace(string(skyVersion)), pjs.name, nodeVersion, runtime.Version()),
-		fmt.Sprintf("skywasm ran with a -config raising the app's maxPeers to 1,000,000 (default 10,000). Its per-socket limit of %d messages/s (bursts of %d) is fixed in code, "+
+		fmt.Sprintf("skywasm ran with a -config raising the app's maxPeers to 1,000,000 (default 10,000). Its per-socket limit of %d messages/s (bursts of %d) is kept at its default (an app's limits.messageRate could raise it), "+
 			"so each generator peer sends at most %g offers/s and saturation comes from many peers; no limit was met (a refusal fails the run).",
 			protocol.MessageRate, protocol.MessageBurst, o.pace),
 		"peerjs-server ran with --concurrent_limit 1000000 (default 5,000), its other defaults kept; it has no limit on messages. It logs a line per connection to stdout, as it does by default; the generator sends that to /dev/null.",
@@ -284,7 +317,7 @@ func runOnce(ctx context.Context, o *options, t *target, n int, saturate bool, f
 	if err != nil {
 		return err
 	}
-	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency)
+	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency, o.perSource)
 	if err != nil {
 		return errors.Join(err, srv.alive())
 	}
@@ -373,6 +406,25 @@ func section(o *options, args []string, sky, pjs *target, res map[*target]figure
 		s.Rows = append(s.Rows,
 			row("relay latency p50, "+thousands(n)+" peers", "ms", "lower", keyP50(n), at+"; "+rounds),
 			row("relay latency p99, "+thousands(n)+" peers", "ms", "lower", keyP99(n), at+"; "+rounds))
+	}
+
+	if o.storm > 0 {
+		storm := thousands(o.storm) + " peers connected as fast as " + strconv.Itoa(o.concurrency) + " handshakes in flight allow, then all dropped at once"
+		s.Rows = append(s.Rows,
+			row("join storm: connect "+thousands(o.storm)+" peers", "ms", "lower", keyStormConnect, storm+"; "+rounds),
+			row("join storm: back to baseline after all left", "ms", "lower", keyStormBack,
+				fmt.Sprintf("until the server's file descriptors (and skywasm's goroutines) are within %d of before the storm, at most %v; %s", stormSlack, stormWait, rounds)),
+			row("join storm: file descriptors left over", "fds", "lower", keyStormFDs, "open descriptors above before the storm, once back or at the limit; "+rounds),
+			row("join storm: goroutines left over", "goroutines", "lower", keyStormGoroutines, "go_goroutines above before the storm (skywasm only); "+rounds))
+	}
+
+	if o.big {
+		big := fmt.Sprintf("%d peers in rooms of %d each send one 20 MiB ROOM_SEND_DATA at once, skywasm started with -frame-budget %dMiB; peak RSS (VmHWM) once every member has the data or an ERROR, minus idle; %s",
+			bigSenders, bigRoom, bigBudget>>20, rounds)
+		s.Rows = append(s.Rows,
+			bench.Row{Metric: "big frames: peak memory", Unit: "MiB", Better: "lower", OtherName: pjs.name, Skywasm: res[sky].median(keyBigPeak), Detail: big},
+			bench.Row{Metric: "big frames: delivered", Unit: "messages", Better: "higher", OtherName: pjs.name, Skywasm: res[sky].median(keyBigDelivered),
+				Detail: fmt.Sprintf("of %d (each sender's message to each other member of its room); the rest dropped with ERROR signaling-limited; %s", bigSenders*(bigRoom-1), rounds)})
 	}
 
 	// The most peers in 20 GiB, from the memory per peer at the largest

@@ -155,14 +155,22 @@ const benchKey = "5b1f0c9e-7a2d-4c3b-9e8f-0a1b2c3d4e5f"
 
 // skywasmConfig lets the benchmark's app hold far more peers than it will
 // connect: the default maxPeers, 10,000, would refuse the 10,001st. The
-// per-socket message rate (100/s, bursts of 200) cannot be raised by
-// configuration; the generator paces each peer under it instead (see
-// Options.perPeerRate).
+// per-socket message rate (100/s, bursts of 200) is kept at its default,
+// as a deployment would; the generator paces each peer under it instead
+// (see Options.perPeerRate).
+//
+// Its network section lifts the per-address limits (4,096 sockets, 200
+// handshakes a second): the whole fleet comes from loopback addresses.
 const skywasmConfig = `apps:
   - key: ` + benchKey + `
     secret: signaling-benchmark-secret
     limits:
       maxPeers: 1000000
+network:
+  perIP:
+    connections: 1000000
+    handshakesPerSecond: 1000000
+    handshakeBurst: 1000000
 `
 
 // newSkywasm describes `skywasm serve` run from the binary bin, with its

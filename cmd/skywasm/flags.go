@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 )
 
@@ -78,5 +79,36 @@ func (l *levelFlag) Set(s string) error {
 	default:
 		return errors.New("want debug, info, warn or error")
 	}
+	return nil
+}
+
+// sizeFlag is a size in bytes, written as a number with an optional KiB,
+// MiB or GiB; 0 means the default.
+type sizeFlag struct{ n int64 }
+
+func (f *sizeFlag) String() string {
+	if f == nil || f.n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(f.n, 10)
+}
+
+func (f *sizeFlag) Set(s string) error {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return errors.New("want a size such as 512MiB, 2GiB or a number of bytes")
+	}
+	f.n = n * mult
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/skywasm/skywasm/server"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/sfu"
+	"github.com/skywasm/skywasm/server/signaling"
 )
 
 const (
@@ -41,6 +42,10 @@ type serveOptions struct {
 	// to, what they advertise and the host in its URLs. turnAllow lists the
 	// peer address prefixes relayed to despite being private or loopback.
 	turnAddr, turnTLS, turnRelayIP, turnPublicIP, turnHost, turnAllow string
+	// frameBudget is signaling's LargeFrameBudget, 0 for its default;
+	// turnMaxAlloc and turnMaxAllocIP the TURN server's caps, 0 for theirs.
+	frameBudget                  sizeFlag
+	turnMaxAlloc, turnMaxAllocIP int
 }
 
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
@@ -62,6 +67,9 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.StringVar(&o.turnPublicIP, "turn-public-ip", "", "advertise this `ip` as the relay address instead of -turn-relay-ip, behind a 1:1 NAT")
 	fs.StringVar(&o.turnHost, "turn-host", "", "the `host` name put in the TURN URLs given to peers; turns: needs the certificate's name (default: the TURN listener's IP)")
 	fs.StringVar(&o.turnAllow, "turn-allow-peers", "", "relay to these `prefixes` (CIDR, comma-separated) although loopback or private; in dev mode on loopback the default is 127.0.0.0/8,::1/128")
+	fs.Var(&o.frameBudget, "frame-budget", "bound the signaling frames over 1 MiB in flight, read or queued, across the server to this `size` (e.g. 2GiB); past it such a frame is dropped with ERROR signaling-limited (default: a quarter of the memory limit or of the machine's memory)")
+	fs.IntVar(&o.turnMaxAlloc, "turn-max-allocations", 0, "the most live TURN allocations of the server, each a socket (default: a quarter of the file-descriptor limit)")
+	fs.IntVar(&o.turnMaxAllocIP, "turn-max-allocations-per-ip", 0, "the most live TURN allocations from one client address (default 32)")
 	fs.bindEnv("addr", "SKYWASM_ADDR")
 	fs.bindEnv("config", "SKYWASM_CONFIG")
 	fs.bindEnv("static", "SKYWASM_STATIC")
@@ -76,6 +84,9 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.bindEnv("turn-public-ip", "SKYWASM_TURN_PUBLIC_IP")
 	fs.bindEnv("turn-host", "SKYWASM_TURN_HOST")
 	fs.bindEnv("turn-allow-peers", "SKYWASM_TURN_ALLOW_PEERS")
+	fs.bindEnv("frame-budget", "SKYWASM_FRAME_BUDGET")
+	fs.bindEnv("turn-max-allocations", "SKYWASM_TURN_MAX_ALLOCATIONS")
+	fs.bindEnv("turn-max-allocations-per-ip", "SKYWASM_TURN_MAX_ALLOCATIONS_PER_IP")
 	return fs, o
 }
 
@@ -133,16 +144,16 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg, TURN: turnCfg})
+	sigCfg := signaling.DefaultConfig()
+	if o.frameBudget.n != 0 {
+		sigCfg.LargeFrameBudget = o.frameBudget.n
+	}
+	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, Signaling: &sigCfg, SFU: &sfuCfg, TURN: turnCfg})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)
 	}
-	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	httpSrv := srv.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if certs != nil {
 		httpSrv.TLSConfig = certs.config()
 	}

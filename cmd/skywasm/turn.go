@@ -46,6 +46,7 @@ func (o *serveOptions) turnConfig(addr string, ln net.Addr, dev bool, certs *cer
 	}
 	c := turn.DefaultConfig()
 	c.UDPAddr, c.TCPAddr = udp, udp
+	c.MaxAllocations, c.MaxAllocationsPerIP = o.turnMaxAlloc, o.turnMaxAllocIP // 0: the defaults
 	c.RelayIP, c.PublicRelayIP, c.PublicHost = o.turnRelayIP, o.turnPublicIP, o.turnHost
 	if certs != nil && o.turnTLS != "off" {
 		tlsAddr := o.turnTLS

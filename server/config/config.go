@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -41,6 +42,8 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Apps are the registered applications, each with its own API key.
 	Apps []App `yaml:"apps"`
+	// Network bounds what one client address may use.
+	Network Network `yaml:"network"`
 
 	// index maps an API key to its position in Apps. Parse and Dev build it;
 	// a Config built by hand has none and App scans Apps instead.
@@ -83,6 +86,58 @@ type Limits struct {
 	MaxPeers int `yaml:"maxPeers"`
 	// MaxRoomMembers is the most members of one room.
 	MaxRoomMembers int `yaml:"maxRoomMembers"`
+	// MessageRate and MessageBurst bound one socket's messages a second
+	// (a token bucket); zero means the server's, protocol.MessageRate and
+	// protocol.MessageBurst (100 and 200).
+	MessageRate  int `yaml:"messageRate"`
+	MessageBurst int `yaml:"messageBurst"`
+}
+
+// Network bounds each client address, on the signaling socket and the
+// HTTP API alike. Zero means the default (see DefaultPerIP).
+type Network struct {
+	// TrustedProxies are the addresses or CIDR prefixes of reverse
+	// proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// PerIP bounds one client address.
+	PerIP PerIP `yaml:"perIP"`
+}
+
+// PerIP bounds one client address.
+type PerIP struct {
+	// Connections is the most signaling sockets and API requests one
+	// address holds at once.
+	Connections int `yaml:"connections"`
+	// HandshakesPerSecond and HandshakeBurst bound the new ones a second.
+	HandshakesPerSecond int `yaml:"handshakesPerSecond"`
+	HandshakeBurst      int `yaml:"handshakeBurst"`
+}
+
+// DefaultPerIP returns 4,096 connections, 200 handshakes a second and
+// bursts of 1,000 for one address: far beyond a household or office NAT,
+// far below what exhausts a node's file descriptors.
+func DefaultPerIP() PerIP {
+	return PerIP{Connections: 4096, HandshakesPerSecond: 200, HandshakeBurst: 1000}
+}
+
+// TrustedPrefixes parses TrustedProxies; Validate has checked them.
+func (n *Network) TrustedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range n.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix parses a CIDR prefix or a lone address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err
 }
 
 // DefaultLimits returns the limits an app gets when its file sets none.
@@ -170,6 +225,16 @@ func newAPIKey() (string, error) {
 }
 
 func (c *Config) applyDefaults() {
+	ip, n := DefaultPerIP(), &c.Network.PerIP
+	if n.Connections == 0 {
+		n.Connections = ip.Connections
+	}
+	if n.HandshakesPerSecond == 0 {
+		n.HandshakesPerSecond = ip.HandshakesPerSecond
+	}
+	if n.HandshakeBurst == 0 {
+		n.HandshakeBurst = ip.HandshakeBurst
+	}
 	d := DefaultLimits()
 	for i := range c.Apps {
 		l := &c.Apps[i].Limits
@@ -238,6 +303,17 @@ func (c *Config) Validate() error {
 		if a.Limits.MaxRoomMembers < 0 {
 			fail(field+".limits.maxRoomMembers", "must not be negative, is %d", a.Limits.MaxRoomMembers)
 		}
+		if a.Limits.MessageRate < 0 || a.Limits.MessageBurst < 0 {
+			fail(field+".limits.messageRate", "messageRate and messageBurst must not be negative")
+		}
+	}
+	for i, p := range c.Network.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			fail(fmt.Sprintf("network.trustedProxies[%d]", i), "%q is not an address or CIDR prefix", p)
+		}
+	}
+	if n := c.Network.PerIP; n.Connections < 0 || n.HandshakesPerSecond < 0 || n.HandshakeBurst < 0 {
+		fail("network.perIP", "limits must not be negative")
 	}
 	return errors.Join(errs...)
 }

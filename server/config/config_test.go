@@ -430,3 +430,42 @@ func ExampleConfig_Validate() {
 	fmt.Println(c.Validate())
 	// Output: apps[1].key: duplicate of apps[0].key
 }
+
+// TestNetwork: the network section's per-address limits default when left
+// out, trusted proxies parse as addresses or prefixes, and an app's
+// message rate is read.
+func TestNetwork(t *testing.T) {
+	t.Parallel()
+	const app = `apps:
+  - key: 0f6a7c3e-1d2b-4c5a-9e8f-112233445566
+    secret: a-secret-of-16-chars
+    limits:
+      messageRate: 20
+      messageBurst: 40
+`
+	c, err := config.Parse([]byte(app + "network:\n  trustedProxies: [10.0.0.0/8, 192.0.2.7]\n  perIP:\n    connections: 64\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.PerIP{Connections: 64, HandshakesPerSecond: config.DefaultPerIP().HandshakesPerSecond, HandshakeBurst: config.DefaultPerIP().HandshakeBurst}
+	if c.Network.PerIP != want {
+		t.Errorf("perIP = %+v, want %+v", c.Network.PerIP, want)
+	}
+	if got := c.Network.TrustedPrefixes(); len(got) != 2 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.7/32" {
+		t.Errorf("trusted prefixes %v", got)
+	}
+	if l := c.Apps[0].Limits; l.MessageRate != 20 || l.MessageBurst != 40 {
+		t.Errorf("limits %+v", l)
+	}
+	if c, err := config.Parse([]byte(app)); err != nil || c.Network.PerIP != config.DefaultPerIP() {
+		t.Errorf("without a network section: %+v, %v", c.Network.PerIP, err)
+	}
+	for _, bad := range []string{
+		"network:\n  trustedProxies: [not-an-address]\n",
+		"network:\n  perIP:\n    connections: -1\n",
+	} {
+		if _, err := config.Parse([]byte(app + bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -36,7 +36,8 @@ func benchPeers(tb testing.TB, n int) (*Server, []*session) {
 		if err := cfg.Router.Claim(context.Background(), routing.Claim{Key: app.Key, ID: p.id}, p); err != nil {
 			tb.Fatal(err)
 		}
-		sessions[i] = newSession(srv, p, nil)
+		sessions[i] = newSession(srv)
+		sessions[i].init(p, nil)
 		p.attach(sessions[i])
 	}
 	return srv, sessions
@@ -46,7 +47,7 @@ func drain(s *session) int {
 	n := 0
 	for len(s.out) > 0 {
 		m := <-s.out
-		s.queued.Add(-int64(len(m.Data)))
+		s.unqueued(int64(len(m.Data)))
 		m.Release()
 		n++
 	}

@@ -37,12 +37,28 @@ type Config struct {
 	// AuthExpiryWarning is how long before a credential expires the server
 	// sends AUTH_EXPIRES_IN.
 	AuthExpiryWarning time.Duration
-	// WriteTimeout bounds one write to a socket.
+	// WriteTimeout and MinWriteRate bound one write to a socket: n bytes
+	// get WriteTimeout + n/MinWriteRate, so that a 20 MiB message reaches
+	// a client reading at 1 MiB/s, and a client that stops reading is
+	// closed.
 	WriteTimeout time.Duration
+	MinWriteRate int
+	// TickInterval is the granularity of the pings, idle checks and write
+	// deadlines of every socket, served by one timer wheel: a deadline is
+	// enforced less than a tick late. A tick over IdleTimeout/32 is
+	// taken as IdleTimeout/32.
+	TickInterval time.Duration
 	// QueueLength and QueueBytes bound what waits to be written to one
 	// socket; a client that reads slower is closed with CloseSlowConsumer.
 	QueueLength int
 	QueueBytes  int
+	// LargeFrameBudget bounds, across the server, the bytes of frames over
+	// LargeFrame (1 MiB) being read or waiting to be written: a sender
+	// over it gets ERROR signaling-limited and its message is dropped; a
+	// recipient over it, or over QueueBytes, loses that message with an
+	// ERROR and keeps its socket. It bounds the server's memory for room
+	// data whatever the number of senders.
+	LargeFrameBudget int64
 	// BacklogLength bounds what is kept for a peer within its reclaim window.
 	BacklogLength int
 	// MaxRoomsPerPeer bounds the rooms one peer is in at once.
@@ -56,6 +72,11 @@ type Config struct {
 	MessageRate, MessageBurst int
 	RoomDataInterval          time.Duration
 	RoomDataBurst             int
+	// RoomLogsInterval and RoomLogsBurst pace one socket's ROOM_GET_LOGS
+	// apart from its other messages: a full log is megabytes to encode,
+	// and at the general message rate two sockets saturated a machine.
+	RoomLogsInterval time.Duration
+	RoomLogsBurst    int
 
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
@@ -71,8 +92,11 @@ func DefaultConfig() Config {
 		ReclaimWindow:     protocol.ReclaimWindow,
 		AuthExpiryWarning: protocol.AuthExpiryWarning,
 		WriteTimeout:      10 * time.Second,
+		MinWriteRate:      256 << 10,
+		TickInterval:      500 * time.Millisecond,
 		QueueLength:       512,
 		QueueBytes:        64 << 20,
+		LargeFrameBudget:  DefaultLargeFrameBudget(),
 		BacklogLength:     256,
 		MaxRoomsPerPeer:   64,
 		MaxContacts:       4096,
@@ -80,6 +104,8 @@ func DefaultConfig() Config {
 		MessageBurst:      protocol.MessageBurst,
 		RoomDataInterval:  protocol.RoomDataInterval,
 		RoomDataBurst:     protocol.RoomDataBurst,
+		RoomLogsInterval:  time.Second,
+		RoomLogsBurst:     3,
 		Now:               time.Now,
 	}
 }
@@ -105,14 +131,30 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.ReclaimWindow must not be negative")
 	case c.AuthExpiryWarning < 0:
 		return errors.New("signaling: Config.AuthExpiryWarning must not be negative")
-	case c.WriteTimeout <= 0:
-		return errors.New("signaling: Config.WriteTimeout must be positive")
+	case c.WriteTimeout <= 0 || c.MinWriteRate <= 0:
+		return errors.New("signaling: Config.WriteTimeout and MinWriteRate must be positive")
+	case c.TickInterval <= 0:
+		return errors.New("signaling: Config.TickInterval must be positive")
 	case c.QueueLength <= 0 || c.QueueBytes <= protocol.MaxFrameSize:
 		return errors.New("signaling: Config.QueueLength must be positive and QueueBytes over protocol.MaxFrameSize")
 	case c.MessageRate <= 0 || c.MessageBurst <= 0 || c.RoomDataInterval < 0 || c.RoomDataBurst <= 0:
 		return errors.New("signaling: Config.MessageRate, MessageBurst and RoomDataBurst must be positive, RoomDataInterval not negative")
+	case c.RoomLogsInterval <= 0 || c.RoomLogsBurst <= 0:
+		return errors.New("signaling: Config.RoomLogsInterval and RoomLogsBurst must be positive")
+	case c.LargeFrameBudget < protocol.MaxFrameSize:
+		return errors.New("signaling: Config.LargeFrameBudget must hold at least one protocol.MaxFrameSize frame")
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}
 	return nil
+}
+
+// tick is the timer wheel's granularity.
+func (c *Config) tick() time.Duration {
+	return max(time.Millisecond, min(c.TickInterval, c.IdleTimeout/32))
+}
+
+// writeTimeout is how long a write of n bytes may take.
+func (c *Config) writeTimeout(n int) time.Duration {
+	return c.WriteTimeout + time.Duration(int64(n)*int64(time.Second)/int64(c.MinWriteRate))
 }

@@ -17,7 +17,7 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			s.closeWithError(protocol.CloseFlooding, protocol.Errorf(protocol.ErrSignalingLimited, "too many messages; closing"), endGone)
 			return
 		}
-		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", s.srv.cfg.MessageRate), nil)
+		s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "more than %d messages a second; message dropped", s.rate), nil)
 		return
 	}
 	s.limited = 0
@@ -49,6 +49,10 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			}
 		}
 	case protocol.RoomGetLogs:
+		if !s.logs.allow(now) {
+			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "at most one ROOM_GET_LOGS per %v, %d back to back; request dropped", s.srv.cfg.RoomLogsInterval, s.srv.cfg.RoomLogsBurst), m)
+			return
+		}
 		if s.member(m) {
 			name := string(m.RoomName)
 			log, err := s.srv.cfg.Router.RoomLog(ctx, s.p.key, name)
@@ -162,6 +166,18 @@ func (srv *Server) leaveRoom(ctx context.Context, p *peer, name string, typ prot
 	p.send(protocol.RoomUserLeave, leave)
 	if msg := p.composed(protocol.RoomUserLeave, leave); msg != nil && left > 0 {
 		_ = srv.cfg.Router.Broadcast(ctx, p.key, name, p.id, msg)
+	}
+}
+
+// leaveRoomQuietly takes p out of a room without telling anyone: for a peer
+// that a shutting-down server lets go and that will come back.
+func (srv *Server) leaveRoomQuietly(ctx context.Context, p *peer, name string, typ protocol.RoomType) {
+	if typ == protocol.SFU && srv.cfg.SFU != nil {
+		srv.cfg.SFU.Leave(routing.Member{Key: p.key, Room: name, Peer: p.id})
+	}
+	left, err := srv.cfg.Router.LeaveRoom(ctx, p.key, name, p.id)
+	if err == nil && left == 0 {
+		srv.cfg.Metrics.Rooms.Dec()
 	}
 }
 

@@ -123,12 +123,14 @@ func idle(c *signaling.Config) {
 	c.IdleTimeout = 200 * time.Millisecond
 }
 
-// lenientIdle is for the tests that a socket stays open: a 1.5 s idle
+// lenientIdle is for the tests that a socket stays open: a 2 s idle
 // timeout, so that a loaded machine (the browser tests run beside these)
-// stalling the client for a few hundred milliseconds is not silence.
+// stalling the client for a second is not silence. The idle close is now
+// exact (TestIdleCloseWindow), where it used to come a ping's wait late,
+// which these tests relied on under -race on a busy machine.
 func lenientIdle(c *signaling.Config) {
 	c.PingInterval = 100 * time.Millisecond
-	c.IdleTimeout = 1500 * time.Millisecond
+	c.IdleTimeout = 2 * time.Second
 }
 
 func TestIdleTimeout(t *testing.T) {
@@ -139,7 +141,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, lenientIdle)
 		a := e.dial(dialOpts{peerID: "a"})  // its read loop answers pings
-		time.Sleep(4500 * time.Millisecond) // three idle timeouts
+		time.Sleep(4500 * time.Millisecond) // over two idle timeouts
 		expectOpen(a)
 		if got := idleCloses(e); got != 0 {
 			t.Fatalf("idle closes = %v", got)
@@ -203,7 +205,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, lenientIdle)
 		conn := e.dialConn(dialOpts{peerID: "pinger"}) // answers no ping
-		for range 45 {                                 // 4.5 s: three idle timeouts
+		for range 45 {                                 // 4.5 s: over two idle timeouts
 			write(t, conn, protocol.Ping, nil)
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -308,5 +310,37 @@ func TestLeaveOnDeparture(t *testing.T) {
 			// The ID is free for anyone.
 			e.dial(dialOpts{peerID: "d"})
 		})
+	}
+}
+
+// TestIdleCloseWindow scales the protocol's 25 s pings and 60 s idle
+// timeout down by 25: a half-open socket (it answers no ping) must be
+// closed IdleTimeout after its last frame, within the ±5 s (here ±200 ms)
+// the protocol promises, not after a ping's wait for its pong as well.
+func TestIdleCloseWindow(t *testing.T) {
+	t.Parallel()
+	const (
+		idleTimeout = 2400 * time.Millisecond
+		slack       = 200 * time.Millisecond
+	)
+	e := newEnv(t, func(c *signaling.Config) {
+		c.PingInterval = time.Second
+		c.IdleTimeout = idleTimeout
+	})
+	conn := e.dialConn(dialOpts{peerID: "half-open"}) // never reads: answers no ping
+	write(t, conn, protocol.Ping, nil)
+	last := time.Now()
+	closes := func() float64 { return testutil.ToFloat64(e.metrics.Closed.WithLabelValues("idle")) }
+	for closes() == 0 {
+		if time.Since(last) > idleTimeout+5*time.Second {
+			t.Fatal("never closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := time.Since(last)
+	// The last frame reached the server a little after last: a close that
+	// seems early by a few milliseconds is not.
+	if closed < idleTimeout-slack || closed > idleTimeout+slack {
+		t.Fatalf("closed %v after the last frame, want %v ± %v", closed, idleTimeout, slack)
 	}
 }

@@ -25,6 +25,12 @@ const (
 	// endQuiet: the ID passed to a new socket elsewhere; only this
 	// server's state goes.
 	endQuiet
+	// endShutdown: this server is going away and the peer is expected
+	// back, here or on another node, within its reclaim window. Its ID and
+	// room places are given up without a word to anyone: no LEAVE, no
+	// ROOM_USER_LEAVE, since the SDK closes its connections with the
+	// sender of a LEAVE and the call must survive the restart.
+	endShutdown
 )
 
 // peer is one ID claimed through this server. It is the routing.Inbox for
@@ -81,13 +87,23 @@ func (p *peer) Deliver(msg *routing.Message) {
 		p.sess.enqueue(msg)
 	case p.srv.cfg.BacklogLength == 0:
 		msg.Release()
+	case len(msg.Data) > LargeFrame && !p.srv.large.acquire(int64(len(msg.Data))):
+		msg.Release() // a large frame is kept only within the server's budget
 	default:
 		if len(p.backlog) == p.srv.cfg.BacklogLength {
-			p.backlog[0].Release()
+			p.unkeep(p.backlog[0])
 			p.backlog = append(p.backlog[:0], p.backlog[1:]...)
 		}
 		p.backlog = append(p.backlog, msg)
 	}
+}
+
+// unkeep releases a message of the backlog.
+func (p *peer) unkeep(m *routing.Message) {
+	if len(m.Data) > LargeFrame {
+		p.srv.large.release(int64(len(m.Data)))
+	}
+	m.Release()
 }
 
 // Evict implements routing.Inbox: the ID went to another socket.
@@ -135,6 +151,9 @@ func (p *peer) attach(sess *session) bool {
 	p.sess = sess
 	p.stopLocked(reclaimTimer)
 	for _, m := range p.backlog {
+		if len(m.Data) > LargeFrame {
+			p.srv.large.release(int64(len(m.Data))) // enqueue takes it again
+		}
 		sess.enqueue(m)
 	}
 	clear(p.backlog)
@@ -168,6 +187,9 @@ func (p *peer) detached(sess *session, mode endMode) {
 		return // replaced by a newer socket already
 	}
 	p.sess = nil
+	if mode == endDetach && p.srv.shuttingDown.Load() {
+		mode = endShutdown // no timer outlives Shutdown
+	}
 	if mode == endDetach && p.token != "" && p.srv.cfg.ReclaimWindow > 0 && !p.gone {
 		p.setTimerLocked(reclaimTimer, p.srv.cfg.ReclaimWindow, func() { p.end(endGone) })
 		p.mu.Unlock()
@@ -188,12 +210,15 @@ func (p *peer) end(mode endMode) {
 		p.mu.Unlock()
 		return
 	}
+	if mode == endGone && p.srv.shuttingDown.Load() {
+		mode = endShutdown // a peer ending during a shutdown is not leaving
+	}
 	p.gone = true
 	for i := range p.timers {
 		p.stopLocked(i)
 	}
 	for _, m := range p.backlog {
-		m.Release()
+		p.unkeep(m)
 	}
 	p.backlog = nil
 	rooms, contacts := p.rooms, p.contacts
@@ -201,7 +226,7 @@ func (p *peer) end(mode endMode) {
 	p.mu.Unlock()
 
 	defer p.srv.forget(p)
-	if mode != endGone {
+	if mode != endGone && mode != endShutdown {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -210,10 +235,17 @@ func (p *peer) end(mode endMode) {
 	if err := r.Release(ctx, p.key, p.id, p); err != nil {
 		p.srv.log.Error("releasing a peer ID failed", "key", p.key, "peer", p.id, "err", err)
 	}
-	for name, mem := range rooms {
-		p.srv.leaveRoom(ctx, p, name, mem.typ)
+	if mode == endGone {
+		p.revokeTURN()
 	}
-	if len(contacts) == 0 {
+	for name, mem := range rooms {
+		if mode == endShutdown {
+			p.srv.leaveRoomQuietly(ctx, p, name, mem.typ)
+		} else {
+			p.srv.leaveRoom(ctx, p, name, mem.typ)
+		}
+	}
+	if mode == endShutdown || len(contacts) == 0 {
 		return
 	}
 	leave, err := protocol.Marshal(protocol.Leave, protocol.LeavePayload{Src: p.id})

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/wheel"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/routing"
@@ -21,14 +23,19 @@ const Path = "/v1/signaling"
 
 // Server accepts signaling sockets. Its ServeHTTP serves Path.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	wheel *wheel.Wheel // every socket's pings, idle checks and write deadlines
+	large budget       // large frames in flight
 
 	mu       sync.Mutex
 	peers    map[peerKey]*peer     // this server's peers, for reclaim
 	sessions map[*session]struct{} // open sockets, for Shutdown
 	closing  bool
-	wg       sync.WaitGroup // one per ServeHTTP that accepted a socket
+	// shuttingDown is closing, readable without mu: once set, no peer
+	// that ends is treated as gone (see endShutdown).
+	shuttingDown atomic.Bool
+	wg           sync.WaitGroup // one per ServeHTTP that accepted a socket
 }
 
 type peerKey struct{ key, id string }
@@ -38,12 +45,21 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{
+	srv := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		wheel:    wheel.New(cfg.tick(), wheelSlots(cfg)),
 		peers:    make(map[peerKey]*peer),
 		sessions: make(map[*session]struct{}),
-	}, nil
+	}
+	srv.large.limit = cfg.LargeFrameBudget
+	return srv, nil
+}
+
+// wheelSlots sizes the wheel so that a ping interval, the longest of its
+// usual delays, fits in one turn.
+func wheelSlots(cfg Config) int {
+	return min(4096, int(cfg.PingInterval/cfg.tick())+2)
 }
 
 // request is what a client asks for in the query of its WebSocket URL.
@@ -70,7 +86,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The app's domains are checked below, where the refusal can be sent
 	// as an ERROR; Accept's own check would only answer 403.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	sess := newSession(s)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true,
+		OnPongReceived:     func(context.Context, []byte) { sess.seen(s.cfg.Now()) },
+	})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
@@ -88,10 +108,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(ctx, conn, perr, code)
 		return
 	}
-	sess := newSession(s, p, conn)
+	sess.init(p, conn)
 	if !s.track(sess) {
 		conn.Close(websocket.StatusGoingAway, "server is shutting down")
-		p.end(endGone)
+		p.end(endShutdown)
 		return
 	}
 	defer s.untrack(sess)
@@ -220,8 +240,16 @@ func (s *Server) forget(p *peer) {
 
 // Shutdown refuses new sockets, closes every open one with 1001 (going
 // away), ends their peers, and waits for them until ctx ends.
+//
+// No peer is treated as gone: the peers are expected back within their
+// reclaim window, here after a restart or on another node, so Shutdown
+// sends no LEAVE and no ROOM_USER_LEAVE, and their connections to each
+// other, which need no signaling once established, keep running. The flag
+// is set before the first socket is told, so that a peer whose socket ends
+// first cannot announce its departure to one whose socket is still open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.shuttingDown.Store(true)
 	s.closing = true
 	open := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
@@ -229,7 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, sess := range open {
-		sess.close(websocket.StatusGoingAway, "server is shutting down", endGone, nil)
+		sess.close(websocket.StatusGoingAway, "server is shutting down", endShutdown, nil)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -249,7 +277,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, p := range detached {
-		p.end(endGone)
+		p.end(endShutdown)
 	}
 	return nil
 }

@@ -16,6 +16,22 @@ type TURNIssuer interface {
 	Credential(app *config.App, peerID string, limit time.Time) *protocol.TURNCredential
 }
 
+// TURNRevoker, when the TURNIssuer implements it too, is told that a peer
+// has left, so that the TURN credential it was given stops working: one
+// taken by a client that then leaves cannot farm allocations. A peer that
+// only lost its socket, or whose server is shutting down, is not revoked:
+// its calls go on through the relay.
+type TURNRevoker interface {
+	Revoke(apiKey, peerID string)
+}
+
+// revokeTURN voids the peer's TURN credential, if the issuer can.
+func (p *peer) revokeTURN() {
+	if r, ok := p.srv.cfg.TURN.(TURNRevoker); ok {
+		r.Revoke(p.key, p.id)
+	}
+}
+
 // turnCredential is the TURN credential for OPEN: nil without an issuer,
 // and never valid beyond the peer's own credential.
 func (p *peer) turnCredential() *protocol.TURNCredential {

@@ -22,6 +22,7 @@ func TestHungWriteIsDropped(t *testing.T) {
 		// stall the sender's own small writes (pings) past it; the stuck
 		// client's write never ends, so any bound catches it.
 		c.WriteTimeout = 1500 * time.Millisecond
+		c.MinWriteRate = 1 << 30 // a flat WriteTimeout, whatever the size
 		// No pings during the test: the sender's client would have to
 		// answer them while its own 10 MiB writes hold its write lock,
 		// which a loaded machine can stretch past the pong's timeout. The

@@ -36,8 +36,13 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []
 		s.refuse(reasonExpired, "username", ra.Username, "client", ra.SrcAddr)
 		return "", nil, false
 	}
+	userID = apiKey + ":" + peerID
+	if s.isRevoked(userID) {
+		s.refuse(reasonRevoked, "username", ra.Username, "client", ra.SrcAddr, "method", ra.Method)
+		return "", nil, false
+	}
 	password := Password(app.Secret, ra.Username)
-	return apiKey + ":" + peerID, turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
+	return userID, turn.GenerateAuthKey(ra.Username, s.cfg.Realm, password), true
 }
 
 // onAuth learns the verdict of pion's message-integrity check. pion calls
@@ -55,15 +60,70 @@ func (s *Server) onAuth(srcAddr, _ net.Addr, _, username, _ string, method strin
 // (pion answers 486) when the peer has its fill of relay sockets. The
 // relay address generator checks again under the same lock as it counts,
 // for two Allocates of one peer that race past this check.
+//
+// It also refuses a client address with MaxAllocationsPerIP allocations,
+// and any Allocate once the server has MaxAllocations. Those two are
+// counted as allocations are created, so Allocates racing past this check
+// may exceed them by the number in flight.
 func (s *Server) quota(userID, _ string, srcAddr net.Addr) bool {
+	ip := addrPort(srcAddr).Addr()
 	s.mu.Lock()
-	n := s.perPeer[userID]
+	n, fromIP, total := s.perPeer[userID], s.perIP[ip], len(s.byTuple)
 	s.mu.Unlock()
-	if n >= s.cfg.MaxAllocationsPerPeer {
+	switch {
+	case n >= s.cfg.MaxAllocationsPerPeer:
 		s.refuse(reasonQuota, "user", userID, "client", srcAddr, "allocations", n)
+		return false
+	case fromIP >= s.cfg.MaxAllocationsPerIP:
+		s.refuse(reasonIPQuota, "user", userID, "client", srcAddr, "allocations", fromIP)
+		return false
+	case total >= s.cfg.MaxAllocations:
+		s.refuse(reasonFull, "user", userID, "client", srcAddr, "allocations", total)
 		return false
 	}
 	return true
+}
+
+// Revoke voids the TURN credentials of a peer that has left signaling: its
+// live allocations are closed and its requests refused until a credential
+// is issued to that peer ID again, so that a credential taken by a client
+// that then leaves cannot farm allocations. It implements
+// signaling.TURNRevoker.
+func (s *Server) Revoke(apiKey, peerID string) {
+	userID := apiKey + ":" + peerID
+	now := s.cfg.Now()
+	var gone []*relayConn
+	s.mu.Lock()
+	for k, until := range s.revoked { // forget what has expired anyway
+		if !now.Before(until) {
+			delete(s.revoked, k)
+		}
+	}
+	s.revoked[userID] = now.Add(s.cfg.MaxCredentialTTL)
+	for _, r := range s.relays {
+		if r.user == userID {
+			gone = append(gone, r)
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range gone {
+		_ = r.Close() // pion's reader sees it closed and deletes the allocation
+	}
+}
+
+// isRevoked reports whether userID's credentials are void.
+func (s *Server) isRevoked(userID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.revoked[userID]
+	return ok && s.cfg.Now().Before(until)
+}
+
+// unrevoke makes userID's credentials valid again, as a new one is issued.
+func (s *Server) unrevoke(userID string) {
+	s.mu.Lock()
+	delete(s.revoked, userID)
+	s.mu.Unlock()
 }
 
 // permit is pion's PermissionHandler, asked on CreatePermission and
@@ -97,6 +157,7 @@ func (s *Server) onAllocationCreated(srcAddr, dstAddr net.Addr, _, userID, _ str
 	s.cfg.Metrics.AllocationsTotal.Inc()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.perIP[addrPort(srcAddr).Addr()]++
 	r := s.relays[relayAddr.String()]
 	if r == nil {
 		// Cannot happen: pion made the allocation on a socket from
@@ -116,6 +177,11 @@ func (s *Server) onAllocationDeleted(srcAddr, dstAddr net.Addr, _, _, _ string) 
 	s.cfg.Metrics.Allocations.Dec()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ip := addrPort(srcAddr).Addr(); s.perIP[ip] <= 1 {
+		delete(s.perIP, ip)
+	} else {
+		s.perIP[ip]--
+	}
 	k := tupleKey(srcAddr, dstAddr)
 	r := s.byTuple[k]
 	if r == nil {

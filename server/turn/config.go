@@ -18,6 +18,7 @@ const (
 	DefaultAddr                  = "127.0.0.1:3478"
 	DefaultRealm                 = "skywasm"
 	DefaultMaxAllocationsPerPeer = 4
+	DefaultMaxAllocationsPerIP   = 32
 	// DefaultRelayBandwidth, 2 MiB/s (about 16 Mbit/s), carries a 1080p
 	// video call with room to spare.
 	DefaultRelayBandwidth   = 2 << 20
@@ -63,6 +64,14 @@ type Config struct {
 	// MaxAllocationsPerPeer is the most live allocations of one API key
 	// and peer ID.
 	MaxAllocationsPerPeer int
+	// MaxAllocationsPerIP is the most live allocations made from one
+	// client IP address, whatever the credentials: one address cannot
+	// farm allocations with many peer IDs.
+	MaxAllocationsPerIP int
+	// MaxAllocations is the most live allocations of the server. Each is
+	// a socket: by default a quarter of the process's file-descriptor
+	// limit, so that allocations cannot starve signaling and HTTP.
+	MaxAllocations int
 	// RelayBandwidth is each allocation's budget in bytes per second, both
 	// directions summed, with a burst of one second's worth.
 	RelayBandwidth int
@@ -89,6 +98,7 @@ func DefaultConfig() Config {
 		TCPAddr:               DefaultAddr,
 		Realm:                 DefaultRealm,
 		MaxAllocationsPerPeer: DefaultMaxAllocationsPerPeer,
+		MaxAllocationsPerIP:   DefaultMaxAllocationsPerIP,
 		RelayBandwidth:        DefaultRelayBandwidth,
 		MaxCredentialTTL:      DefaultMaxCredentialTTL,
 	}
@@ -102,6 +112,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxAllocationsPerPeer == 0 {
 		c.MaxAllocationsPerPeer = DefaultMaxAllocationsPerPeer
+	}
+	if c.MaxAllocationsPerIP == 0 {
+		c.MaxAllocationsPerIP = DefaultMaxAllocationsPerIP
+	}
+	if c.MaxAllocations == 0 {
+		c.MaxAllocations = defaultMaxAllocations()
 	}
 	if c.RelayBandwidth == 0 {
 		c.RelayBandwidth = DefaultRelayBandwidth
@@ -197,6 +213,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAllocationsPerPeer < 0 {
 		fail("MaxAllocationsPerPeer", "must not be negative, is %d", c.MaxAllocationsPerPeer)
+	}
+	if c.MaxAllocationsPerIP < 0 {
+		fail("MaxAllocationsPerIP", "must not be negative, is %d", c.MaxAllocationsPerIP)
+	}
+	if c.MaxAllocations < 0 {
+		fail("MaxAllocations", "must not be negative, is %d", c.MaxAllocations)
 	}
 	if c.RelayBandwidth != 0 && c.RelayBandwidth < MinRelayBandwidth {
 		fail("RelayBandwidth", "must be at least %d bytes/s, is %d", MinRelayBandwidth, c.RelayBandwidth)

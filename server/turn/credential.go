@@ -88,6 +88,7 @@ func (s *Server) Credential(app *config.App, peerID string, limit time.Time) *pr
 	// Whole seconds, rounded down: the username cannot say more.
 	expires = time.Unix(expires.Unix(), 0)
 	username := Username(expires, app.Key, peerID)
+	s.unrevoke(app.Key + ":" + peerID)
 	return &protocol.TURNCredential{
 		Username: username,
 		Password: Password(app.Secret, username),

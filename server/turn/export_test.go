@@ -23,3 +23,6 @@ func NewTestRelay(conn *net.UDPConn, m *metrics.TURN, bandwidth int, peers ...ne
 	}
 	return r
 }
+
+// EmbeddedIPv4 is embeddedIPv4, for tests.
+var EmbeddedIPv4 = embeddedIPv4

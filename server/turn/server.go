@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,9 +24,12 @@ const (
 	reasonIntegrity    = "bad-integrity" // wrong password: forged or edited username
 	reasonPeer         = "peer-refused"  // a permission to a refused peer address
 	reasonQuota        = "quota"         // too many allocations for one peer
+	reasonIPQuota      = "ip-quota"      // too many allocations from one client address
+	reasonFull         = "full"          // the server has MaxAllocations
+	reasonRevoked      = "revoked"       // the peer left signaling: its credential is void
 )
 
-var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota}
+var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota, reasonIPQuota, reasonFull, reasonRevoked}
 
 // Server is a running TURN server. Its methods are safe for concurrent
 // use.
@@ -58,6 +62,8 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	perPeer map[string]int           // live relay sockets by "<key>:<peerId>"
+	perIP   map[netip.Addr]int       // live allocations by client address
+	revoked map[string]time.Time     // "<key>:<peerId>" of peers gone, until their credentials expire
 	relays  map[string]*relayConn    // by advertised relay address
 	byTuple map[string]*relayConn    // by allocation five-tuple
 	conns   map[*streamConn]struct{} // accepted TCP and TLS connections
@@ -80,6 +86,8 @@ func New(cfg Config) (*Server, error) {
 		own:      make(map[netip.Addr]struct{}),
 		closing:  make(chan struct{}),
 		perPeer:  make(map[string]int),
+		perIP:    make(map[netip.Addr]int),
+		revoked:  make(map[string]time.Time),
 		relays:   make(map[string]*relayConn),
 		byTuple:  make(map[string]*relayConn),
 		conns:    make(map[*streamConn]struct{}),

@@ -3,6 +3,7 @@ package turn_test
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -223,8 +224,17 @@ func TestPeerRefused(t *testing.T) {
 		if ip := relay.LocalAddr().(*net.UDPAddr).IP; !ip.Equal(net.IPv6loopback) {
 			t.Fatalf("relayed address %v, want one on ::1", relay.LocalAddr())
 		}
-		refused := []string{"::1", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1", "::"}
-		assertPermissions(t, e, c, refused, "2001:db8::1")
+		refused := []string{"::1", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1", "::",
+			// Forbidden IPv4 addresses written as IPv6: IPv4-compatible,
+			// NAT64 (well-known and local-use) and 6to4. (IPv4-mapped ones
+			// are IPv4 to pion, refused on an IPv6 relay as 443.)
+			"::7f00:1", "::a00:1", "::a9fe:a9fe",
+			"64:ff9b::7f00:1", "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",
+			"2002:7f00:1::1", "2002:a00:1::1", "2002:c0a8:101::1",
+		}
+		// A NAT64 or 6to4 address of a public IPv4 address is a peer like
+		// any other.
+		assertPermissions(t, e, c, refused, "2001:db8::1", "64:ff9b::cb00:7106", "2002:cb00:7106::1")
 	})
 	t.Run("allowed", func(t *testing.T) {
 		t.Parallel()
@@ -437,7 +447,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 // assertPermissions checks that c is refused a permission (403) to each
 // address of refused, each counted as peer-refused, and granted one to the
 // public address public.
-func assertPermissions(t *testing.T, e *env, c *client, refused []string, public string) {
+func assertPermissions(t *testing.T, e *env, c *client, refused []string, public ...string) {
 	t.Helper()
 	for _, ip := range refused {
 		err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(ip), Port: 9})
@@ -448,7 +458,98 @@ func assertPermissions(t *testing.T, e *env, c *client, refused []string, public
 	if got := e.refusals("peer-refused"); got != float64(len(refused)) {
 		t.Errorf("refusals{peer-refused} = %v, want %d", got, len(refused))
 	}
-	if err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(public), Port: 9}); err != nil {
-		t.Errorf("CreatePermission(%s), a public address: %v", public, err)
+	for _, ip := range public {
+		if err := c.CreatePermission(&net.UDPAddr{IP: net.ParseIP(ip), Port: 9}); err != nil {
+			t.Errorf("CreatePermission(%s), a public address: %v", ip, err)
+		}
 	}
+}
+
+// TestEmbeddedIPv4 checks the normalisation the guard relies on, on the
+// addresses an attacker was granted permissions to before it.
+func TestEmbeddedIPv4(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"::ffff:127.0.0.1", "127.0.0.1"},
+		{"::7f00:1", "127.0.0.1"},
+		{"64:ff9b::7f00:1", "127.0.0.1"},
+		{"64:ff9b::a00:1", "10.0.0.1"},
+		{"64:ff9b:1::a00:1", "10.0.0.1"},
+		{"2002:7f00:1::1", "127.0.0.1"},
+		{"2002:a00:1::1", "10.0.0.1"},
+		{"::1", "0.0.0.1"}, // refused either way
+		{"2001:db8::1", "2001:db8::1"},
+		{"10.0.0.1", "10.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := turn.EmbeddedIPv4(netip.MustParseAddr(tt.in)); got != netip.MustParseAddr(tt.want) {
+				t.Fatalf("EmbeddedIPv4(%s) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAllocationCaps: beyond the per-peer quota, one client address and
+// the whole server are capped too, whatever peer IDs the credentials name:
+// anyone with an app's public key could otherwise farm allocations.
+func TestAllocationCaps(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		edit   func(*turn.Config)
+		reason string
+	}{
+		{"per client address", func(c *turn.Config) { c.MaxAllocationsPerIP = 2 }, "ip-quota"},
+		{"per server", func(c *turn.Config) { c.MaxAllocations = 2 }, "full"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tt.edit)
+			for _, peer := range []string{"p1", "p2"} {
+				u, p := e.credential(keyA, secretA, peer)
+				e.dial(t, "udp", u, p).allocate(t)
+			}
+			u, p := e.credential(keyA, secretA, "p3")
+			_, err := e.dial(t, "udp", u, p).Allocate()
+			if code := turnCode(err); code != 486 {
+				t.Fatalf("a third peer's Allocate: error %v (code %d), want 486", err, code)
+			}
+			if got := e.refusals(tt.reason); got != 1 {
+				t.Fatalf("refusals{%s} = %v, want 1", tt.reason, got)
+			}
+		})
+	}
+}
+
+// TestRevoke: once its peer has left signaling, a credential allocates no
+// more and its allocations end; a credential issued to the ID again works.
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	u, p := e.credential(keyA, secretA, "alice")
+	e.dial(t, "udp", u, p).allocate(t)
+	if got := testutil.ToFloat64(e.metrics.Allocations); got != 1 {
+		t.Fatalf("allocations = %v, want 1", got)
+	}
+	e.srv.Revoke(keyA, "alice")
+	_, err := e.dial(t, "udp", u, p).Allocate()
+	if code := turnCode(err); code != 401 {
+		t.Fatalf("Allocate after Revoke: error %v (code %d), want 401", err, code)
+	}
+	if got := e.refusals("revoked"); got < 1 {
+		t.Fatalf("refusals{revoked} = %v", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(e.metrics.Allocations) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the revoked peer's allocation is still live")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Back in signaling, the peer gets a credential again.
+	app, _ := e.cfg.Apps.App(keyA)
+	c := e.srv.Credential(app, "alice", time.Time{})
+	e.dial(t, "udp", c.Username, c.Password).allocate(t)
 }

@@ -1,0 +1,14 @@
+package signaling
+
+// HoldLargeBudget takes n bytes of the large-frame budget, as frames of
+// other sockets would, until release is called.
+func (s *Server) HoldLargeBudget(n int64) (release func()) {
+	s.large.used.Add(n)
+	return func() { s.large.used.Add(-n) }
+}
+
+// LargeInFlight is the large-frame budget in use.
+func (s *Server) LargeInFlight() int64 { return s.large.used.Load() }
+
+// RaceEnabled says whether the tests run under -race.
+const RaceEnabled = raceEnabled
