@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -56,12 +55,6 @@ type participant struct {
 	pc       *webrtc.PeerConnection
 	senders  map[*track]*webrtc.RTPSender
 	downs    map[*track]*downTrack
-	trs      map[*track]*webrtc.RTPTransceiver
-	// Transceivers of withdrawn tracks: removed, waiting for an offer;
-	// in the outstanding offer; free, to carry the next track of their
-	// kind, so that the SDP does not grow with every publisher that
-	// comes and goes.
-	removed, inOffer, free []*webrtc.RTPTransceiver
 	offering bool // an SFU_OFFER awaits its answer
 	again    bool // something changed while offering
 	dirty    bool // an offer is due
@@ -81,7 +74,6 @@ func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel c
 		cancel:   cancel,
 		senders:  make(map[*track]*webrtc.RTPSender),
 		downs:    make(map[*track]*downTrack),
-		trs:      make(map[*track]*webrtc.RTPTransceiver),
 		q:        newSendQueue(sendQueueSize),
 	}
 }
@@ -232,8 +224,6 @@ func (p *participant) negotiate(ctx context.Context) {
 		p.again = true
 		return
 	}
-	p.inOffer = append(p.inOffer, p.removed...)
-	p.removed = p.removed[:0]
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		p.fail(fmt.Errorf("failed to create an offer: %w", err))
@@ -288,8 +278,6 @@ func (p *participant) applyAnswer(desc webrtc.SessionDescription) {
 		return
 	}
 	p.offering = false
-	p.free = append(p.free, p.inOffer...)
-	p.inOffer = p.inOffer[:0]
 	for _, c := range p.early {
 		p.addCandidate(c)
 	}
@@ -324,40 +312,16 @@ func (p *participant) subscribe(t *track) {
 	// A transceiver of its own, never AddTrack: AddTrack would reuse the
 	// recvonly transceiver the peer publishes into.
 	d := newDownTrack(t, p.q)
-	tr, err := p.reuse(d)
-	if tr == nil && err == nil {
-		tr, err = p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	}
+	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.log.Warn("failed to add a track", "track", t.id, "err", err)
 		return
 	}
 	sender := tr.Sender()
-	p.senders[t], p.downs[t], p.trs[t] = sender, d, tr
+	p.senders[t], p.downs[t] = sender, d
 	t.addDown(d)
 	p.dirty = true
 	p.goroutine(func() { p.readRTCP(sender, d) })
-}
-
-// reuse puts d on a free transceiver of its kind, whose track's removal
-// the peer has answered; it returns nil and no error if there is none.
-func (p *participant) reuse(d *downTrack) (*webrtc.RTPTransceiver, error) {
-	for i, tr := range p.free {
-		if tr.Kind() != d.Kind() || tr.Sender() != nil {
-			continue
-		}
-		p.free = slices.Delete(p.free, i, i+1)
-		sender, err := p.s.api.NewRTPSender(d, p.pc.SCTP().Transport())
-		if err != nil {
-			return nil, fmt.Errorf("failed to create a sender: %w", err)
-		}
-		if err := tr.SetSender(sender, d); err != nil {
-			_ = sender.Stop()
-			return nil, fmt.Errorf("failed to reuse a transceiver: %w", err)
-		}
-		return tr, nil
-	}
-	return nil, nil
 }
 
 // unsubscribe stops sending t to the peer, from the next offer.
@@ -371,14 +335,8 @@ func (p *participant) unsubscribe(t *track) {
 		t.removeDown(d)
 		delete(p.downs, t)
 	}
-	tr := p.trs[t]
-	delete(p.trs, t)
-	if err := p.pc.RemoveTrack(sender); err != nil {
-		if !errors.Is(err, webrtc.ErrConnectionClosed) {
-			p.log.Info("failed to remove a track", "track", t.id, "err", err)
-		}
-	} else if tr != nil {
-		p.removed = append(p.removed, tr)
+	if err := p.pc.RemoveTrack(sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
 	p.dirty = true
 }

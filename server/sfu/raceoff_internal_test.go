@@ -1,5 +1,0 @@
-//go:build !race && !js
-
-package sfu
-
-const raceOn = false
