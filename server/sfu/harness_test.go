@@ -90,6 +90,7 @@ type client struct {
 
 	mu       sync.Mutex
 	msids    map[string]string // the last offer's
+	sdp      string            // the last offer's
 	tracks   []*recvTrack
 	received int // offers
 	first    time.Duration
@@ -99,12 +100,14 @@ type client struct {
 
 // recvTrack is what a client receives of one remote track.
 type recvTrack struct {
-	remote *webrtc.TrackRemote
-	mu     sync.Mutex
-	seen   []bool // by sequence number
-	count  int
-	lo, hi int // unwrapped sequence numbers
-	ended  bool
+	remote  *webrtc.TrackRemote
+	stall   chan struct{} // while not nil, read waits for it to close
+	mu      sync.Mutex
+	lastSeq uint16 // the last packet's sequence number
+	seen    []bool // by sequence number
+	count   int
+	lo, hi  int // unwrapped sequence numbers
+	ended   bool
 }
 
 // loss is the share of packets missing between the first and the last
@@ -236,6 +239,7 @@ func (c *client) loop() {
 			}
 			c.mu.Lock()
 			c.msids = o.Msids
+			c.sdp = o.Offer.SDP
 			c.received++
 			c.mu.Unlock()
 			if c.manual {
@@ -339,6 +343,8 @@ func (c *client) read(r *recvTrack) {
 		last = last + d
 		i := last - base + len(r.seen)/2
 		r.mu.Lock()
+		stall := r.stall
+		r.lastSeq = p.SequenceNumber
 		if i >= 0 && i < len(r.seen) && !r.seen[i] {
 			r.seen[i] = true
 			if r.count == 0 || i < r.lo {
@@ -350,7 +356,19 @@ func (c *client) read(r *recvTrack) {
 			r.count++
 		}
 		r.mu.Unlock()
+		if stall != nil {
+			select {
+			case <-stall:
+			case <-c.quit:
+			}
+		}
 	}
+}
+
+func (c *client) lastSDP() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sdp
 }
 
 // write sends numbered RTP on both tracks until the client closes.
