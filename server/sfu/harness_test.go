@@ -90,7 +90,6 @@ type client struct {
 
 	mu       sync.Mutex
 	msids    map[string]string // the last offer's
-	sdp      string            // the last offer's
 	tracks   []*recvTrack
 	received int // offers
 	first    time.Duration
@@ -239,7 +238,6 @@ func (c *client) loop() {
 			}
 			c.mu.Lock()
 			c.msids = o.Msids
-			c.sdp = o.Offer.SDP
 			c.received++
 			c.mu.Unlock()
 			if c.manual {
@@ -363,12 +361,6 @@ func (c *client) read(r *recvTrack) {
 			}
 		}
 	}
-}
-
-func (c *client) lastSDP() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sdp
 }
 
 // write sends numbered RTP on both tracks until the client closes.
