@@ -43,6 +43,10 @@ type Config struct {
 	// 2n(n-1)); a new participant that would take the SFU beyond it is
 	// refused with sfu-limited. 0: no limit.
 	MaxDownTracks int
+	// InlineFanOut is the most subscribers a published track's own
+	// goroutine sends to; a track with more is sent by the SFU's
+	// workers, one per core. 0 sends every track through the workers.
+	InlineFanOut int
 }
 
 // DefaultConfig returns a Config listening on 127.0.0.1:0; its Router must
@@ -52,6 +56,7 @@ func DefaultConfig() Config {
 		UDPAddr:          "127.0.0.1:0",
 		KeyframeInterval: 500 * time.Millisecond,
 		SocketBuffer:     4 << 20,
+		InlineFanOut:     16,
 	}
 }
 
@@ -76,6 +81,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxDownTracks < 0 {
 		return fmt.Errorf("sfu: Config.MaxDownTracks %d is negative", c.MaxDownTracks)
+	}
+	if c.InlineFanOut < 0 {
+		return fmt.Errorf("sfu: Config.InlineFanOut %d is negative", c.InlineFanOut)
 	}
 	if c.KeyframeInterval <= 0 {
 		return fmt.Errorf("sfu: Config.KeyframeInterval %v is not positive", c.KeyframeInterval)

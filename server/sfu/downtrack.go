@@ -36,7 +36,7 @@ type pktInfo struct {
 // webrtc.TrackLocal bound into the subscriber's PeerConnection. It keeps
 // the writer pion gives it at Bind and writes the shared buffer's packets
 // with its own SSRC, payload type and sequence numbers, from the
-// subscriber's send queue. When that queue is full it drops whole frames
+// subscriber's send queue (see fanout.go for who drains it). When that queue is full it drops whole frames
 // and, for video, resumes only at a keyframe it has asked for.
 //
 // Simulcast would enter here: a down-track would pick, per keyframe, the
@@ -142,10 +142,12 @@ func (d *downTrack) StreamID() string { return d.t.streamID }
 func (d *downTrack) Kind() webrtc.RTPCodecType { return d.t.kind }
 
 // push queues one packet of the track for the subscriber, or drops it.
-// It runs on the track's forwarding loop and never blocks.
-func (d *downTrack) push(p *pktInfo) {
+// It runs on the track's forwarding loop and never blocks. It reports
+// whether the subscriber's queue was idle: the caller must then drain it
+// or hand it to its worker.
+func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	if !d.bound.Load() {
-		return
+		return false
 	}
 	video := d.t.kind == webrtc.RTPCodecTypeVideo
 	if !d.started {
@@ -156,9 +158,9 @@ func (d *downTrack) push(p *pktInfo) {
 		// Late: its number on the subscriber's side is known unless a
 		// drop came between.
 		if !d.hasDrop || int16(p.seq-d.lastDropIn) > 0 {
-			d.q.push(sendItem{d: d, slot: int32(p.slot), seq: p.seq, out: p.seq - d.offset})
+			_, schedule = d.q.push(sendItem{d: d, slot: int32(p.slot), seq: p.seq, out: p.seq - d.offset})
 		}
-		return
+		return schedule
 	}
 	d.lastIn = p.seq
 	m := d.t.pub.s.metrics
@@ -168,21 +170,22 @@ func (d *downTrack) push(p *pktInfo) {
 			d.drop(p)
 			m.DropsCongestion.Inc()
 			d.dropping = true
-			return
+			return false
 		case d.dropping && !(p.frameStart && p.keyframe):
 			d.drop(p)
 			m.DropsKeyframeWait.Inc()
-			return
+			return false
 		case p.frameStart && d.q.free() < frameHeadroom:
 			d.drop(p)
 			m.DropsQueueFull.Inc()
 			d.dropping = true
 			d.t.keyframeForNewSubscriber()
-			return
+			return false
 		}
 		d.dropping = false
 	}
-	if !d.q.push(sendItem{d: d, slot: int32(p.slot), seq: p.seq, out: p.seq - d.offset}) {
+	ok, schedule := d.q.push(sendItem{d: d, slot: int32(p.slot), seq: p.seq, out: p.seq - d.offset})
+	if !ok {
 		d.drop(p)
 		m.DropsQueueFull.Inc()
 		if video {
@@ -190,6 +193,7 @@ func (d *downTrack) push(p *pktInfo) {
 			d.t.keyframeForNewSubscriber()
 		}
 	}
+	return schedule
 }
 
 // drop closes the gap p leaves in the subscriber's sequence numbers.
@@ -199,8 +203,8 @@ func (d *downTrack) drop(p *pktInfo) {
 }
 
 // send writes one queued packet to the subscriber. It runs on the
-// subscriber's send loop, with h its scratch header, and reports whether
-// the packet was written.
+// queue's drainer, with h its scratch header, and reports whether the
+// packet was written.
 func (d *downTrack) send(h *rtp.Header, it *sendItem) bool {
 	if !d.bound.Load() {
 		return false
@@ -227,13 +231,17 @@ func (d *downTrack) send(h *rtp.Header, it *sendItem) bool {
 }
 
 // nack queues the retransmission of the subscriber's sequence number
-// out, if it is still mapped and in the shared buffer. It reports whether
-// it was queued.
+// out, if it is still mapped and in the shared buffer, for the
+// subscriber's worker to send. It reports whether it was queued.
 func (d *downTrack) nack(out uint16) bool {
 	v := d.seqMap[out%seqMapSize].Load()
 	if v>>32 == 0 || uint16(v>>16) != out {
 		return false
 	}
 	seq := uint16(v)
-	return d.q.push(sendItem{d: d, slot: int32(d.t.buf.slot(seq)), seq: seq, out: out, rtx: true})
+	ok, schedule := d.q.push(sendItem{d: d, slot: int32(d.t.buf.slot(seq)), seq: seq, out: out, rtx: true})
+	if schedule {
+		d.q.w.add(d.q)
+	}
+	return ok
 }

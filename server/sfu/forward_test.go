@@ -42,11 +42,15 @@ func (w *fakeWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func (w *fakeWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // testTrack is a published VP8 track with n bound down-tracks writing to
-// fake writers, each with a send queue of its own that the test drains.
-// Its keyframe requests are counted, not sent.
-func testTrack(tb testing.TB, n int, queueSize int) (*track, []*downTrack, []*fakeWriter) {
+// fake writers, each with a send queue of its own. The track sends to up
+// to inline subscribers itself; beyond, it hands them to two workers
+// whose goroutines do not run: the test drains them (drainWorkers), or
+// the queues (drainAll). Its keyframe requests are counted, not sent.
+func testTrack(tb testing.TB, n, queueSize, inline int) (*track, []*downTrack, []*fakeWriter) {
 	tb.Helper()
-	s := &SFU{cfg: DefaultConfig(), metrics: metrics.NewSFU(nil)}
+	cfg := DefaultConfig()
+	cfg.InlineFanOut = inline
+	s := &SFU{cfg: cfg, metrics: metrics.NewSFU(nil), workers: []*sendWorker{newSendWorker(0), newSendWorker(1)}}
 	p := &participant{s: s}
 	t := &track{id: "t", streamID: "s", kind: webrtc.RTPCodecTypeVideo, pub: p,
 		codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, buf: newPacketBuffer(videoBufferSlots)}
@@ -54,7 +58,7 @@ func testTrack(tb testing.TB, n int, queueSize int) (*track, []*downTrack, []*fa
 	var downs []*downTrack
 	var ws []*fakeWriter
 	for i := range n {
-		d := newDownTrack(t, newSendQueue(queueSize))
+		d := newDownTrack(t, newSendQueue(queueSize, s.workers[i%len(s.workers)]))
 		w := &fakeWriter{}
 		d.ssrc, d.pt, d.writer = uint32(1000+i), 100, w
 		d.bound.Store(true)
@@ -85,32 +89,38 @@ func vp8(tb testing.TB, seq uint16, ts uint32, key bool) []byte {
 	return buf
 }
 
-// drainAll runs every down-track's send loop for what it has queued.
-func drainAll(downs []*downTrack, h *rtp.Header, batch []sendItem) {
+// drainAll sends what the down-tracks' queues hold, as if it were their
+// drainer.
+func drainAll(downs []*downTrack, s *sender) {
 	for _, d := range downs {
-		for {
-			var ok bool
-			batch, ok = d.q.tryTake(batch[:0])
-			if !ok || len(batch) == 0 {
-				break
-			}
-			for i := range batch {
-				batch[i].d.send(h, &batch[i])
-			}
+		for !s.drain(d.q, 1) {
 		}
 	}
 }
 
+// drainWorkers does the work of the track's workers until none is left.
+func drainWorkers(t *track, s *sender, work []*sendQueue) []*sendQueue {
+	for _, w := range t.pub.s.workers {
+		for {
+			if work = w.drainReady(s, work); len(work) == 0 {
+				break
+			}
+		}
+	}
+	return work
+}
+
 // TestForwardAllocatesNothing: one packet into the shared buffer, through
-// every down-track's queue and out of its send loop, with the SSRC,
-// payload type and sequence number rewritten, allocates nothing.
+// every down-track's queue and out to the subscriber, with the SSRC,
+// payload type and sequence number rewritten, allocates nothing: sent by
+// the track's goroutine to 1 subscriber, by the workers to 50.
 func TestForwardAllocatesNothing(t *testing.T) {
 	for _, n := range []int{1, 50} {
 		t.Run(fmt.Sprintf("subscribers=%d", n), func(t *testing.T) {
-			tr, downs, ws := testTrack(t, n, sendQueueSize)
+			tr, _, ws := testTrack(t, n, sendQueueSize, DefaultConfig().InlineFanOut)
 			var f forwarder
-			var h rtp.Header
-			batch := make([]sendItem, 0, 64)
+			s := newSender()
+			var work []*sendQueue
 			seq := uint16(100)
 			pkt := vp8(t, seq, 0, true)
 			now := time.Now()
@@ -119,7 +129,7 @@ func TestForwardAllocatesNothing(t *testing.T) {
 				binary.BigEndian.PutUint16(pkt[2:], seq)
 				binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*3000)
 				f.forward(tr, pkt, now)
-				drainAll(downs, &h, batch)
+				work = drainWorkers(tr, s, work)
 			}
 			for range 10 { // the scratch header's slices grow once
 				step()
@@ -139,12 +149,11 @@ func TestForwardAllocatesNothing(t *testing.T) {
 // TestDownTrackRewrites: the subscriber gets its own SSRC, payload type
 // and no foreign header extension, the payload untouched.
 func TestDownTrackRewrites(t *testing.T) {
-	tr, downs, ws := testTrack(t, 1, sendQueueSize)
+	tr, _, ws := testTrack(t, 1, sendQueueSize, 1)
 	ws[0].keep = true
 	var f forwarder
 	pkt := vp8(t, 7, 90, true)
-	f.forward(tr, pkt, time.Now())
-	drainAll(downs, &rtp.Header{}, make([]sendItem, 0, 8))
+	f.forward(tr, pkt, time.Now()) // sent on this goroutine
 	w := ws[0]
 	if w.n != 1 || w.last.SSRC != 1000 || w.last.PayloadType != 100 || w.last.SequenceNumber != 7 || w.last.Extension {
 		t.Fatalf("got %d packets, last header %+v", w.n, w.last)
@@ -158,13 +167,12 @@ func TestDownTrackRewrites(t *testing.T) {
 // whole frames, never parts, then nothing until a keyframe; the sequence
 // numbers it gets have no gap, and the other subscriber loses nothing.
 func TestDownTrackDropsWholeFrames(t *testing.T) {
-	tr, downs, ws := testTrack(t, 2, 64)
+	tr, downs, ws := testTrack(t, 2, 64, 0)
 	for _, w := range ws {
 		w.keep = true
 	}
 	var f forwarder
-	var h rtp.Header
-	batch := make([]sendItem, 0, 64)
+	s := newSender()
 	seq, ts := uint16(65500), uint32(0) // across the wrap
 	frame := func(key bool, packets int, drainSlow bool) {
 		ts += 3000
@@ -176,9 +184,9 @@ func TestDownTrackDropsWholeFrames(t *testing.T) {
 			seq++
 			f.forward(tr, pkt, time.Now())
 		}
-		drainAll(downs[:1], &h, batch)
+		drainAll(downs[:1], s)
 		if drainSlow {
-			drainAll(downs[1:], &h, batch)
+			drainAll(downs[1:], s)
 		}
 	}
 	frame(true, 10, true)
@@ -188,7 +196,7 @@ func TestDownTrackDropsWholeFrames(t *testing.T) {
 	if got := tr.pub.s.metrics.DropsQueueFull; testutil.ToFloat64(got) == 0 {
 		t.Fatal("no queue-full drops")
 	}
-	drainAll(downs[1:], &h, batch) // it reads again
+	drainAll(downs[1:], s) // it reads again
 	frame(false, 10, true)         // dropped: no keyframe yet
 	frame(true, 10, true)          // resumes here
 	frame(false, 10, true)
@@ -212,14 +220,14 @@ func TestDownTrackDropsWholeFrames(t *testing.T) {
 // TestNACKFromSharedBuffer: a NACK is answered from the track's one
 // buffer with the original payload under the subscriber's numbers.
 func TestNACKFromSharedBuffer(t *testing.T) {
-	tr, downs, ws := testTrack(t, 2, sendQueueSize)
+	tr, downs, ws := testTrack(t, 2, sendQueueSize, 0)
 	var f forwarder
-	var h rtp.Header
-	batch := make([]sendItem, 0, 64)
+	s := newSender()
+	var work []*sendQueue
 	for i := range 20 {
 		f.forward(tr, vp8(t, uint16(300+i), uint32(i)*3000, true), time.Now())
 	}
-	drainAll(downs, &h, batch)
+	work = drainWorkers(tr, s, work)
 	ws[1].keep = true
 	if !downs[1].nack(305) {
 		t.Fatal("NACK of a sent packet not queued")
@@ -227,12 +235,47 @@ func TestNACKFromSharedBuffer(t *testing.T) {
 	if downs[1].nack(999) {
 		t.Fatal("NACK of a packet never sent queued")
 	}
-	drainAll(downs, &h, batch)
+	drainWorkers(tr, s, work) // a NACK goes to the subscriber's worker
 	w := ws[1]
 	if w.last.SequenceNumber != 305 || binary.BigEndian.Uint16(w.payload[2:]) != 305 {
 		t.Fatalf("retransmitted seq %d payload %d", w.last.SequenceNumber, binary.BigEndian.Uint16(w.payload[2:]))
 	}
 	if ws[0].n != 20 {
 		t.Fatalf("the other subscriber got %d packets", ws[0].n)
+	}
+}
+
+// TestInlineNeverWaits: a track that sends to its subscribers itself only
+// queues for one whose queue another drainer holds (a worker, another
+// track), and that drainer sends it, in order.
+func TestInlineNeverWaits(t *testing.T) {
+	tr, downs, ws := testTrack(t, 2, sendQueueSize, 16)
+	for _, w := range ws {
+		w.keep = true
+	}
+	held := downs[1].q
+	if _, schedule := held.push(sendItem{d: downs[1], seq: 0xffff}); !schedule { // a worker holds it
+		t.Fatal("an idle queue was not scheduled")
+	}
+	var f forwarder
+	for i := range 5 {
+		f.forward(tr, vp8(t, uint16(10+i), uint32(i)*3000, true), time.Now())
+	}
+	if ws[0].n != 5 || ws[1].n != 0 {
+		t.Fatalf("sent inline: %d and %d packets, want 5 and 0", ws[0].n, ws[1].n)
+	}
+	if held.depth() != 6 {
+		t.Fatalf("the held queue has %d packets, want 6", held.depth())
+	}
+	s := newSender()
+	for !s.drain(held, 1) {
+	}
+	if got := ws[1].seqs; len(got) != 5 || got[0] != 10 || got[4] != 14 {
+		t.Fatalf("the held queue's drainer sent %v", got)
+	}
+	// Idle again: the track sends to it itself.
+	f.forward(tr, vp8(t, 15, 5*3000, true), time.Now())
+	if ws[1].n != 6 {
+		t.Fatalf("after the drain, %d packets, want 6", ws[1].n)
 	}
 }

@@ -94,7 +94,8 @@ type client struct {
 	received int // offers
 	first    time.Duration
 
-	plis atomic.Int64 // received by this publisher's video sender
+	plis      atomic.Int64 // received by this publisher's video sender
+	videoSent atomic.Int64 // packets this publisher wrote
 }
 
 // recvTrack is what a client receives of one remote track.
@@ -383,6 +384,7 @@ func (c *client) write(stopAfter int) {
 			vp.SequenceNumber++
 			vp.Timestamp += 900
 			_ = c.video.WriteRTP(vp)
+			c.videoSent.Add(1)
 		case <-at.C:
 			ap.SequenceNumber++
 			ap.Timestamp += 960

@@ -83,11 +83,23 @@ func TestNACKAnsweredFromSharedBuffer(t *testing.T) {
 
 // TestStalledSubscriber: a subscriber that stops reading raises neither
 // loss nor the SFU's queues for the others, and receives again when it
-// reads again.
+// reads again: with the track sending itself, and through the workers.
 func TestStalledSubscriber(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	e.join("r", "pub", clientOpts{publish: true, recv: both})
+	for _, tc := range []struct {
+		name   string
+		inline int
+	}{{"inline", 16}, {"workers", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stalledSubscriber(t, func(c *sfu.Config) { c.InlineFanOut = tc.inline })
+		})
+	}
+}
+
+func stalledSubscriber(t *testing.T, adjust func(*sfu.Config)) {
+	e := newEnv(t, adjust)
+	pub := e.join("r", "pub", clientOpts{publish: true, recv: both})
 	var subs []*client
 	for i := range 3 {
 		subs = append(subs, e.join("r", fmt.Sprintf("sub%d", i), clientOpts{recv: both}))
@@ -112,14 +124,19 @@ func TestStalledSubscriber(t *testing.T) {
 	for i, s := range subs {
 		start[i] = videoOf(s).packets()
 	}
+	sent := pub.videoSent.Load()
 	time.Sleep(2 * time.Second)
+	// What the publisher sent, less what may still be on its way; the
+	// publisher's ticker runs late on a loaded machine, so this is no
+	// fixed number.
+	want := int(pub.videoSent.Load()-sent) * 9 / 10
 	for i, s := range subs[1:] {
 		r := videoOf(s)
 		got := r.packets() - start[i+1]
 		loss, _ := r.loss()
-		t.Logf("%s: %d packets while sub0 stalled, loss %.2f%%", s.m.Peer, got, 100*loss)
-		if got < 150 || loss > 0.01 {
-			t.Errorf("%s got %d video packets in 2 s with loss %.2f%% while another stalled", s.m.Peer, got, 100*loss)
+		t.Logf("%s: %d packets while sub0 stalled (want %d), loss %.2f%%", s.m.Peer, got, want, 100*loss)
+		if got < want || want < 20 || loss > 0.01 {
+			t.Errorf("%s got %d video packets in 2 s (want %d) with loss %.2f%% while another stalled", s.m.Peer, got, want, 100*loss)
 		}
 	}
 	stalled.mu.Lock()

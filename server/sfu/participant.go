@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/protocol"
@@ -48,7 +47,7 @@ type participant struct {
 	wake    chan struct{}      // one token: the queue has work
 	cancel  context.CancelFunc // ends run's context: called by stop
 
-	// q is what the tracks it receives send it, drained by sendLoop.
+	// q is what the tracks it receives send it (fanout.go drains it).
 	q *sendQueue
 
 	// Owned by run.
@@ -74,7 +73,7 @@ func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel c
 		cancel:   cancel,
 		senders:  make(map[*track]*webrtc.RTPSender),
 		downs:    make(map[*track]*downTrack),
-		q:        newSendQueue(sendQueueSize),
+		q:        newSendQueue(sendQueueSize, s.workers[int(s.nextWorker.Add(1))%len(s.workers)]),
 	}
 }
 
@@ -189,7 +188,6 @@ func (p *participant) start() {
 		}
 	}
 	pc.OnTrack(p.onTrack)
-	p.goroutine(p.sendLoop)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		p.log.Debug("SFU connection state", "state", st.String())
 		switch st {
@@ -339,35 +337,6 @@ func (p *participant) unsubscribe(t *track) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
 	p.dirty = true
-}
-
-// sendLoop writes what the send queue holds to the subscriber, until stop
-// closes the queue. Its one scratch header serves every packet.
-func (p *participant) sendLoop() {
-	var h rtp.Header
-	batch := make([]sendItem, 0, 64)
-	m := p.s.metrics
-	for {
-		var ok bool
-		if batch, ok = p.q.take(batch[:0]); !ok {
-			return
-		}
-		sent, rtx := 0, 0
-		for i := range batch {
-			switch {
-			case !batch[i].d.send(&h, &batch[i]):
-			case batch[i].rtx:
-				rtx++
-			default:
-				sent++
-			}
-			batch[i] = sendItem{}
-		}
-		m.PacketsSent.Add(float64(sent))
-		if rtx > 0 {
-			m.Retransmissions.Add(float64(rtx))
-		}
-	}
 }
 
 // onTrack is pion's news of a track the peer publishes.

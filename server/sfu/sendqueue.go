@@ -15,41 +15,45 @@ type sendItem struct {
 	rtx  bool   // a retransmission asked for by a NACK
 }
 
-// sendQueue is the bounded queue between the forwarding loops of the
-// tracks a subscriber receives and the subscriber's send loop. push never
-// blocks: it refuses when the queue is full, and the down-track decides
-// what to drop (whole frames). One goroutine takes, in batches.
+// sendQueue is the bounded queue of one subscriber's packets, from every
+// track it receives. push never blocks: it refuses when the queue is
+// full, and the down-track decides what to drop (whole frames).
+//
+// The queue has at most one drainer at a time, so that a subscriber's
+// packets leave in the order they were queued. The push that finds the
+// queue idle schedules it, and its caller then drains it: on its own
+// goroutine (a track with few subscribers, a NACK) or by handing it to
+// the worker that owns the subscriber. The drainer keeps it scheduled
+// until a take finds it empty.
 type sendQueue struct {
-	mu     sync.Mutex
-	ring   []sendItem
-	head   int
-	count  int
-	closed bool
-	wake   chan struct{} // one token: the queue went from empty to not empty, or closed
+	w *sendWorker // drains it when the pusher does not
+
+	mu        sync.Mutex
+	ring      []sendItem
+	head      int
+	count     int
+	scheduled bool // a drainer has it
+	closed    bool
 }
 
-func newSendQueue(size int) *sendQueue {
-	return &sendQueue{ring: make([]sendItem, size), wake: make(chan struct{}, 1)}
+func newSendQueue(size int, w *sendWorker) *sendQueue {
+	return &sendQueue{ring: make([]sendItem, size), w: w}
 }
 
-// push appends it, reporting false if the queue is full or closed.
-func (q *sendQueue) push(it sendItem) bool {
+// push appends it. ok is false if the queue is full or closed; schedule
+// is true if the queue was idle: the caller must then drain it or hand it
+// to q.w.
+func (q *sendQueue) push(it sendItem) (ok, schedule bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed || q.count == len(q.ring) {
-		q.mu.Unlock()
-		return false
+		return false, false
 	}
 	q.ring[(q.head+q.count)%len(q.ring)] = it
 	q.count++
-	first := q.count == 1
-	q.mu.Unlock()
-	if first {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
-	}
-	return true
+	schedule = !q.scheduled
+	q.scheduled = true
+	return true, schedule
 }
 
 // free returns how many more items push would take now.
@@ -66,44 +70,34 @@ func (q *sendQueue) depth() int {
 	return q.count
 }
 
-// take moves up to cap(dst)-len(dst) items into dst, waiting while the
-// queue is empty; it returns false once the queue is closed.
-func (q *sendQueue) take(dst []sendItem) ([]sendItem, bool) {
-	for {
-		n := len(dst)
-		var ok bool
-		if dst, ok = q.tryTake(dst); !ok || len(dst) > n {
-			return dst, ok
-		}
-		<-q.wake
-	}
-}
-
-// tryTake is take without the wait.
-func (q *sendQueue) tryTake(dst []sendItem) ([]sendItem, bool) {
+// take moves up to cap(dst)-len(dst) items into dst. Only the drainer
+// calls it; when it takes nothing (the queue is empty or closed), the
+// queue is no longer scheduled and the caller must not touch it again.
+func (q *sendQueue) take(dst []sendItem) []sendItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
-		return dst, false
+		q.scheduled = false
+		return dst
 	}
+	n := len(dst)
 	for q.count > 0 && len(dst) < cap(dst) {
 		dst = append(dst, q.ring[q.head])
 		q.ring[q.head] = sendItem{}
 		q.head = (q.head + 1) % len(q.ring)
 		q.count--
 	}
-	return dst, true
+	if len(dst) == n {
+		q.scheduled = false
+	}
+	return dst
 }
 
-// close makes take return false and push refuse.
+// close empties the queue and makes push refuse.
 func (q *sendQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	clear(q.ring)
 	q.count = 0
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
 }

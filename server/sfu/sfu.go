@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -46,9 +47,14 @@ type SFU struct {
 	closed bool
 
 	ingressDropped atomic.Uint64 // packets the ingress rings overwrote
-	stopSampler    chan struct{}
+	stop           chan struct{} // closed by Close: ends the sampler and the workers
 
-	wg sync.WaitGroup // every participant's goroutine, and the sampler
+	// workers send to the subscribers of tracks with many (fanout.go);
+	// a new participant's queue goes to workers[nextWorker % len].
+	workers    []*sendWorker
+	nextWorker atomic.Uint32
+
+	wg sync.WaitGroup // every participant's goroutine, the sampler and the workers
 }
 
 type roomKey struct{ key, room string }
@@ -76,13 +82,18 @@ func New(cfg Config) (*SFU, error) {
 	if m == nil {
 		m = metrics.NewSFU(nil)
 	}
-	s := &SFU{cfg: cfg, log: logger, metrics: m, rooms: make(map[roomKey]*room), stopSampler: make(chan struct{})}
+	s := &SFU{cfg: cfg, log: logger, metrics: m, rooms: make(map[roomKey]*room), stop: make(chan struct{})}
 	api, mux, addr, err := listen(&cfg, logger, &s.ingressDropped)
 	if err != nil {
 		return nil, err
 	}
 	s.api, s.mux, s.addr = api, mux, addr
 	s.wg.Go(s.sample)
+	for i := range runtime.GOMAXPROCS(0) {
+		w := newSendWorker(i)
+		s.workers = append(s.workers, w)
+		s.wg.Go(func() { w.run(s.stop, m) })
+	}
 	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
 	return s, nil
 }
@@ -100,7 +111,7 @@ func (s *SFU) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.stopSampler)
+	close(s.stop)
 	var all []*participant
 	for _, r := range s.rooms {
 		for _, p := range r.participants {
@@ -219,7 +230,7 @@ func (s *SFU) sample() {
 	var ingress uint64
 	for {
 		select {
-		case <-s.stopSampler:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}

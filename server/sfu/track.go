@@ -121,6 +121,11 @@ type forwarder struct {
 	lastTS    uint32
 	bits      int64
 	windowEnd time.Time
+
+	// The fan-out's scratch: what the loop sends with itself, and the
+	// queues to hand to each worker.
+	send    *sender
+	pending [][]*sendQueue
 }
 
 // forward stores one packet in the shared buffer and hands it to every
@@ -150,8 +155,36 @@ func (f *forwarder) forward(t *track, pkt []byte, now time.Time) {
 	}
 	f.started, f.lastTS = true, f.h.Timestamp
 	if downs := t.downs.Load(); downs != nil {
-		for _, d := range *downs {
-			d.push(&p)
+		f.fanOut(t, *downs, &p)
+	}
+}
+
+// fanOut hands p to every down-track, and sends it: itself to a few
+// subscribers, through the workers to more (see fanout.go).
+func (f *forwarder) fanOut(t *track, downs []*downTrack, p *pktInfo) {
+	s := t.pub.s
+	if f.send == nil {
+		f.send, f.pending = newSender(), make([][]*sendQueue, len(s.workers))
+	}
+	if len(downs) <= s.cfg.InlineFanOut {
+		for _, d := range downs {
+			if d.push(p) && !f.send.drain(d.q, inlineBatches) {
+				d.q.w.add(d.q)
+			}
+		}
+		f.send.flush(s.metrics)
+		return
+	}
+	for _, d := range downs {
+		if d.push(p) {
+			f.pending[d.q.w.i] = append(f.pending[d.q.w.i], d.q)
+		}
+	}
+	for i, qs := range f.pending {
+		if len(qs) > 0 {
+			s.workers[i].add(qs...)
+			clear(qs)
+			f.pending[i] = qs[:0]
 		}
 	}
 }
