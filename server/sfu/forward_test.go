@@ -197,8 +197,8 @@ func TestDownTrackDropsWholeFrames(t *testing.T) {
 		t.Fatal("no queue-full drops")
 	}
 	drainAll(downs[1:], s) // it reads again
-	frame(false, 10, true)         // dropped: no keyframe yet
-	frame(true, 10, true)          // resumes here
+	frame(false, 10, true) // dropped: no keyframe yet
+	frame(true, 10, true)  // resumes here
 	frame(false, 10, true)
 
 	fast, slow := ws[0].seqs, ws[1].seqs
