@@ -20,6 +20,9 @@ type sfuCounters struct {
 
 // counters scrapes the server's /metrics.
 func (s *server) counters(ctx context.Context) (sfuCounters, error) {
+	if !s.skywasmMetrics {
+		return sfuCounters{}, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/metrics", nil)

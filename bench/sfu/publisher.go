@@ -23,8 +23,9 @@ import (
 type publisher struct {
 	index uint16
 	epoch time.Time // the bench's clock starts here
-	peer  *sdk.Peer
-	track *webrtc.TrackLocalStaticRTP
+	// write sends one packet into the server; leave disconnects.
+	write func(*rtp.Packet) error
+	leave func()
 
 	// keyframe is set by a picture-loss indication or FIR from the SFU.
 	keyframe atomic.Bool
@@ -44,7 +45,7 @@ func startPublisher(ctx context.Context, srv *server, room string, index int, ep
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the publisher's pion API: %w", err)
 	}
-	p.track, err = webrtc.NewTrackLocalStaticRTP(
+	track, err := webrtc.NewTrackLocalStaticRTP(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 		"video", fmt.Sprintf("pub%d", index))
 	if err != nil {
@@ -53,11 +54,12 @@ func startPublisher(ctx context.Context, srv *server, room string, index int, ep
 	// A publisher receives nothing, as a webinar's presenter: every
 	// forwarded packet then goes to a subscriber, which is what the
 	// benchmark counts.
-	opts := &sdk.RoomOptions{Mode: protocol.SFU, Stream: sdk.NewMediaStream(p.track), NoVideoReceive: true, NoAudioReceive: true}
-	p.peer, err = joinBot(ctx, srv, api, fmt.Sprintf("pub%d", index), room, opts)
+	opts := &sdk.RoomOptions{Mode: protocol.SFU, Stream: sdk.NewMediaStream(track), NoVideoReceive: true, NoAudioReceive: true}
+	peer, err := joinBot(ctx, srv, api, fmt.Sprintf("pub%d", index), room, opts)
 	if err != nil {
 		return nil, fmt.Errorf("publisher %d: %w", index, err)
 	}
+	p.write, p.leave = track.WriteRTP, peer.Destroy
 	return p, nil
 }
 
@@ -95,7 +97,7 @@ func (p *publisher) send(ctx context.Context) {
 				seq++
 				// An error names a binding that is closing; the SFU's
 				// binding is the only one and its loss ends the run.
-				_ = p.track.WriteRTP(&pkt)
+				_ = p.write(&pkt)
 				p.packets.Add(1)
 				p.bytes.Add(uint64(n))
 			}
@@ -108,7 +110,7 @@ func (p *publisher) send(ctx context.Context) {
 // leaves.
 func (p *publisher) stop() {
 	p.wg.Wait()
-	p.peer.Destroy()
+	p.leave()
 }
 
 // keyframeRequests watches the RTCP a publisher receives for requests of

@@ -32,6 +32,9 @@ type server struct {
 	waited   chan struct{}  // closed when the process has been waited for
 	waitErr  error          // set before waited is closed
 	drain    sync.WaitGroup // copies the rest of its stdout away
+
+	skywasmMetrics bool   // its /metrics has skywasm's SFU counters
+	onStop         func() // if set, called once the process has ended
 }
 
 // startupWait bounds how long the server may take to print its address.
@@ -79,7 +82,7 @@ func startServer(ctx context.Context, skywasm string, members int, logs io.Write
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("failed to start %s: %w", skywasm, err)
 	}
-	s := &server{cmd: cmd, key: cfg.Apps[0].Key, dir: dir, waited: make(chan struct{})}
+	s := &server{cmd: cmd, key: cfg.Apps[0].Key, dir: dir, waited: make(chan struct{}), skywasmMetrics: true}
 	lines := bufio.NewScanner(out)
 	found := make(chan error, 1)
 	s.drain.Go(func() {
@@ -140,6 +143,27 @@ func (s *server) stop() {
 		<-s.waited
 	}
 	os.RemoveAll(s.dir)
+	if s.onStop != nil {
+		s.onStop()
+	}
+}
+
+// rss is the server's resident memory in bytes.
+func (s *server) rss() (int64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the server's memory: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("failed to read the server's memory: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("failed to read the server's memory: no VmRSS")
 }
 
 // exited returns an error if the server has exited, which it must not do

@@ -43,6 +43,9 @@ type options struct {
 	maxSubs    int
 	budget     time.Duration
 	args       []string
+	livekit    string // compare with this LiveKit binary
+	rounds     int    // turns of each server, with livekit
+	target     target // the server under test; skywasm's when unset
 }
 
 // timing is how long each part of a step takes.
@@ -71,7 +74,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.skywasm, "skywasm", "bin/skywasm", "the skywasm `binary` to run as the server")
 	fs.StringVar(&o.json, "json", "", "write the results as JSON to `file`")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds' run with 1 and 2 subscribers, for tests")
-	fs.IntVar(&o.publishers, "publishers", 1, "publishing bots, 1 or 2")
+	fs.IntVar(&o.publishers, "publishers", 1, "publishing bots, 1 to 4")
+	fs.StringVar(&o.livekit, "livekit", "", "compare with this LiveKit server `binary`, taking turns (see compare.go)")
+	fs.IntVar(&o.rounds, "rounds", 1, "with -livekit: turns of each server per publisher count")
 	fs.IntVar(&o.maxSubs, "max-subscribers", 400, "stop the ramp at this many subscribers")
 	fs.DurationVar(&o.budget, "budget", 2*time.Minute, "stop the ramp when the next step would end after this much time")
 	if err := fs.Parse(args); err != nil {
@@ -80,8 +85,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("sfu: unexpected arguments %q", fs.Args())
-	case o.publishers < 1 || o.publishers > 2:
-		return fmt.Errorf("sfu: -publishers %d: must be 1 or 2", o.publishers)
+	case o.publishers < 1 || o.publishers > 4:
+		return fmt.Errorf("sfu: -publishers %d: must be 1 to 4", o.publishers)
 	case o.maxSubs < 1:
 		return fmt.Errorf("sfu: -max-subscribers %d: must be at least 1", o.maxSubs)
 	case o.budget <= 0:
@@ -91,6 +96,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.smoke {
 		t = smokeTiming
 		o.maxSubs = min(o.maxSubs, 2)
+	}
+	if o.livekit != "" {
+		return compare(ctx, o, t, stdout, &lockedWriter{w: stderr})
 	}
 	// The server's log and the progress lines both go to stderr.
 	r, err := run(ctx, o, t, &lockedWriter{w: stderr})
@@ -122,6 +130,7 @@ type step struct {
 	// The server's own counts over the window: packets it read from the
 	// publishers, NACKs it got from subscribers.
 	read, nacks float64
+	rss         int64 // the server's resident memory, bytes, after the window
 }
 
 func (s step) loss() float64 { return 1 - float64(s.delivered)/float64(s.expected) }
@@ -182,7 +191,11 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 	start := time.Now()
 	deadline := start.Add(o.budget)
 	res := &result{best: -1, timing: t}
-	srv, err := startServer(ctx, o.skywasm, o.maxSubs+o.publishers, progress)
+	tgt := o.target
+	if tgt.name == "" {
+		tgt = skywasmTarget(o.skywasm)
+	}
+	srv, err := tgt.start(ctx, o.maxSubs+o.publishers, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +213,7 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 	}()
 	for i := range o.publishers {
 		jctx, cancel := context.WithTimeout(ctx, t.join)
-		p, err := startPublisher(jctx, srv, room, i, epoch)
+		p, err := tgt.publisher(jctx, srv, room, i, epoch)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -245,7 +258,7 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 			break
 		}
 		began, have := time.Now(), len(subs)
-		added, err := addSubscribers(ctx, srv, api, room, have, target, o.publishers, epoch, &recording, t)
+		added, err := addSubscribers(ctx, tgt, srv, api, room, have, target, o.publishers, epoch, &recording, t)
 		subs = append(subs, added...)
 		joinTime += time.Since(began)
 		if err != nil {
@@ -299,7 +312,7 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 // addSubscribers adds subscribers from index have up to want, t.parallel
 // at a time, and waits until each receives every publisher's video. It
 // returns those that joined, also on error.
-func addSubscribers(ctx context.Context, srv *server, api *webrtc.API, room string, have, want, publishers int, epoch time.Time, recording *atomic.Bool, t timing) ([]*subscriber, error) {
+func addSubscribers(ctx context.Context, tgt target, srv *server, api *webrtc.API, room string, have, want, publishers int, epoch time.Time, recording *atomic.Bool, t timing) ([]*subscriber, error) {
 	var (
 		mu    sync.Mutex
 		added []*subscriber
@@ -319,7 +332,7 @@ func addSubscribers(ctx context.Context, srv *server, api *webrtc.API, room stri
 				next++
 				mu.Unlock()
 				jctx, cancel := context.WithTimeout(ctx, t.join)
-				s, err := startSubscriber(jctx, srv, api, room, i, publishers, epoch, recording)
+				s, err := tgt.subscriber(jctx, srv, api, room, i, publishers, epoch, recording)
 				if err == nil {
 					err = s.waitMedia(jctx)
 				}
@@ -385,6 +398,9 @@ func measure(ctx context.Context, srv *server, pubs []*publisher, subs []*subscr
 		return st, err
 	}
 	st.read, st.nacks = sfu1.read-sfu0.read, sfu1.nacks-sfu0.nacks
+	if st.rss, err = srv.rss(); err != nil {
+		return st, err
+	}
 	st.window = time.Since(t0)
 	st.serverCPU, st.benchCPU = server1-server0, self1-self0
 	if err := sleep(ctx, t.grace); err != nil {

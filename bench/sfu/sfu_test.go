@@ -90,6 +90,49 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
+// TestSmokeLiveKit runs the comparison briefly against bin/skywasm and
+// bin/livekit/server (scripts/bench.sh builds it): every row has both
+// figures but the cliff's, which a two-step ramp never reaches.
+func TestSmokeLiveKit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the SFU comparison's smoke run takes several seconds")
+	}
+	var bins []string
+	for _, b := range []string{"../../bin/skywasm", "../../bin/livekit/server"} {
+		abs, err := filepath.Abs(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			t.Skipf("the comparison's smoke run needs %s (make build; scripts/bench.sh builds LiveKit): %v", b, err)
+		}
+		bins = append(bins, abs)
+	}
+	out := filepath.Join(t.TempDir(), "sfu-livekit.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if err := Main(ctx, []string{"-smoke", "-skywasm", bins[0], "-livekit", bins[1], "-json", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout:\n%s", stdout.String())
+	sec, err := bench.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sec.Rows {
+		if strings.Contains(r.Metric, "cliff") {
+			continue
+		}
+		if r.Skywasm == nil || r.Other == nil || *r.Skywasm < 0 || *r.Other < 0 || r.OtherName == "" {
+			t.Errorf("row %q: skywasm %v, %s %v", r.Metric, r.Skywasm, r.OtherName, r.Other)
+		}
+		if strings.HasPrefix(r.Metric, "largest room") && (*r.Skywasm != 3 || *r.Other != 3) {
+			t.Errorf("row %q: %v and %v, want 3 and 3", r.Metric, *r.Skywasm, *r.Other)
+		}
+	}
+}
+
 func TestSplitFrame(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -302,7 +345,7 @@ func TestCPUTime(t *testing.T) {
 
 func TestMainFlags(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"-publishers", "3"}, {"-max-subscribers", "0"}, {"-budget", "0s"}, {"extra"}} {
+	for _, args := range [][]string{{"-publishers", "5"}, {"-max-subscribers", "0"}, {"-budget", "0s"}, {"extra"}} {
 		var stderr bytes.Buffer
 		if err := Main(context.Background(), args, &stderr, &stderr); err == nil {
 			t.Errorf("Main(%q) did not fail", args)

@@ -62,10 +62,11 @@ func joinBot(ctx context.Context, srv *server, api *webrtc.API, id, room string,
 // keeps which counters arrived from each publisher and, while the bench
 // records, how long each took.
 type subscriber struct {
+	name      string
 	epoch     time.Time
 	recording *atomic.Bool // shared: a measurement window is open
-	peer      *sdk.Peer
-	room      *sdk.SFURoom
+	room      *sdk.SFURoom // skywasm's; nil for LiveKit's bots
+	leave     func()
 
 	mu      sync.Mutex
 	got     [][]uint64 // per publisher, a bit per counter received
@@ -83,21 +84,14 @@ type subscriber struct {
 // startSubscriber connects a subscriber and joins room; its media arrives
 // later (waitMedia).
 func startSubscriber(ctx context.Context, srv *server, api *webrtc.API, room string, index, publishers int, epoch time.Time, recording *atomic.Bool) (*subscriber, error) {
-	s := &subscriber{
-		epoch: epoch, recording: recording,
-		got:     make([][]uint64, publishers),
-		heard:   make([]bool, publishers),
-		missing: publishers,
-		reading: map[*webrtc.TrackRemote]bool{},
-		first:   make(chan struct{}),
-	}
+	s := newSubscriber(fmt.Sprintf("sub%d", index), publishers, epoch, recording)
 	// Only video is published; a subscriber that asked for audio too
 	// would get nothing more.
-	peer, err := joinBot(ctx, srv, api, fmt.Sprintf("sub%d", index), room, &sdk.RoomOptions{Mode: protocol.SFU, NoAudioReceive: true})
+	peer, err := joinBot(ctx, srv, api, s.name, room, &sdk.RoomOptions{Mode: protocol.SFU, NoAudioReceive: true})
 	if err != nil {
 		return nil, err
 	}
-	s.peer = peer
+	s.leave = peer.Destroy
 	rm, ok := peer.Rooms()[room].(*sdk.SFURoom)
 	if !ok {
 		peer.Destroy()
@@ -110,6 +104,18 @@ func startSubscriber(ctx context.Context, srv *server, api *webrtc.API, room str
 		s.stream(st)
 	}
 	return s, nil
+}
+
+// newSubscriber returns a subscriber's counting, not yet connected.
+func newSubscriber(name string, publishers int, epoch time.Time, recording *atomic.Bool) *subscriber {
+	return &subscriber{
+		name: name, epoch: epoch, recording: recording,
+		got:     make([][]uint64, publishers),
+		heard:   make([]bool, publishers),
+		missing: publishers,
+		reading: map[*webrtc.TrackRemote]bool{},
+		first:   make(chan struct{}),
+	}
 }
 
 // stream starts reading a remote stream's tracks, once each, and the RTCP
@@ -231,7 +237,7 @@ func (s *subscriber) waitMedia(ctx context.Context) error {
 	case <-s.first:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("subscriber %s received no video: %w", s.peer.ID(), ctx.Err())
+		return fmt.Errorf("subscriber %s received no video: %w", s.name, ctx.Err())
 	}
 }
 
@@ -241,7 +247,7 @@ func (s *subscriber) stop() {
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
-	s.peer.Destroy()
+	s.leave()
 	s.wg.Wait()
 }
 

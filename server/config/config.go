@@ -44,6 +44,8 @@ type Config struct {
 	Apps []App `yaml:"apps"`
 	// Network bounds what one client address may use.
 	Network Network `yaml:"network"`
+	// SFU limits this node's media server.
+	SFU SFU `yaml:"sfu"`
 
 	// index maps an API key to its position in Apps. Parse and Dev build it;
 	// a Config built by hand has none and App scans Apps instead.
@@ -270,6 +272,7 @@ func (c *Config) Validate() error {
 	if len(c.Apps) == 0 {
 		fail("apps", "at least one app is required")
 	}
+	errs = append(errs, c.SFU.validate()...)
 	seen := make(map[string]int, len(c.Apps))
 	for i, a := range c.Apps {
 		field := fmt.Sprintf("apps[%d]", i)
@@ -436,4 +439,27 @@ func IsAPIKey(s string) bool {
 		}
 	}
 	return true
+}
+
+// SFU is the `sfu:` section: the node's limits, beyond which a new SFU
+// connection is refused with sfu-limited and the rooms' members are
+// unaffected. Zero means no limit.
+type SFU struct {
+	// MaxParticipants is the most SFU connections the node holds.
+	MaxParticipants int `yaml:"maxParticipants"`
+	// MaxTracksPerCPU is the most tracks the node sends to subscribers
+	// per CPU core (a room of one publisher of audio and video and n
+	// subscribers takes 2n).
+	MaxTracksPerCPU int `yaml:"maxTracksPerCPU"`
+}
+
+func (s SFU) validate() []error {
+	var errs []error
+	if s.MaxParticipants < 0 {
+		errs = append(errs, fmt.Errorf("sfu.maxParticipants: %d is negative", s.MaxParticipants))
+	}
+	if s.MaxTracksPerCPU < 0 {
+		errs = append(errs, fmt.Errorf("sfu.maxTracksPerCPU: %d is negative", s.MaxTracksPerCPU))
+	}
+	return errs
 }

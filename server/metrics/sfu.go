@@ -17,9 +17,32 @@ type SFU struct {
 	// once per packet however many subscribers it reaches.
 	PacketsForwarded prometheus.Counter
 	BytesForwarded   prometheus.Counter
-	// NACKs counts RTCP NACK packets received from subscribers; pion's
-	// NACK responder answers them from its per-track packet buffer.
+	// PacketsSent counts RTP packets written to subscribers, once per
+	// subscriber, retransmissions not included.
+	PacketsSent prometheus.Counter
+	// NACKs counts RTCP NACK packets received from subscribers; the SFU
+	// answers them from the published track's shared packet buffer.
 	NACKs prometheus.Counter
+	// Retransmissions counts packets sent again to answer NACKs.
+	Retransmissions prometheus.Counter
+	// Drops by reason, of packets a subscriber did not get:
+	// DropsQueueFull, its send queue had no room for the frame;
+	// DropsKeyframeWait, video after a drop, until the next keyframe;
+	// DropsCongestion, video paused because the subscriber's bandwidth
+	// estimate is far below the track's bitrate; DropsEvicted, gone from
+	// the shared buffer before the subscriber's turn came;
+	// DropsIngress, packets of a publisher overwritten in the ingress ring
+	// before the track's loop read them (once, whatever the subscribers).
+	DropsQueueFull, DropsKeyframeWait, DropsCongestion, DropsEvicted, DropsIngress prometheus.Counter
+	// QueueDepth is the number of packets waiting in every subscriber's
+	// send queue, sampled every second; QueueDepthMax the deepest one.
+	QueueDepth, QueueDepthMax prometheus.Gauge
+	// CongestionPaused is the number of subscribers whose video is paused
+	// for lack of bandwidth, sampled every second.
+	CongestionPaused prometheus.Gauge
+	// AdmissionsRefused counts SFU_GET_OFFERs refused with sfu-limited
+	// because the node is at its configured limits.
+	AdmissionsRefused prometheus.Counter
 	// PLIs counts PLI and FIR packets received from subscribers.
 	PLIs prometheus.Counter
 	// KeyframeRequests counts the PLIs sent to publishers, after rate
@@ -46,6 +69,24 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 		BytesForwarded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skywasm_sfu_forwarded_bytes_total", Help: "Bytes of RTP read from publishers and forwarded, once per packet whatever the number of subscribers.",
 		}),
+		PacketsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skywasm_sfu_sent_packets_total", Help: "RTP packets written to subscribers, once per subscriber, retransmissions not included.",
+		}),
+		Retransmissions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skywasm_sfu_retransmitted_packets_total", Help: "RTP packets sent again to subscribers to answer their NACKs.",
+		}),
+		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "skywasm_sfu_send_queue_packets", Help: "Packets waiting in all subscribers' send queues, sampled every second.",
+		}),
+		QueueDepthMax: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "skywasm_sfu_send_queue_max_packets", Help: "Packets waiting in the deepest subscriber send queue, sampled every second.",
+		}),
+		CongestionPaused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "skywasm_sfu_congestion_paused_subscribers", Help: "Subscribers whose video is paused for lack of bandwidth, sampled every second.",
+		}),
+		AdmissionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skywasm_sfu_admissions_refused_total", Help: "SFU_GET_OFFERs refused with sfu-limited at the node's limits.",
+		}),
 		NACKs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skywasm_sfu_nacks_total", Help: "RTCP NACK packets received from subscribers.",
 		}),
@@ -56,8 +97,18 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 			Name: "skywasm_sfu_keyframe_requests_total", Help: "Keyframe requests (PLI) sent to publishers, after rate limiting.",
 		}),
 	}
+	drops := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skywasm_sfu_dropped_packets_total", Help: "RTP packets not forwarded, by reason.",
+	}, []string{"reason"})
+	s.DropsQueueFull = drops.WithLabelValues("queue-full")
+	s.DropsKeyframeWait = drops.WithLabelValues("keyframe-wait")
+	s.DropsCongestion = drops.WithLabelValues("congestion")
+	s.DropsEvicted = drops.WithLabelValues("evicted")
+	s.DropsIngress = drops.WithLabelValues("ingress")
 	if reg != nil {
-		reg.MustRegister(s.Rooms, s.Participants, s.Tracks, s.PacketsForwarded, s.BytesForwarded, s.NACKs, s.PLIs, s.KeyframeRequests)
+		reg.MustRegister(s.Rooms, s.Participants, s.Tracks, s.PacketsForwarded, s.BytesForwarded, s.PacketsSent,
+			s.NACKs, s.Retransmissions, s.PLIs, s.KeyframeRequests, drops, s.QueueDepth, s.QueueDepthMax,
+			s.CongestionPaused, s.AdmissionsRefused)
 	}
 	return s
 }

@@ -32,6 +32,21 @@ type Config struct {
 	// KeyframeInterval is the least time between two keyframe requests to
 	// one published track, however many subscribers ask.
 	KeyframeInterval time.Duration
+	// SocketBuffer is the size in bytes asked of the kernel for the UDP
+	// socket's read and write buffers; 0 keeps the system's default.
+	SocketBuffer int
+	// MaxParticipants is the most PeerConnections the SFU holds; a new
+	// one beyond it is refused with sfu-limited. 0: no limit.
+	MaxParticipants int
+	// MaxDownTracks is the most tracks the SFU sends to subscribers (a
+	// room of n members each publishing audio and video to everyone has
+	// 2n(n-1)); a new participant that would take the SFU beyond it is
+	// refused with sfu-limited. 0: no limit.
+	MaxDownTracks int
+	// InlineFanOut is the most subscribers a published track's own
+	// goroutine sends to; a track with more is sent by the SFU's
+	// workers, one per core. 0 sends every track through the workers.
+	InlineFanOut int
 }
 
 // DefaultConfig returns a Config listening on 127.0.0.1:0; its Router must
@@ -40,6 +55,8 @@ func DefaultConfig() Config {
 	return Config{
 		UDPAddr:          "127.0.0.1:0",
 		KeyframeInterval: 500 * time.Millisecond,
+		SocketBuffer:     4 << 20,
+		InlineFanOut:     16,
 	}
 }
 
@@ -55,6 +72,18 @@ func (c *Config) Validate() error {
 		if net.ParseIP(a) == nil {
 			return fmt.Errorf("sfu: Config.PublicAddrs: %q is not an IP address", a)
 		}
+	}
+	if c.SocketBuffer < 0 {
+		return fmt.Errorf("sfu: Config.SocketBuffer %d is negative", c.SocketBuffer)
+	}
+	if c.MaxParticipants < 0 {
+		return fmt.Errorf("sfu: Config.MaxParticipants %d is negative", c.MaxParticipants)
+	}
+	if c.MaxDownTracks < 0 {
+		return fmt.Errorf("sfu: Config.MaxDownTracks %d is negative", c.MaxDownTracks)
+	}
+	if c.InlineFanOut < 0 {
+		return fmt.Errorf("sfu: Config.InlineFanOut %d is negative", c.InlineFanOut)
 	}
 	if c.KeyframeInterval <= 0 {
 		return fmt.Errorf("sfu: Config.KeyframeInterval %v is not positive", c.KeyframeInterval)

@@ -3,6 +3,8 @@
 package sfu
 
 import (
+	"time"
+
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/server/routing"
@@ -25,11 +27,12 @@ func (s *SFU) PublishedVideo(m routing.Member) *Track {
 	return nil
 }
 
+// Forwarder is a track's forwarding loop state.
+type Forwarder = forwarder
+
 // ForwardOne is the body of track.forward's loop for one packet already
-// read into buf.
-func ForwardOne(t *Track, buf []byte) {
-	m := t.pub.s.metrics
-	m.PacketsForwarded.Inc()
-	m.BytesForwarded.Add(float64(len(buf)))
-	_, _ = t.local.Write(buf)
+// read into buf: into the shared buffer and every subscriber's queue. The
+// subscribers' send loops do the rest on their own goroutines.
+func ForwardOne(t *Track, f *Forwarder, buf []byte) {
+	f.forward(t, buf, time.Now())
 }

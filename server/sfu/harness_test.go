@@ -94,17 +94,20 @@ type client struct {
 	received int // offers
 	first    time.Duration
 
-	plis atomic.Int64 // received by this publisher's video sender
+	plis      atomic.Int64 // received by this publisher's video sender
+	videoSent atomic.Int64 // packets this publisher wrote
 }
 
 // recvTrack is what a client receives of one remote track.
 type recvTrack struct {
-	remote *webrtc.TrackRemote
-	mu     sync.Mutex
-	seen   []bool // by sequence number
-	count  int
-	lo, hi int // unwrapped sequence numbers
-	ended  bool
+	remote  *webrtc.TrackRemote
+	stall   chan struct{} // while not nil, read waits for it to close
+	mu      sync.Mutex
+	lastSeq uint16 // the last packet's sequence number
+	seen    []bool // by sequence number
+	count   int
+	lo, hi  int // unwrapped sequence numbers
+	ended   bool
 }
 
 // loss is the share of packets missing between the first and the last
@@ -339,6 +342,8 @@ func (c *client) read(r *recvTrack) {
 		last = last + d
 		i := last - base + len(r.seen)/2
 		r.mu.Lock()
+		stall := r.stall
+		r.lastSeq = p.SequenceNumber
 		if i >= 0 && i < len(r.seen) && !r.seen[i] {
 			r.seen[i] = true
 			if r.count == 0 || i < r.lo {
@@ -350,6 +355,12 @@ func (c *client) read(r *recvTrack) {
 			r.count++
 		}
 		r.mu.Unlock()
+		if stall != nil {
+			select {
+			case <-stall:
+			case <-c.quit:
+			}
+		}
 	}
 }
 
@@ -373,6 +384,7 @@ func (c *client) write(stopAfter int) {
 			vp.SequenceNumber++
 			vp.Timestamp += 900
 			_ = c.video.WriteRTP(vp)
+			c.videoSent.Add(1)
 		case <-at.C:
 			ap.SequenceNumber++
 			ap.Timestamp += 960

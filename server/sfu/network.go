@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/pionlog"
@@ -16,7 +18,7 @@ import (
 
 // listen opens the UDP socket every participant shares and the pion API
 // whose PeerConnections use it.
-func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, *net.UDPAddr, error) {
+func listen(cfg *Config, logger *slog.Logger, ingressDropped *atomic.Uint64) (*webrtc.API, *ice.UDPMuxDefault, *net.UDPAddr, error) {
 	host, port, err := net.SplitHostPort(cfg.UDPAddr)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sfu: failed to parse UDPAddr: %w", err)
@@ -35,6 +37,7 @@ func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sfu: failed to listen on UDP %s: %w", addr, err)
 	}
+	sizeSocket(conn, cfg.SocketBuffer, logger)
 	factory := pionlog.New(logger.With("component", "pion"))
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: factory.NewLogger("udpmux")})
 
@@ -43,6 +46,7 @@ func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, 
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes(types)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.BufferFactory = bufferFactory(ingressDropped)
 	// Loopback candidates are what a server on 127.0.0.1 has to offer
 	// (dev mode, tests); pion leaves them out unless told.
 	se.SetIncludeLoopbackCandidate(addr.IP.IsLoopback())
@@ -63,13 +67,55 @@ func listen(cfg *Config, logger *slog.Logger) (*webrtc.API, *ice.UDPMuxDefault, 
 		_ = mux.Close()
 		return nil, nil, nil, fmt.Errorf("sfu: failed to register codecs: %w", err)
 	}
-	// The defaults: a NACK responder with a packet buffer per sent track,
-	// a NACK generator on what publishers send, RTCP reports, TWCC.
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	ir, err := interceptors(m)
+	if err != nil {
 		_ = mux.Close()
 		return nil, nil, nil, fmt.Errorf("sfu: failed to register interceptors: %w", err)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return api, mux, conn.LocalAddr().(*net.UDPAddr), nil
+}
+
+// interceptors are pion's defaults less two: the NACK responder, which
+// copies every packet sent into a buffer per subscriber (the SFU answers
+// NACKs from the one buffer per published track), and the statistics
+// interceptor, which the SFU never reads.
+func interceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(generator)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	return ir, nil
+}
+
+// sizeSocket asks the kernel for socket buffers of size bytes, and logs
+// what it grants when that is less: on Linux, net.core.rmem_max and
+// wmem_max cap the request silently.
+func sizeSocket(conn *net.UDPConn, size int, logger *slog.Logger) {
+	if size <= 0 {
+		return
+	}
+	if err := conn.SetReadBuffer(size); err != nil {
+		logger.Warn("SFU socket read buffer not set", "bytes", size, "err", err)
+	}
+	if err := conn.SetWriteBuffer(size); err != nil {
+		logger.Warn("SFU socket write buffer not set", "bytes", size, "err", err)
+	}
+	if rcv, snd, ok := granted(conn); ok && (rcv < size || snd < size) {
+		logger.Warn("the kernel granted smaller SFU socket buffers than asked (raise net.core.rmem_max and wmem_max)",
+			"asked", size, "read", rcv, "write", snd)
+	}
 }

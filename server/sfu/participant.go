@@ -47,9 +47,13 @@ type participant struct {
 	wake    chan struct{}      // one token: the queue has work
 	cancel  context.CancelFunc // ends run's context: called by stop
 
+	// q is what the tracks it receives send it (fanout.go drains it).
+	q *sendQueue
+
 	// Owned by run.
 	pc       *webrtc.PeerConnection
 	senders  map[*track]*webrtc.RTPSender
+	downs    map[*track]*downTrack
 	offering bool // an SFU_OFFER awaits its answer
 	again    bool // something changed while offering
 	dirty    bool // an offer is due
@@ -68,6 +72,8 @@ func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel c
 		wake:     make(chan struct{}, 1),
 		cancel:   cancel,
 		senders:  make(map[*track]*webrtc.RTPSender),
+		downs:    make(map[*track]*downTrack),
+		q:        newSendQueue(sendQueueSize, s.workers[int(s.nextWorker.Add(1))%len(s.workers)]),
 	}
 }
 
@@ -119,6 +125,7 @@ func (p *participant) stop() {
 		p.stopped = true
 		p.queue = nil
 		p.cancel()
+		p.q.close()
 	}
 }
 
@@ -153,6 +160,9 @@ func (p *participant) run(ctx context.Context) {
 }
 
 func (p *participant) teardown() {
+	for t, d := range p.downs {
+		t.removeDown(d)
+	}
 	if p.pc != nil {
 		if err := p.pc.Close(); err != nil {
 			p.log.Debug("closing the PeerConnection", "err", err)
@@ -299,15 +309,17 @@ func (p *participant) subscribe(t *track) {
 	}
 	// A transceiver of its own, never AddTrack: AddTrack would reuse the
 	// recvonly transceiver the peer publishes into.
-	tr, err := p.pc.AddTransceiverFromTrack(t.fanout, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	d := newDownTrack(t, p.q)
+	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.log.Warn("failed to add a track", "track", t.id, "err", err)
 		return
 	}
 	sender := tr.Sender()
-	p.senders[t] = sender
+	p.senders[t], p.downs[t] = sender, d
+	t.addDown(d)
 	p.dirty = true
-	p.goroutine(func() { p.readRTCP(sender, t) })
+	p.goroutine(func() { p.readRTCP(sender, d) })
 }
 
 // unsubscribe stops sending t to the peer, from the next offer.
@@ -317,6 +329,10 @@ func (p *participant) unsubscribe(t *track) {
 		return
 	}
 	delete(p.senders, t)
+	if d := p.downs[t]; d != nil {
+		t.removeDown(d)
+		delete(p.downs, t)
+	}
 	if err := p.pc.RemoveTrack(sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
@@ -325,11 +341,7 @@ func (p *participant) unsubscribe(t *track) {
 
 // onTrack is pion's news of a track the peer publishes.
 func (p *participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	t, err := newTrack(p, remote)
-	if err != nil {
-		p.log.Warn("failed to publish a track", "kind", remote.Kind().String(), "err", err)
-		return
-	}
+	t := newTrack(p, remote)
 	if !p.goroutine(t.forward) {
 		return
 	}

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -44,7 +46,15 @@ type SFU struct {
 	rooms  map[roomKey]*room
 	closed bool
 
-	wg sync.WaitGroup // every participant's goroutine
+	ingressDropped atomic.Uint64 // packets the ingress rings overwrote
+	stop           chan struct{} // closed by Close: ends the sampler and the workers
+
+	// workers send to the subscribers of tracks with many (fanout.go);
+	// a new participant's queue goes to workers[nextWorker % len].
+	workers    []*sendWorker
+	nextWorker atomic.Uint32
+
+	wg sync.WaitGroup // every participant's goroutine, the sampler and the workers
 }
 
 type roomKey struct{ key, room string }
@@ -72,11 +82,18 @@ func New(cfg Config) (*SFU, error) {
 	if m == nil {
 		m = metrics.NewSFU(nil)
 	}
-	api, mux, addr, err := listen(&cfg, logger)
+	s := &SFU{cfg: cfg, log: logger, metrics: m, rooms: make(map[roomKey]*room), stop: make(chan struct{})}
+	api, mux, addr, err := listen(&cfg, logger, &s.ingressDropped)
 	if err != nil {
 		return nil, err
 	}
-	s := &SFU{cfg: cfg, log: logger, metrics: m, api: api, mux: mux, addr: addr, rooms: make(map[roomKey]*room)}
+	s.api, s.mux, s.addr = api, mux, addr
+	s.wg.Go(s.sample)
+	for i := range runtime.GOMAXPROCS(0) {
+		w := newSendWorker(i)
+		s.workers = append(s.workers, w)
+		s.wg.Go(func() { w.run(s.stop, m) })
+	}
 	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
 	return s, nil
 }
@@ -94,6 +111,7 @@ func (s *SFU) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	var all []*participant
 	for _, r := range s.rooms {
 		for _, p := range r.participants {
@@ -138,6 +156,13 @@ func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) e
 	}
 	p := r.participants[m.Peer]
 	if p == nil {
+		if err := s.admitLocked(r, m, recv); err != nil {
+			if len(r.participants) == 0 {
+				delete(s.rooms, rk)
+				s.metrics.Rooms.Dec()
+			}
+			return err
+		}
 		// The participant's context is its own, not the caller's,
 		// which ends with this call: it ends at the participant's
 		// stop, which Close brings to every participant.
@@ -157,6 +182,84 @@ func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) e
 		return errPending
 	}
 	return nil
+}
+
+// admitLocked refuses a new participant that would take the SFU beyond
+// its configured limits; s.mu is held. The room's members are unaffected:
+// the newcomer is refused before anything is sent to anyone.
+func (s *SFU) admitLocked(r *room, m routing.Member, recv routing.Receive) error {
+	c := s.cfg
+	if c.MaxParticipants == 0 && c.MaxDownTracks == 0 {
+		return nil
+	}
+	participants, downs := 0, 0
+	for _, q := range s.rooms {
+		participants += len(q.participants)
+		for _, t := range q.tracks {
+			for _, p := range q.participants {
+				if p.wants(t) {
+					downs++
+				}
+			}
+		}
+	}
+	added := 0
+	for _, t := range r.tracks {
+		if (t.kind == webrtc.RTPCodecTypeVideo && recv.Video) || (t.kind == webrtc.RTPCodecTypeAudio && recv.Audio) {
+			added++
+		}
+	}
+	switch {
+	case c.MaxParticipants > 0 && participants >= c.MaxParticipants:
+		s.metrics.AdmissionsRefused.Inc()
+		return protocol.Errorf(protocol.ErrSFULimited, "the SFU holds its most connections (%d)", c.MaxParticipants)
+	case c.MaxDownTracks > 0 && downs+added > c.MaxDownTracks:
+		s.metrics.AdmissionsRefused.Inc()
+		return protocol.Errorf(protocol.ErrSFULimited, "the SFU sends its most tracks (%d); room %q has %d for %s",
+			c.MaxDownTracks, m.Room, added, m.Peer)
+	}
+	return nil
+}
+
+// sample updates, every second, the figures that would cost too much to
+// count per packet: the send queues' depths, the paused subscribers, the
+// ingress drops.
+func (s *SFU) sample() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var ingress uint64
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		total, deepest, paused := 0, 0, 0
+		s.mu.Lock()
+		for _, r := range s.rooms {
+			for _, p := range r.participants {
+				d := p.q.depth()
+				total += d
+				deepest = max(deepest, d)
+			}
+			for _, t := range r.tracks {
+				if downs := t.downs.Load(); downs != nil {
+					for _, d := range *downs {
+						if d.paused.Load() {
+							paused++
+						}
+					}
+				}
+			}
+		}
+		s.mu.Unlock()
+		s.metrics.QueueDepth.Set(float64(total))
+		s.metrics.QueueDepthMax.Set(float64(deepest))
+		s.metrics.CongestionPaused.Set(float64(paused))
+		now := s.ingressDropped.Load()
+		s.metrics.DropsIngress.Add(float64(now - ingress))
+		ingress = now
+	}
 }
 
 // Answer implements routing.SFU. The SDP is parsed here, so that a

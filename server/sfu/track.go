@@ -4,29 +4,43 @@ package sfu
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/protocol"
 )
 
+// Sizes of a track's shared packet buffer: about 4 s of 1 Mbit/s video,
+// 5 s of audio, for NACKs and for the subscribers' send queues.
+const (
+	videoBufferSlots = 512
+	audioBufferSlots = 256
+)
+
 // track is one track a participant publishes, with the one goroutine
-// that forwards it to every subscriber.
+// that reads it into its shared packet buffer and hands each packet to
+// every subscriber's down-track.
 type track struct {
 	id       string
 	streamID string
 	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecCapability
 	pub      *participant
 	remote   *webrtc.TrackRemote
-	local    *webrtc.TrackLocalStaticRTP
-	fanout   *fanout // local, as subscribers get it
+	buf      *packetBuffer
 	closed   atomic.Bool
+
+	// downs is the down-tracks the forwarding loop hands packets to,
+	// replaced whole (copy on write) under downMu.
+	downMu  sync.Mutex
+	downs   atomic.Pointer[[]*downTrack]
+	bitrate atomic.Int64 // bits per second over the last second
 
 	mu       sync.Mutex
 	last     time.Time   // of the last keyframe request sent
@@ -35,20 +49,50 @@ type track struct {
 	ended    bool
 }
 
-func newTrack(p *participant, remote *webrtc.TrackRemote) (*track, error) {
-	t := &track{id: protocol.RandomID(idLength), streamID: p.streamID, kind: remote.Kind(), pub: p, remote: remote}
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, t.id, t.streamID)
-	if err != nil {
-		return nil, fmt.Errorf("failed to create the local track: %w", err)
+func newTrack(p *participant, remote *webrtc.TrackRemote) *track {
+	codec := remote.Codec().RTPCodecCapability
+	codec.RTCPFeedback = nil
+	size := audioBufferSlots
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		size = videoBufferSlots
 	}
-	t.local, t.fanout = local, &fanout{local, t}
-	return t, nil
+	return &track{
+		id: protocol.RandomID(idLength), streamID: p.streamID, kind: remote.Kind(), codec: codec,
+		pub: p, remote: remote, buf: newPacketBuffer(size),
+	}
 }
 
-// forward offers the track to the room, then copies its RTP to the local
-// track until the publisher's PeerConnection ends it. The buffer is
-// allocated once; TrackLocalStaticRTP writes each packet to every bound
-// subscriber in turn, so there is no goroutine per subscriber or packet.
+// addDown makes d receive the track's packets.
+func (t *track) addDown(d *downTrack) {
+	t.downMu.Lock()
+	defer t.downMu.Unlock()
+	var next []*downTrack
+	if old := t.downs.Load(); old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, d)
+	t.downs.Store(&next)
+}
+
+// removeDown stops handing packets to d.
+func (t *track) removeDown(d *downTrack) {
+	t.downMu.Lock()
+	defer t.downMu.Unlock()
+	old := t.downs.Load()
+	if old == nil {
+		return
+	}
+	next := make([]*downTrack, 0, len(*old))
+	for _, x := range *old {
+		if x != d {
+			next = append(next, x)
+		}
+	}
+	t.downs.Store(&next)
+}
+
+// forward offers the track to the room, then reads its RTP until the
+// publisher's PeerConnection ends it.
 func (t *track) forward() {
 	s := t.pub.s
 	if !s.publish(t) {
@@ -56,8 +100,8 @@ func (t *track) forward() {
 	}
 	defer t.end()
 	defer s.unpublish(t)
-	packets, bytes := s.metrics.PacketsForwarded, s.metrics.BytesForwarded
-	buf := make([]byte, 1500)
+	var f forwarder
+	buf := make([]byte, slotSize)
 	for {
 		n, _, err := t.remote.Read(buf)
 		if err != nil {
@@ -66,11 +110,82 @@ func (t *track) forward() {
 			}
 			return
 		}
-		packets.Inc()
-		bytes.Add(float64(n))
-		// An error names a subscriber whose connection is closing; the
-		// others got the packet, and the closing one is being removed.
-		_, _ = t.local.Write(buf[:n])
+		f.forward(t, buf[:n], time.Now())
+	}
+}
+
+// forwarder is the state of a track's forwarding loop.
+type forwarder struct {
+	h         rtp.Header
+	started   bool
+	lastTS    uint32
+	bits      int64
+	windowEnd time.Time
+
+	// The fan-out's scratch: what the loop sends with itself, and the
+	// queues to hand to each worker.
+	send    *sender
+	pending [][]*sendQueue
+}
+
+// forward stores one packet in the shared buffer and hands it to every
+// down-track. It allocates nothing.
+func (f *forwarder) forward(t *track, pkt []byte, now time.Time) {
+	m := t.pub.s.metrics
+	n, err := f.h.Unmarshal(pkt)
+	if err != nil {
+		return
+	}
+	m.PacketsForwarded.Inc()
+	m.BytesForwarded.Add(float64(len(pkt)))
+	f.bits += int64(len(pkt)) * 8
+	if now.After(f.windowEnd) {
+		if !f.windowEnd.IsZero() {
+			t.bitrate.Store(f.bits * int64(time.Second) / int64(now.Sub(f.windowEnd)+time.Second))
+		}
+		f.bits, f.windowEnd = 0, now.Add(time.Second)
+	}
+	p := pktInfo{seq: f.h.SequenceNumber}
+	if p.slot = t.buf.put(p.seq, pkt); p.slot < 0 {
+		return
+	}
+	if !f.started || f.h.Timestamp != f.lastTS {
+		p.frameStart = true
+		p.keyframe = isKeyframe(t.codec.MimeType, pkt[n:])
+	}
+	f.started, f.lastTS = true, f.h.Timestamp
+	if downs := t.downs.Load(); downs != nil {
+		f.fanOut(t, *downs, &p)
+	}
+}
+
+// fanOut hands p to every down-track, and sends it: itself to a few
+// subscribers, through the workers to more (see fanout.go).
+func (f *forwarder) fanOut(t *track, downs []*downTrack, p *pktInfo) {
+	s := t.pub.s
+	if f.send == nil {
+		f.send, f.pending = newSender(), make([][]*sendQueue, len(s.workers))
+	}
+	if len(downs) <= s.cfg.InlineFanOut {
+		for _, d := range downs {
+			if d.push(p) && !f.send.drain(d.q, inlineBatches) {
+				d.q.w.add(d.q)
+			}
+		}
+		f.send.flush(s.metrics)
+		return
+	}
+	for _, d := range downs {
+		if d.push(p) {
+			f.pending[d.q.w.i] = append(f.pending[d.q.w.i], d.q)
+		}
+	}
+	for i, qs := range f.pending {
+		if len(qs) > 0 {
+			s.workers[i].add(qs...)
+			clear(qs)
+			f.pending[i] = qs[:0]
+		}
 	}
 }
 
@@ -143,21 +258,4 @@ func (t *track) end() {
 	}
 	t.mu.Unlock()
 	t.firing.Wait()
-}
-
-// fanout is the track as subscribers' PeerConnections see it: binding it
-// to one more subscriber asks the publisher for a keyframe, so that the
-// new subscriber's picture starts promptly.
-type fanout struct {
-	*webrtc.TrackLocalStaticRTP
-	t *track
-}
-
-// Bind implements webrtc.TrackLocal.
-func (f *fanout) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := f.TrackLocalStaticRTP.Bind(ctx)
-	if err == nil {
-		f.t.keyframeForNewSubscriber()
-	}
-	return codec, err
 }

@@ -1,5 +1,0 @@
-//go:build !race && !js
-
-package sfu_test
-
-const raceEnabled = false
