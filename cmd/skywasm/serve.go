@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,6 +136,10 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	if o.sfuPublic != "" {
 		sfuCfg.PublicAddrs = splitList(o.sfuPublic)
 	}
+	// The node's admission limits: past them a new SFU participant gets
+	// sfu-limited and the rooms' members are unaffected.
+	sfuCfg.MaxParticipants = cfg.SFU.MaxParticipants
+	sfuCfg.MaxDownTracks = cfg.SFU.MaxTracksPerCPU * runtime.NumCPU()
 	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs)
 	if errors.Is(err, errTURNWildcard) {
 		logger.Warn(err.Error())
