@@ -19,15 +19,19 @@ func (r *Router) dispatch() {
 		case <-r.stop:
 			return
 		case m := <-r.ch:
+			room := strings.HasPrefix(m.Subject, roomPrefix)
+			if room && m.Header.Get(hdrOrigin) == r.Incarnation() {
+				continue // delivered here when it was sent
+			}
 			if m.Header.Get(hdrChunk) != "" {
 				if m = asm.add(m); m == nil {
 					continue
 				}
 			}
-			if strings.HasPrefix(m.Subject, peerPrefix) {
-				r.onPeer(m)
-			} else {
+			if room {
 				r.onRoom(m)
+			} else {
+				r.onPeer(m)
 			}
 		}
 	}
@@ -101,9 +105,6 @@ func (r *Router) forgetRooms(h *holder) {
 
 // onRoom hands a broadcast from another node to the members held here.
 func (r *Router) onRoom(m *nats.Msg) {
-	if m.Header.Get(hdrOrigin) == r.Incarnation() {
-		return // delivered here when it was sent
-	}
 	msg := routing.NewMessage(m.Header.Get(hdrBinary) == "1")
 	msg.Data = append(msg.Data, m.Data...)
 	r.deliverRoom(m.Subject, m.Header.Get(hdrExcept), msg)
