@@ -199,6 +199,7 @@ func TestClusterRoomData20MiB(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settle(t, func() error { return nodes[0].Broadcast(ctx, key, "big", "m0", text("probe")) }, inboxes[1], inboxes[2])
 	size := protocol.MaxFrameSize
 	if raceEnabled {
 		size = 3 << 20 // still three chunks
@@ -239,7 +240,9 @@ func TestClusterRoomData20MiB(t *testing.T) {
 // peers leave their rooms; then, with two of three NATS servers gone,
 // claims fail closed.
 func TestClusterNodeDeath(t *testing.T) {
-	c := startCluster(t, 3, nil)
+	// A short lease, for a quick test; with 20 MiB moving through one
+	// connection on a loaded machine it could lapse.
+	c := startCluster(t, 3, func(cfg *Config) { cfg.Lease = 1500 * time.Millisecond })
 	defer c.stop()
 	r := c.routers
 	ctx := context.Background()

@@ -214,6 +214,7 @@ func TestRouterRooms(t *testing.T) {
 			if err := nodes[1].LogRoomData(ctx, key, "r.*>", "a", []byte{1, 2, 3}, true); err != nil {
 				t.Fatal(err)
 			}
+			settle(t, func() error { return nodes[1].Broadcast(ctx, key, "r.*>", "a", text("probe")) }, inboxes["b"], inboxes["c"])
 			// In order per sender, to every member on every node but except.
 			for i := range 5 {
 				if err := nodes[1].Broadcast(ctx, key, "r.*>", "a", text(string(rune('0'+i)))); err != nil {

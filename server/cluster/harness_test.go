@@ -94,7 +94,6 @@ func startCluster(tb testing.TB, n int, tune func(*Config)) *testCluster {
 		cfg.Node = fmt.Sprintf("n%d", i)
 		cfg.PublicURL = fmt.Sprintf("http://127.0.0.1:%d", 8000+i)
 		cfg.Replicas = min(3, n)
-		cfg.Lease = 1500 * time.Millisecond
 		cfg.ReclaimWindow = 0
 		if tune != nil {
 			tune(&cfg)
@@ -262,4 +261,28 @@ func text(s string) *routing.Message {
 	m := routing.NewMessage(false)
 	m.Data = append(m.Data, s...)
 	return m
+}
+
+// settle waits until what send broadcasts reaches every inbox: a room
+// member that joined through one node hears another node's broadcasts
+// once the NATS servers have exchanged its interest. The probes are
+// released.
+func settle(tb testing.TB, send func() error, inboxes ...*inbox) {
+	tb.Helper()
+	waitFor(tb, 5*time.Second, "room interest to spread", func() bool {
+		if err := send(); err != nil {
+			tb.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		for _, in := range inboxes {
+			if in.count() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(20 * time.Millisecond)
+	for _, in := range inboxes {
+		in.release()
+	}
 }

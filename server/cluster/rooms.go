@@ -278,42 +278,51 @@ func (r *Router) RoomLog(ctx context.Context, key, name string) ([]protocol.LogE
 	if v == nil || err != nil {
 		return nil, err
 	}
-	cons, err := r.logs.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{logSubject(key, name, v.Epoch)},
-	})
+	subj := logSubject(key, name, v.Epoch)
+	last, err := r.logs.GetLastMsgForSubject(ctx, subj)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+	}
+	cons, err := r.logs.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
-	}
-	want := int(info.NumPending)
-	out := make([]protocol.LogEntry, 0, want)
-	for len(out) < want {
-		batch, err := cons.Fetch(want-len(out), jetstream.FetchMaxWait(r.cfg.Timeout))
+	var out []protocol.LogEntry
+	for {
+		batch, err := cons.FetchNoWait(protocol.MaxRoomLog)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 		}
-		n := 0
+		n, done := 0, false
 		for m := range batch.Messages() {
 			n++
 			var e logValue
-			if json.Unmarshal(m.Data(), &e) != nil {
-				continue
+			if json.Unmarshal(m.Data(), &e) == nil {
+				le := protocol.LogEntry{MessageType: e.Type, Src: e.Src, Timestamp: e.At, Size: e.Size}
+				if len(e.Data) > 0 {
+					le.Data = json.RawMessage(e.Data)
+				}
+				out = append(out, le)
 			}
-			le := protocol.LogEntry{MessageType: e.Type, Src: e.Src, Timestamp: e.At, Size: e.Size}
-			if len(e.Data) > 0 {
-				le.Data = json.RawMessage(e.Data)
+			if md, err := m.Metadata(); err == nil && md.Sequence.Stream >= last.Sequence {
+				done = true
 			}
-			out = append(out, le)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 		}
-		if n == 0 {
+		if done {
 			break
 		}
+		if n == 0 && !backoff(ctx, 1) {
+			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, ctx.Err())
+		}
+	}
+	if len(out) > protocol.MaxRoomLog {
+		out = out[len(out)-protocol.MaxRoomLog:]
 	}
 	return out, nil
 }

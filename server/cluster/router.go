@@ -114,10 +114,23 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 	}
 	kv := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
 		c := jetstream.KeyValueConfig{Bucket: name, Storage: jetstream.MemoryStorage, Replicas: cfg.Replicas, History: 1, TTL: ttl}
-		b, err := js.CreateKeyValue(ctx, c)
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			b, err = js.KeyValue(ctx, name)
+		_, err := js.CreateKeyValue(ctx, c)
+		if err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
 		}
+		// Direct gets may be answered by a replica that lags behind:
+		// reads must see the last write, so they go to the leader.
+		s, err := js.Stream(ctx, "KV_"+name)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
+		}
+		if sc := s.CachedInfo().Config; sc.AllowDirect {
+			sc.AllowDirect = false
+			if _, err := js.UpdateStream(ctx, sc); err != nil {
+				return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
+			}
+		}
+		b, err := js.KeyValue(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
 		}
@@ -281,26 +294,29 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 	inc := r.inc
 	r.mu.Unlock()
 	k := claimKey(c.Key, c.ID)
-	for range 8 {
+	for try := range 32 {
+		if try > 0 && !backoff(ctx, try) {
+			break
+		}
 		e, err := r.peers.Get(ctx, k)
 		switch {
 		case notFound(err):
+			// Create first, count second: a claim that finds the ID
+			// taken must say so, not that the key is full.
 			counted := c.MaxPeers > 0
-			if counted {
-				if err := r.count(ctx, c.Key, c.MaxPeers, 1); err != nil {
-					return err
-				}
-			}
 			val := mustJSON(claimValue{Node: r.cfg.Node, Inc: inc, Token: c.Token, Counted: counted})
 			rev, err := r.peers.Create(ctx, k, val)
-			if err != nil && counted {
-				r.uncount(c.Key)
-			}
 			if conflict(err) {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
+			}
+			if counted {
+				if err := r.count(ctx, c.Key, c.MaxPeers, 1); err != nil {
+					r.unclaim(c.Key, c.ID, rev, false)
+					return err
+				}
 			}
 			return r.hold(ctx, c, inbox, rev, counted, "")
 		case err != nil:
@@ -514,7 +530,11 @@ func (r *Router) Send(ctx context.Context, key, dst string, msg *routing.Message
 	}
 	hdr.Set(hdrOrigin, r.Incarnation())
 	for attempt := 1; ; attempt++ {
-		reply, err := r.publish(ctx, subj, msg.Data, hdr, true)
+		// One try waits a third of the timeout: a reply lost to a holder
+		// that moved is retried while the claim lives.
+		actx, acancel := context.WithTimeout(ctx, r.cfg.Timeout/3)
+		reply, err := r.publish(actx, subj, msg.Data, hdr, true)
+		acancel()
 		switch {
 		case err == nil:
 			if reply.Header.Get(hdrStatus) != "ok" {
@@ -536,6 +556,8 @@ func (r *Router) Send(ctx context.Context, key, dst string, msg *routing.Message
 				return routing.ErrPeerUnavailable
 			case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
 			}
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && r.claimedLive(ctx, key, dst):
+			continue
 		default:
 			return fmt.Errorf("cluster: sending to %q: %w", dst, err)
 		}
