@@ -41,6 +41,7 @@ type serveOptions struct {
 	// to, what they advertise and the host in its URLs. turnAllow lists the
 	// peer address prefixes relayed to despite being private or loopback.
 	turnAddr, turnTLS, turnRelayIP, turnPublicIP, turnHost, turnAllow string
+	cluster                                                           clusterOptions
 }
 
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
@@ -76,6 +77,7 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.bindEnv("turn-public-ip", "SKYWASM_TURN_PUBLIC_IP")
 	fs.bindEnv("turn-host", "SKYWASM_TURN_HOST")
 	fs.bindEnv("turn-allow-peers", "SKYWASM_TURN_ALLOW_PEERS")
+	o.cluster.register(fs)
 	return fs, o
 }
 
@@ -133,7 +135,17 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg, TURN: turnCfg})
+	clusterNode, err := o.cluster.start(ctx, logger, listenURL(addr, ln.Addr(), certs != nil))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srvOpts := server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, SFU: &sfuCfg, TURN: turnCfg}
+	if clusterNode != nil {
+		defer clusterNode.stop() // after the server: its peers release their claims through the node
+		clusterNode.options(&srvOpts, cfg)
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)
