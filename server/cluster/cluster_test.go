@@ -131,10 +131,7 @@ func TestClusterReclaimAcrossNodes(t *testing.T) {
 	if got, err := nodes[1].JoinRoom(ctx, routing.Join{Key: key, Room: "r", Peer: "p", Type: protocol.Mesh}); err != nil || len(got) != 2 {
 		t.Fatalf("rejoin = %q, %v", got, err)
 	}
-	if err := nodes[1].Broadcast(ctx, key, "r", "p", text("joined")); err != nil {
-		t.Fatal(err)
-	}
-	q.wait(t, 1, 5*time.Second)
+	settle(t, func() error { return nodes[1].Broadcast(ctx, key, "r", "p", text("joined")) }, q)
 	if err := nodes[2].Broadcast(ctx, key, "r", "q", text("room")); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ func untoken(t string) (string, bool) {
 const (
 	peerPrefix = "skywasm.peer."
 	roomPrefix = "skywasm.room."
+	nodePrefix = "skywasm.node."
 	logPrefix  = "skywasm.log."
 	logStream  = "SKYWASM_ROOMLOG"
 
@@ -41,12 +42,14 @@ const (
 	hdrOp     = "Sw-Op"     // "evict": a control message, not a delivery
 	hdrChunk  = "Sw-Chunk"  // "<id> <index> <count>" of a chunked message
 	hdrStatus = "Sw-Status" // in a reply: "ok" or "gone"
+	hdrPeer   = "Sw-Peer"   // the peer subject an eviction is for
 )
 
 func peerSubject(key, id string) string { return peerPrefix + token(key) + "." + token(id) }
 func roomSubject(key, room string) string {
 	return roomPrefix + token(key) + "." + token(room)
 }
+func nodeSubject(node string) string  { return nodePrefix + token(node) }
 func claimKey(key, id string) string  { return "p." + token(key) + "." + token(id) }
 func countKey(key string) string      { return "n." + token(key) }
 func roomKey(key, room string) string { return token(key) + "." + token(room) }

@@ -41,8 +41,12 @@ func (r *Router) dispatch() {
 // eviction.
 func (r *Router) onPeer(m *nats.Msg) {
 	origin := m.Header.Get(hdrOrigin)
+	subj := m.Subject
+	if strings.HasPrefix(subj, nodePrefix) {
+		subj = m.Header.Get(hdrPeer) // an eviction
+	}
 	r.mu.Lock()
-	h := r.holders[m.Subject]
+	h := r.holders[subj]
 	inc := r.inc
 	if h != nil && m.Header.Get(hdrOp) == "evict" {
 		if origin == inc {

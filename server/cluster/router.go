@@ -39,7 +39,8 @@ type Router struct {
 	peers, rooms, nodes jetstream.KeyValue
 	logs                jetstream.Stream
 
-	deaths chan death
+	deaths  chan death
+	nodeSub *nats.Subscription // evictions, on the node's own subject
 
 	mu      sync.Mutex
 	inc     string                // this incarnation of the node
@@ -156,10 +157,17 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: stream %s: %w", logStream, err)
 	}
+	nodeSub, err := nc.ChanSubscribe(nodeSubject(cfg.Node), r.ch)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: subscribing to the node's subject: %w", err)
+	}
+	r.nodeSub = nodeSub
 	if err := r.refresh(ctx); err != nil {
+		_ = nodeSub.Unsubscribe()
 		return nil, err
 	}
 	if _, err := r.sweep(ctx); err != nil {
+		_ = nodeSub.Unsubscribe()
 		return nil, err
 	}
 	r.wg.Add(3)
@@ -180,7 +188,8 @@ func (r *Router) Close() error {
 		return nil
 	}
 	r.closed = true
-	subs := make([]*nats.Subscription, 0, len(r.holders)+len(r.local))
+	subs := make([]*nats.Subscription, 0, 1+len(r.holders)+len(r.local))
+	subs = append(subs, r.nodeSub)
 	for _, h := range r.holders {
 		subs = append(subs, h.sub)
 	}
@@ -318,7 +327,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 					return err
 				}
 			}
-			return r.hold(ctx, c, inbox, rev, counted, "")
+			return r.hold(ctx, c, inbox, rev, counted, "", "")
 		case err != nil:
 			return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
 		}
@@ -337,7 +346,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 		if err != nil {
 			return fmt.Errorf("cluster: reclaiming %q: %w", c.ID, err)
 		}
-		return r.hold(ctx, c, inbox, rev, old.Counted, old.Inc)
+		return r.hold(ctx, c, inbox, rev, old.Counted, old.Node, old.Inc)
 	}
 	return fmt.Errorf("cluster: claiming %q: the claim kept changing", c.ID)
 }
@@ -345,11 +354,15 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 // hold makes this node the holder of a claim just written to the bucket:
 // it evicts the previous holder on another node and subscribes to the
 // peer's subject.
-func (r *Router) hold(ctx context.Context, c routing.Claim, inbox routing.Inbox, rev uint64, counted bool, prevInc string) error {
+func (r *Router) hold(ctx context.Context, c routing.Claim, inbox routing.Inbox, rev uint64, counted bool, prevNode, prevInc string) error {
 	subj := peerSubject(c.Key, c.ID)
 	if prevInc != "" && prevInc != r.Incarnation() {
-		m := nats.NewMsg(subj)
+		// Through the node's own subject, whose interest every server
+		// has known since the node started: a peer's subject may be too
+		// new to have reached this server.
+		m := nats.NewMsg(nodeSubject(prevNode))
 		m.Header.Set(hdrOp, "evict")
+		m.Header.Set(hdrPeer, subj)
 		m.Header.Set(hdrOrigin, r.Incarnation())
 		// No responders: the previous holder is gone already.
 		_, _ = r.nc.RequestMsgWithContext(ctx, m)
