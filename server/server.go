@@ -45,6 +45,12 @@ type Options struct {
 	StaticDir string
 	// Router reaches peers; nil means a routing.Local of this server's own.
 	Router routing.Router
+	// Ready, if set, gates /healthz: 503 while it reports false, as a
+	// cluster node does without its NATS connection.
+	Ready func() bool
+	// Handlers are mounted beside the others, by ServeMux pattern (the
+	// cluster's GET /v1/dispatch).
+	Handlers map[string]http.Handler
 	// Signaling, if set, adjusts the signaling plane's timings and limits;
 	// its Apps, Router, Logger, Metrics and SFU are filled in here.
 	Signaling *signaling.Config
@@ -174,8 +180,16 @@ func New(opts Options) (*Server, error) {
 	mux.Handle(api.ExistsPath, apiHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if opts.Ready != nil && !opts.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	for pattern, h := range opts.Handlers {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	filesCfg := static.Config{Logger: logger.With("plane", "static")}
 	if opts.StaticDir != "" {

@@ -47,6 +47,8 @@ type serveOptions struct {
 	// turnMaxAlloc and turnMaxAllocIP the TURN server's caps, 0 for theirs.
 	frameBudget                  sizeFlag
 	turnMaxAlloc, turnMaxAllocIP int
+	// cluster holds the -nats* flags; with none of them set the node runs alone.
+	cluster clusterOptions
 }
 
 func (cl *cli) serveFlags() (*flagSet, *serveOptions) {
@@ -88,6 +90,7 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.bindEnv("frame-budget", "SKYWASM_FRAME_BUDGET")
 	fs.bindEnv("turn-max-allocations", "SKYWASM_TURN_MAX_ALLOCATIONS")
 	fs.bindEnv("turn-max-allocations-per-ip", "SKYWASM_TURN_MAX_ALLOCATIONS_PER_IP")
+	o.cluster.register(fs)
 	return fs, o
 }
 
@@ -153,7 +156,17 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	if o.frameBudget.n != 0 {
 		sigCfg.LargeFrameBudget = o.frameBudget.n
 	}
-	srv, err := server.New(server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, Signaling: &sigCfg, SFU: &sfuCfg, TURN: turnCfg})
+	clusterNode, err := o.cluster.start(ctx, logger, listenURL(addr, ln.Addr(), certs != nil))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srvOpts := server.Options{Config: cfg, Logger: logger, Dev: dev, StaticDir: o.static, Signaling: &sigCfg, SFU: &sfuCfg, TURN: turnCfg}
+	if clusterNode != nil {
+		defer clusterNode.stop() // after the server: its peers release their claims through the node
+		clusterNode.options(&srvOpts, cfg)
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("failed to create server: %w", err)

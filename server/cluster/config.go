@@ -1,0 +1,67 @@
+package cluster
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/skywasm/skywasm/protocol"
+)
+
+// Config sets up a Router.
+type Config struct {
+	// Node names this node; it must be unique in the cluster.
+	Node string
+	// PublicURL is what clients of this node are told to dial.
+	PublicURL string
+	// Lease is how long a node is believed alive after its last refresh;
+	// it refreshes every Lease/3.
+	Lease time.Duration
+	// ReclaimWindow is how long the IDs of a dead node's peers wait for
+	// their tokens to reclaim them on another node before they are
+	// released and their contacts and rooms are told.
+	ReclaimWindow time.Duration
+	// Timeout bounds each NATS request and key-value operation.
+	Timeout time.Duration
+	// Replicas is how many servers keep each bucket: 3 in a cluster of
+	// three or more, so that one can fail.
+	Replicas int
+	// QueueLength is how many incoming messages wait for the dispatcher.
+	QueueLength int
+	// Load reports this node's load for the dispatcher; nil counts the
+	// peers held here.
+	Load func() int
+	// Logger receives what goes wrong in the background.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a lease of 6 s, the protocol's reclaim window and
+// single-replica buckets; Node must still be set.
+func DefaultConfig() Config {
+	return Config{
+		Lease:         6 * time.Second,
+		ReclaimWindow: protocol.ReclaimWindow,
+		Timeout:       3 * time.Second,
+		Replicas:      1,
+		QueueLength:   8192,
+	}
+}
+
+// Validate checks every field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Node == "":
+		return errors.New("cluster: Config.Node is empty")
+	case c.Lease < 300*time.Millisecond:
+		return errors.New("cluster: Config.Lease must be at least 300ms")
+	case c.ReclaimWindow < 0:
+		return errors.New("cluster: Config.ReclaimWindow must not be negative")
+	case c.Timeout <= 0:
+		return errors.New("cluster: Config.Timeout must be positive")
+	case c.Replicas < 1 || c.Replicas > 5:
+		return errors.New("cluster: Config.Replicas must be 1 to 5")
+	case c.QueueLength < 1:
+		return errors.New("cluster: Config.QueueLength must be positive")
+	}
+	return nil
+}
