@@ -331,3 +331,146 @@ func TestInBrowserCodecAndReplace(t *testing.T) {
 	default:
 	}
 }
+
+// recovery notes a connection's reconnecting, reconnected and close events.
+type recovery struct {
+	reconnecting, reconnected chan struct{}
+	closed                    chan struct{}
+}
+
+func watchRecovery(c sdk.Connection) *recovery {
+	r := &recovery{make(chan struct{}, 16), make(chan struct{}, 16), make(chan struct{}, 1)}
+	c.OnReconnecting(func() { r.reconnecting <- struct{}{} })
+	c.OnReconnected(func() { r.reconnected <- struct{}{} })
+	switch c := c.(type) {
+	case *sdk.MediaConnection:
+		c.OnClose(func() { r.closed <- struct{}{} })
+	case *sdk.DataConnection:
+		c.OnClose(func() { r.closed <- struct{}{} })
+	}
+	return r
+}
+
+// TestInBrowserICERestart: native-cut, a native peer behind a UDP
+// blackhole with short ICE timeouts, connects to and calls this page's
+// peer when asked through native-bot, then cuts the path for 5 s. ICE
+// fails on the native side, which restarts it as the offerer; after the
+// thaw the call's video and the data connection carry on, and nothing
+// closes, and the page's connections hold the restart's new ICE
+// credentials. Chromium, seeing the restart offer before its own timeouts
+// (which cannot be shortened) end, may never report the cut as
+// disconnected; if it reports reconnecting, it must report reconnected.
+func TestInBrowserICERestart(t *testing.T) {
+	native := os.Getenv("SKYWASM_NATIVE_ID")
+	if native == "" {
+		t.Fatal("SKYWASM_NATIVE_ID is unset: run these tests through the native TestBrowser")
+	}
+	p := openPeer(t, sdk.PeerOptions{})
+	calls := make(chan *sdk.MediaConnection, 1)
+	streams := make(chan *sdk.MediaStream, 2)
+	p.OnCall(func(mc *sdk.MediaConnection) {
+		mc.OnStream(func(s *sdk.MediaStream) { streams <- s })
+		if err := mc.Answer(nil, nil); err != nil {
+			t.Error(err)
+		}
+		calls <- mc
+	})
+	incoming := make(chan *sdk.DataConnection, 1)
+	echoes := make(chan any, 4)
+	opened := make(chan struct{}, 2)
+	p.OnConnection(func(dc *sdk.DataConnection) {
+		dc.OnData(func(v any) { echoes <- v })
+		dc.OnOpen(func() { opened <- struct{}{} })
+		incoming <- dc
+	})
+
+	ctl, err := p.Connect(native, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := make(chan any, 4)
+	ctl.OnData(func(v any) { replies <- v })
+	ctl.OnOpen(func() { opened <- struct{}{} })
+	recv(t, opened, "open with native-bot")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	command := func(cmd map[string]any, what string) {
+		t.Helper()
+		if err := ctl.Send(ctx, cmd); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-replies:
+		case <-ctx.Done():
+			t.Fatalf("no reply from native-bot to %s", what)
+		}
+	}
+	command(map[string]any{"dial": p.ID()}, "dial")
+
+	dc, mc := recv(t, incoming, "native-cut's connection"), recv(t, calls, "native-cut's call")
+	recv(t, opened, "open with native-cut")
+	recv(t, streams, "native-cut's stream")
+	before := waitFrames(t, mc, 10, "the browser before the cut")
+	echo := func(msg string) {
+		t.Helper()
+		if err := dc.Send(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"echo": msg}
+		if got := recv(t, echoes, "native-cut's echo of "+msg); !reflect.DeepEqual(got, want) {
+			t.Errorf("echo %#v, want %#v", got, want)
+		}
+	}
+	echo("before the cut")
+
+	recs := map[string]*recovery{"data": watchRecovery(dc), "call": watchRecovery(mc)}
+	conns := map[string]sdk.Connection{"data": dc, "call": mc}
+	ufrags := map[string]string{}
+	for name, c := range conns {
+		ufrags[name] = remoteUfrag(c)
+	}
+	start := time.Now()
+	// The reply comes once native-cut has reconnected after the thaw.
+	command(map[string]any{"cut": "5s"}, "cut")
+	t.Logf("native-cut reconnected %v after the cut began", time.Since(start).Round(time.Millisecond))
+
+	echo("after the cut")
+	after := waitFrames(t, mc, before+30, "the browser after the cut")
+	t.Logf("decoded %d frames before the cut, %d in all %v after it began", before, after, time.Since(start).Round(time.Millisecond))
+
+	for name, c := range conns {
+		// An ICE restart offer carries new credentials.
+		if u := remoteUfrag(c); u == ufrags[name] || u == "" {
+			t.Errorf("the %s connection's remote ICE ufrag is %q after the cut, %q before", name, u, ufrags[name])
+		}
+	}
+	for name, r := range recs {
+		select {
+		case <-r.closed:
+			t.Fatalf("the %s connection closed", name)
+		default:
+		}
+		select {
+		case <-r.reconnecting:
+			select {
+			case <-r.reconnected:
+				t.Logf("the %s connection reported reconnecting and reconnected", name)
+			case <-time.After(wait):
+				t.Errorf("the %s connection reported reconnecting but never reconnected", name)
+			}
+		default:
+			t.Logf("the %s connection never reported reconnecting: the restart offer came before Chromium declared ICE disconnected", name)
+		}
+	}
+}
+
+// remoteUfrag returns the ICE username fragment of a connection's remote
+// description.
+func remoteUfrag(c sdk.Connection) string {
+	for line := range strings.Lines(c.PeerConnection().RemoteDescription().SDP) {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+			return u
+		}
+	}
+	return ""
+}
