@@ -96,11 +96,7 @@ type cutPeer struct {
 
 func newCutPeer(t *testing.T, e *env) *cutPeer {
 	t.Helper()
-	hole := sdktest.NewBlackhole(t)
-	api, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts, sdktest.WithUDP(hole))
-	if err != nil {
-		t.Fatal(err)
-	}
+	api, hole := blackholedAPI(t, sdktest.ShortICETimeouts)
 	return &cutPeer{t: t, peer: e.peer(sdk.PeerOptions{ID: "native-cut", API: api}), hole: hole, bot: source(t, "native-cut")}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/skywasm/skywasm/internal/sdktest"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -64,6 +66,24 @@ func (r *recorder) counts() (reconnecting, reconnected int, closed bool) {
 	return r.reconnecting, r.reconnected, r.closed
 }
 
+// loopbackAPI is sdktest.LoopbackAPI for a test, which it fails on error.
+func loopbackAPI(t testing.TB, adjust ...func(*webrtc.SettingEngine)) *webrtc.API {
+	t.Helper()
+	api, err := sdktest.LoopbackAPI(adjust...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// blackholedAPI is a loopback API whose ICE UDP goes through a Blackhole,
+// which the test freezes to cut the path.
+func blackholedAPI(t testing.TB, adjust ...func(*webrtc.SettingEngine)) (*webrtc.API, *sdktest.Blackhole) {
+	t.Helper()
+	hole := sdktest.NewBlackhole(t)
+	return loopbackAPI(t, append(adjust, sdktest.WithUDP(hole))...), hole
+}
+
 // TestICERestartSurvivesCut cuts the path between two native peers for 5 s
 // (a UDP blackhole on the callee's side) with ICE timeouts short enough
 // that ICE fails meanwhile, then restores it: the call and a data
@@ -72,15 +92,8 @@ func (r *recorder) counts() (reconnecting, reconnected int, closed bool) {
 func TestICERestartSurvivesCut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	api, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hole := sdktest.NewBlackhole(t)
-	farAPI, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts, sdktest.WithUDP(hole))
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := loopbackAPI(t, sdktest.ShortICETimeouts)
+	farAPI, hole := blackholedAPI(t, sdktest.ShortICETimeouts)
 	a := e.peer(sdk.PeerOptions{API: api})
 	b := e.peer(sdk.PeerOptions{API: farAPI})
 
@@ -152,15 +165,8 @@ func TestICERestartSurvivesCut(t *testing.T) {
 func TestICERestartGivesUp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	api, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hole := sdktest.NewBlackhole(t)
-	farAPI, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts, sdktest.WithUDP(hole))
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := loopbackAPI(t, sdktest.ShortICETimeouts)
+	farAPI, hole := blackholedAPI(t, sdktest.ShortICETimeouts)
 	const timeout = 2 * time.Second
 	a := e.peer(sdk.PeerOptions{API: api, ICERestartTimeout: timeout})
 	b := e.peer(sdk.PeerOptions{API: farAPI, ICERestartTimeout: timeout})

@@ -202,15 +202,8 @@ func TestMediaReplaceStream(t *testing.T) {
 func TestMediaICEFailureCloses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	api, err := sdktest.LoopbackAPI(sdktest.ShortICETimeouts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hole := sdktest.NewBlackhole(t)
-	farAPI, err := sdktest.LoopbackAPI(sdktest.WithUDP(hole))
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := loopbackAPI(t, sdktest.ShortICETimeouts)
+	farAPI, hole := blackholedAPI(t)
 	a := e.peer(sdk.PeerOptions{API: api, NoICERestart: true})
 	b := e.peer(sdk.PeerOptions{API: farAPI, NoICERestart: true})
 	near, _, nearGot, _ := call(t, a, b, nil, source(t, "b"), nil)
