@@ -274,17 +274,18 @@ export async function startEchoPeer(env, id = "echo-bot", { timeout = 20_000 } =
 
 /** Sleeps ms milliseconds. */
 /**
- * Makes a 320x240 canvas stream of changing colours in the page, as window.canvasStream (its timer is
- * window.canvasTimer): a stream whose size tells it apart from the fake camera's 640x480.
+ * Makes a square 240x240 canvas stream of changing colours in the page, as window.canvasStream (its timer is
+ * window.canvasTimer). Its shape, not its size, tells it apart from the fake camera's 4:3: under CPU load Chromium's
+ * encoder scales a video down, keeping its aspect ratio, so a far side may see either at a smaller size.
  */
 export async function canvasStream(page) {
   await page.evaluate(() => {
-    const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
+    const canvas = Object.assign(document.createElement("canvas"), { width: 240, height: 240 });
     const ctx = canvas.getContext("2d");
     let n = 0;
     window.canvasTimer = setInterval(() => {
       ctx.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
-      ctx.fillRect(0, 0, 320, 240);
+      ctx.fillRect(0, 0, 240, 240);
     }, 33);
     window.canvasStream = canvas.captureStream(30);
   });

@@ -191,7 +191,7 @@ async function roomScenario(members, mode) {
     assert.equal(await members[i].page.locator("#messages li.theirs", { hasText: text }).count(), 0, "the sender does not get its own line");
   }
 
-  // replaceStream: page 1 sends a 320x240 canvas instead of its 640x480 camera; the others' tiles of it follow.
+  // replaceStream: page 1 sends a square canvas instead of its 4:3 camera; the others' tiles of it turn square.
   const replacing = Date.now();
   await canvasStream(members[0].page);
   await members[0].page.evaluate((name) => {
@@ -201,7 +201,10 @@ async function roomScenario(members, mode) {
   }, name);
   for (const { page } of members.slice(1)) {
     await page.waitForFunction(
-      (id) => document.querySelector(`#remote-videos video[data-peer-id="${id}"]`)?.videoWidth === 320,
+      (id) => {
+        const v = document.querySelector(`#remote-videos video[data-peer-id="${id}"]`);
+        return v?.videoWidth > 0 && v.videoWidth === v.videoHeight;
+      },
       members[0].id,
       { timeout: 10_000, polling: 50 },
     );
