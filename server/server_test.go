@@ -50,6 +50,13 @@ type env struct {
 // newEnv starts a server with opts, whose Config defaults to testConfig.
 func newEnv(t *testing.T, opts server.Options) *env {
 	t.Helper()
+	return serveEnv(t, opts, false)
+}
+
+// serveEnv starts a server with opts; timed serves it through its own
+// HTTPServer, with the production timeouts, rather than httptest's.
+func serveEnv(t *testing.T, opts server.Options, timed bool) *env {
+	t.Helper()
 	if opts.Config == nil {
 		opts.Config = testConfig()
 	}
@@ -57,7 +64,11 @@ func newEnv(t *testing.T, opts server.Options) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if timed {
+		hs.Config = srv.HTTPServer(nil)
+	}
+	hs.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()

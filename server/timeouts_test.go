@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -18,25 +17,7 @@ import (
 // newTimedEnv serves a server through its own HTTPServer, with timeouts.
 func newTimedEnv(t *testing.T, opts server.Options) *httptest.Server {
 	t.Helper()
-	if opts.Config == nil {
-		opts.Config = testConfig()
-	}
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Config = srv.HTTPServer(nil)
-	hs.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.Close()
-	})
-	return hs
+	return serveEnv(t, opts, true).http
 }
 
 // TestHTTPIdleTimeout: a keep-alive connection with no second request is
