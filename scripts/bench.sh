@@ -49,7 +49,7 @@ began=$(date +%s)
 # The steps and their usual wall time in seconds on 2 cores (the run of
 # docs/benchmarks.md), for the time-left estimate; a smoke run takes a
 # fraction of it.
-steps="signaling:115 browser:160 sfu:110 sfu-livekit:300 sizes-build:40 sizes:5 report:5"
+steps="signaling:250 browser:160 sfu:110 sfu-livekit:300 sizes-build:40 sizes:5 report:5"
 total=$(echo "$steps" | wc -w)
 step=0
 
@@ -82,7 +82,7 @@ run() {
 	fi
 }
 
-run signaling bin/skywasm-bench signaling $smoke -json "$out/signaling.json"
+run signaling bin/skywasm-bench signaling $smoke -json "$out/signaling.json" -cluster-json "$out/cluster.json"
 run browser node bench/browser/browser.mjs ${smoke:+-$smoke} --json "$out/browser.json"
 run sfu bin/skywasm-bench sfu $smoke -json "$out/sfu.json"
 run sfu-livekit bin/skywasm-bench sfu $smoke -livekit bin/livekit/server -json "$out/sfu-livekit.json"
@@ -95,7 +95,7 @@ run sizes bin/skywasm-bench sizes -names "$names/sdk.wasm" -json "$out/sizes.jso
 
 # Every section is passed, written or not: the report names the missing.
 run report bin/skywasm-bench report -o docs/benchmarks.md ${BENCH_MACHINE:+-machine "$BENCH_MACHINE"} \
-	"$out/signaling.json" "$out/browser.json" "$out/sfu.json" "$out/sfu-livekit.json" "$out/sizes.json"
+	"$out/signaling.json" "$out/cluster.json" "$out/browser.json" "$out/sfu.json" "$out/sfu-livekit.json" "$out/sizes.json"
 
 if [ -f docs/benchmarks.md ]; then
 	echo

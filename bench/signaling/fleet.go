@@ -22,6 +22,10 @@ type fleet struct {
 	t     *target
 	conns []*websocket.Conn
 	ids   []string
+	// nodes is how many servers the peers are spread over: peer i is on
+	// node i % nodes. With more than one, every message goes to a peer on
+	// another node.
+	nodes int
 	// base is the zero of every message's stamp; time.Since(base) uses
 	// the monotonic clock, so latencies are immune to clock steps.
 	base time.Time
@@ -62,12 +66,13 @@ type phase struct {
 // dialTimeout bounds one connection, handshake and OPEN included.
 const dialTimeout = 30 * time.Second
 
-// connect opens n peers on the server at addr, at most concurrency
-// handshakes at a time and at most perSource from one source address, and
-// returns them with the time from the first dial to the last OPEN.
-func connect(ctx context.Context, t *target, addr string, n, concurrency, perSource int) (*fleet, time.Duration, error) {
+// connect opens n peers spread over the servers at addrs (peer i on
+// addrs[i % len(addrs)]), at most concurrency handshakes at a time and at
+// most perSource from one source address, and returns them with the time
+// from the first dial to the last OPEN.
+func connect(ctx context.Context, t *target, addrs []string, n, concurrency, perSource int) (*fleet, time.Duration, error) {
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f := &fleet{t: t, conns: make([]*websocket.Conn, n), ids: make([]string, n), ctx: fctx, cancel: cancel}
+	f := &fleet{t: t, conns: make([]*websocket.Conn, n), ids: make([]string, n), nodes: len(addrs), ctx: fctx, cancel: cancel}
 	for i := range f.ids {
 		f.ids[i] = peerID(i)
 	}
@@ -110,7 +115,7 @@ func connect(ctx context.Context, t *target, addr string, n, concurrency, perSou
 				if i >= n || dctx.Err() != nil {
 					return
 				}
-				c, err := f.dial(dctx, opts, addr, i)
+				c, err := f.dial(dctx, opts, addrs[i%len(addrs)], i)
 				if err != nil {
 					fail(err)
 					return
@@ -279,6 +284,20 @@ func randomPeer(r *rand.Rand, n, not int) int {
 	return d
 }
 
+// pick picks the receiver of a message from src: any other peer of a
+// fleet on one server, a peer on another node of a cluster's.
+func (f *fleet) pick(r *rand.Rand, src int) int {
+	n := len(f.conns)
+	if f.nodes <= 1 {
+		return randomPeer(r, n, src)
+	}
+	for {
+		if d := r.IntN(n); d%f.nodes != src%f.nodes {
+			return d
+		}
+	}
+}
+
 // saturation is what saturate measured.
 type saturation struct {
 	// perSecond is relayed offers received a second.
@@ -298,7 +317,7 @@ type saturation struct {
 // window unanswered (a receiver's arrival returns the credit) and sending
 // at most perPeerRate a second, and counts what arrives during measure,
 // after warm.
-func (f *fleet) saturate(ctx context.Context, srv *process, window int, perPeerRate float64, warm, measure time.Duration) (saturation, error) {
+func (f *fleet) saturate(ctx context.Context, srv deployment, window int, perPeerRate float64, warm, measure time.Duration) (saturation, error) {
 	n := len(f.conns)
 	p := &phase{credits: make([]chan struct{}, n)}
 	for i := range p.credits {
@@ -342,7 +361,7 @@ func (f *fleet) saturate(ctx context.Context, srv *process, window int, perPeerR
 					next = floor
 				}
 				var err error
-				if buf, err = f.send(buf, i, randomPeer(r, n, i), time.Since(f.base)); err != nil {
+				if buf, err = f.send(buf, i, f.pick(r, i), time.Since(f.base)); err != nil {
 					sendErr.CompareAndSwap(nil, &err)
 					return
 				}
@@ -438,7 +457,7 @@ type latency struct {
 // another, for warm and then measure, and returns the relay latency of the
 // messages sent during measure: the time from when each was due to be sent
 // (not when it was, so that a stalled send counts) to its arrival.
-func (f *fleet) fixedRate(ctx context.Context, srv *process, rate float64, warm, measure time.Duration) (latency, error) {
+func (f *fleet) fixedRate(ctx context.Context, srv deployment, rate float64, warm, measure time.Duration) (latency, error) {
 	n := len(f.conns)
 	start := time.Since(f.base)
 	p := &phase{from: start + warm, to: start + warm + measure}
@@ -472,7 +491,7 @@ func (f *fleet) fixedRate(ctx context.Context, srv *process, rate float64, warm,
 				sent++
 			}
 			src := r.IntN(n)
-			dst := randomPeer(r, n, src)
+			dst := f.pick(r, src)
 			// A goroutine per message keeps one slow socket from
 			// delaying the schedule; writes to one socket are serialised
 			// by coder/websocket.
@@ -518,7 +537,7 @@ func (f *fleet) fixedRate(ctx context.Context, srv *process, rate float64, warm,
 
 // settle lets messages still on their way arrive before the next phase,
 // and reports anything that went wrong meanwhile.
-func (f *fleet) settle(ctx context.Context, srv *process) error {
+func (f *fleet) settle(ctx context.Context, srv deployment) error {
 	if err := sleep(ctx, 200*time.Millisecond); err != nil {
 		return err
 	}

@@ -26,11 +26,30 @@ type process struct {
 }
 
 // readyTimeout bounds a server's start; both start in well under a second.
-const readyTimeout = 20 * time.Second
+// A cluster's nodes wait for each other and for JetStream's leaders, which
+// takes about 10 s: clusterReadyTimeout bounds that.
+const (
+	readyTimeout        = 20 * time.Second
+	clusterReadyTimeout = 90 * time.Second
+)
 
 // startProcess starts t's server on a free loopback port and waits until it
 // answers HTTP.
 func startProcess(ctx context.Context, t *target) (*process, error) {
+	p, err := launch(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, t.readyPath, readyTimeout); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// launch starts t's server on a free loopback port and returns at once: the
+// nodes of a cluster are ready only once enough of them run.
+func launch(t *target) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -49,16 +68,12 @@ func startProcess(ctx context.Context, t *target) (*process, error) {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
-	if err := p.waitReady(ctx, t.readyPath); err != nil {
-		p.stop()
-		return nil, err
-	}
 	return p, nil
 }
 
-// waitReady polls path until the server answers 200.
-func (p *process) waitReady(ctx context.Context, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+// waitReady polls path until the server answers 200, for at most within.
+func (p *process) waitReady(ctx context.Context, path string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	// No keep-alive: an idle connection would hold up peerjs-server's
 	// graceful exit at the end.
@@ -81,7 +96,7 @@ func (p *process) waitReady(ctx context.Context, path string) error {
 		case <-p.exited:
 			return p.alive()
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer on %s within %v: %w", p.name, p.addr, readyTimeout, ctx.Err())
+			return fmt.Errorf("%s did not answer on %s within %v: %w", p.name, p.addr, within, ctx.Err())
 		case <-tick.C:
 		}
 	}
@@ -115,6 +130,9 @@ func (p *process) stop() {
 		<-p.exited
 	}
 }
+
+// addrs is where peers dial: the one address.
+func (p *process) addrs() []string { return []string{p.addr} }
 
 // rss is the process's resident memory in KiB.
 func (p *process) rss() (float64, error) {

@@ -64,6 +64,10 @@ type options struct {
 	// its most offers a second.
 	window int
 	pace   float64
+	// cluster is the nodes of the cluster measured beside the single
+	// node (0 skips it), and clusterJSON where its section goes.
+	cluster     int
+	clusterJSON string
 }
 
 // peerList is a comma-separated list of fleet sizes.
@@ -97,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		skywasm: "bin/skywasm", node: "node", peerjs: "node_modules/peer/dist/bin/peerjs.js",
 		peers: []int{1000, 10000}, rounds: 3, budget: 5 * time.Minute,
 		rate: 2000, measure: 3 * time.Second, concurrency: 200, window: 4, pace: 80, perSource: 20000, storm: 10000,
+		cluster: 3,
 	}
 	fs := flag.NewFlagSet("skywasm-bench signaling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -123,6 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.perSource, "per-source", o.perSource, "most peers dialled from one source address; a larger fleet spreads over 127.0.0.1, 127.0.0.2, …")
 	fs.IntVar(&o.window, "window", o.window, "unanswered offers per sender at saturation")
 	fs.Float64Var(&o.pace, "pace", o.pace, "most offers a `second` one peer sends (skywasm allows 100 per socket)")
+	fs.IntVar(&o.cluster, "cluster", o.cluster, "`nodes` of a skywasm cluster (embedded NATS) measured beside the single node with the same fleets; 0 skips it")
+	fs.StringVar(&o.clusterJSON, "cluster-json", "", "write the cluster's results as a bench.Section to `file`")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -157,6 +164,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("signaling: -peers is empty")
 	case o.rounds < 1 || o.concurrency < 1 || o.window < 1:
 		return nil, errors.New("signaling: -rounds, -concurrency and -window must be positive")
+	case o.cluster == 1 || o.cluster < 0:
+		return nil, errors.New("signaling: -cluster is 0 (none) or at least 2 nodes")
 	case o.rate <= 0 || o.pace <= 0 || o.measure <= 0 || o.budget <= 0:
 		return nil, errors.New("signaling: -rate, -pace, -measure and -budget must be positive")
 	case o.rate/float64(slices.Min(o.peers)) > o.pace:
@@ -203,8 +212,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	res := map[*target]figures{sky: {}, pjs: {}}
+	clustered := figures{}
 	// Progress: parts done of all, and the time left at the pace so far.
-	parts, done, began := o.rounds*len(o.peers)*2, 0, time.Now()
+	perRound := 2
+	if o.cluster > 0 {
+		perRound = 3
+	}
+	parts, done, began := o.rounds*len(o.peers)*perRound, 0, time.Now()
+	progress := func(round, n int, name string) {
+		left := "time left unknown"
+		if done > 0 {
+			left = fmt.Sprintf("about %v left", (time.Since(began) / time.Duration(done) * time.Duration(parts-done)).Round(time.Second))
+		}
+		done++
+		fmt.Fprintf(stderr, "part %d/%d (%s), round %d/%d, %s peers, %s: ", done, parts, left, round+1, o.rounds, thousands(n), name)
+	}
 	for round := range o.rounds {
 		order := []*target{sky, pjs}
 		if round%2 == 1 {
@@ -212,15 +234,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		for i, n := range o.peers {
 			for _, t := range order {
-				left := "time left unknown"
-				if done > 0 {
-					left = fmt.Sprintf("about %v left", (time.Since(began) / time.Duration(done) * time.Duration(parts-done)).Round(time.Second))
-				}
-				done++
-				fmt.Fprintf(stderr, "part %d/%d (%s), round %d/%d, %s peers, %s: ", done, parts, left, round+1, o.rounds, thousands(n), t.name)
-				if err := runOnce(ctx, o, t, n, i == 0, res[t], stderr); err != nil {
+				progress(round, n, t.name)
+				start := func(ctx context.Context) (deployment, error) { return startProcess(ctx, t) }
+				if err := measureFleet(ctx, o, t, start, n, i == 0, res[t], stderr); err != nil {
 					fmt.Fprintln(stderr, "failed")
 					return fmt.Errorf("round %d, %d peers, %s: %w", round+1, n, t.name, err)
+				}
+			}
+			if o.cluster > 0 {
+				progress(round, n, fmt.Sprintf("skywasm cluster of %d", o.cluster))
+				start := func(ctx context.Context) (deployment, error) { return startCluster(ctx, sky, o.cluster) }
+				if err := measureFleet(ctx, o, sky, start, n, i == 0, clustered, stderr); err != nil {
+					fmt.Fprintln(stderr, "failed")
+					return fmt.Errorf("round %d, %d peers, cluster: %w", round+1, n, err)
 				}
 			}
 		}
@@ -268,6 +294,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if o.cluster > 0 {
+		c := clusterSection(o, args, res[sky], clustered)
+		fmt.Fprintln(stdout)
+		printTable(stdout, c)
+		if o.clusterJSON != "" {
+			if err := c.WriteFile(o.clusterJSON); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -304,11 +340,25 @@ const (
 	keyPaced   = "paced"
 )
 
-// runOnce starts t's server, connects n peers and measures them: memory,
-// throughput if saturate, latency. It adds to figs and prints a line of
-// progress.
-func runOnce(ctx context.Context, o *options, t *target, n int, saturate bool, figs figures, progress io.Writer) error {
-	srv, err := startProcess(ctx, t)
+// deployment is what a measurement runs against: one server process, or
+// the nodes of a cluster.
+type deployment interface {
+	// addrs are the host:ports peers dial, peer i the (i % len)-th.
+	addrs() []string
+	// rss is the resident memory of all its processes, in KiB.
+	rss() (float64, error)
+	// cpu is the CPU time all its processes have used.
+	cpu() (time.Duration, error)
+	// alive returns nil while every process runs.
+	alive() error
+	stop()
+}
+
+// measureFleet starts a deployment of t's servers, connects n peers over it
+// and measures them: memory, throughput if saturate, latency. It adds to
+// figs and prints a line of progress.
+func measureFleet(ctx context.Context, o *options, t *target, start func(context.Context) (deployment, error), n int, saturate bool, figs figures, progress io.Writer) error {
+	srv, err := start(ctx)
 	if err != nil {
 		return err
 	}
@@ -317,7 +367,7 @@ func runOnce(ctx context.Context, o *options, t *target, n int, saturate bool, f
 	if err != nil {
 		return err
 	}
-	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency, o.perSource)
+	f, took, err := connect(ctx, t, srv.addrs(), n, o.concurrency, o.perSource)
 	if err != nil {
 		return errors.Join(err, srv.alive())
 	}

@@ -34,10 +34,11 @@ func TestSmoke(t *testing.T) {
 	// absence is a broken setup, not a reason to skip.
 	peerjs := filepath.Join(projectRoot, "node_modules", "peer", "dist", "bin", "peerjs.js")
 	out := filepath.Join(t.TempDir(), "signaling.json")
+	clusterOut := filepath.Join(t.TempDir(), "cluster.json")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := Main(ctx, []string{"-smoke", "-skywasm", skywasm, "-peerjs", peerjs, "-json", out}, &stdout, &stderr)
+	err := Main(ctx, []string{"-smoke", "-skywasm", skywasm, "-peerjs", peerjs, "-json", out, "-cluster-json", clusterOut}, &stdout, &stderr)
 	t.Logf("progress:\n%s", stderr.String())
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,21 @@ func TestSmoke(t *testing.T) {
 		}
 		if r.Unit == "" || (r.Better != "lower" && r.Better != "higher") || r.OtherName == "" {
 			t.Errorf("row %q: unit %q, better %q, other %q", r.Metric, r.Unit, r.Better, r.OtherName)
+		}
+	}
+
+	// The cluster beside the single node: connect, memory, 2 throughput
+	// and 2 latency rows for one fleet size, every one with both figures.
+	c, err := bench.ReadFile(clusterOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.Title, "Cluster: 3 nodes") || len(c.Rows) != 6 {
+		t.Errorf("cluster section: title %q, %d rows, want 6", c.Title, len(c.Rows))
+	}
+	for _, r := range c.Rows {
+		if r.Skywasm == nil || r.Other == nil || *r.Skywasm <= 0 || *r.Other <= 0 || r.OtherName != "skywasm, one node" {
+			t.Errorf("cluster row %q: cluster %v, one node %v (%q)", r.Metric, show(r.Skywasm), show(r.Other), r.OtherName)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func joinStorm(ctx context.Context, o *options, t *target, n int, figs figures, 
 		return err
 	}
 	g0, hasG := goroutines(ctx, srv.addr)
-	f, took, err := connect(ctx, t, srv.addr, n, o.concurrency, o.perSource)
+	f, took, err := connect(ctx, t, srv.addrs(), n, o.concurrency, o.perSource)
 	if err != nil {
 		return err
 	}
