@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,6 +176,57 @@ func TestClusterLimits(t *testing.T) {
 	if claimed != limit || joined != limit-1 {
 		t.Fatalf("%d claims and %d joins won, want %d and %d", claimed, joined, limit, limit-1)
 	}
+}
+
+// TestClusterClaimStorm claims many IDs of one key at once on every node:
+// the key's count is one compare-and-swap entry, and a write per claim had
+// the nodes' claims retry against each other until they failed with
+// server-error. Exactly limit claims win; the rest are told the key is
+// full, and nothing else goes wrong.
+func TestClusterClaimStorm(t *testing.T) {
+	nodes := sharedRouters(t)
+	ctx := context.Background()
+	key := newKey()
+	const claims, limit = 1000, 900
+	var won, full atomic.Int64
+	var wg sync.WaitGroup
+	inboxes := make([]*inbox, claims)
+	for i := range claims {
+		inboxes[i] = newInbox()
+		wg.Go(func() {
+			err := nodes[i%3].Claim(ctx, routing.Claim{Key: key, ID: fmt.Sprint("s", i), MaxPeers: limit}, inboxes[i])
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.Is(err, routing.ErrPeerLimit):
+				full.Add(1)
+			default:
+				t.Errorf("Claim %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != limit || full.Load() != claims-limit {
+		t.Fatalf("%d claims won and %d were refused as full, want %d and %d", won.Load(), full.Load(), limit, claims-limit)
+	}
+	// Releasing gives every place back, batched the same way: the full
+	// limit can be claimed again.
+	for i := range claims {
+		wg.Go(func() {
+			if err := nodes[i%3].Release(ctx, key, fmt.Sprint("s", i), inboxes[i]); err != nil {
+				t.Errorf("Release %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range limit {
+		wg.Go(func() {
+			if err := nodes[i%3].Claim(ctx, routing.Claim{Key: key, ID: fmt.Sprint("t", i), MaxPeers: limit}, newInbox()); err != nil {
+				t.Errorf("Claim after release %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestClusterRoomData20MiB broadcasts the largest room data from one node:

@@ -47,6 +47,7 @@ type Router struct {
 	nodeRev uint64                // the revision of this node's lease
 	leaseOK time.Time             // when the lease was last refreshed
 	holders map[string]*holder    // by peer subject
+	counts  map[string]*counter   // peer counts being written, by key
 	local   map[string]*localRoom // rooms with members joined here, by room subject
 	remote  map[peerKey]*remote   // remote peers the local ones talked to
 	live    map[string]NodeInfo   // live nodes by incarnation
@@ -106,6 +107,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		deaths:  make(chan death, 256),
 		inc:     newID(),
 		holders: make(map[string]*holder),
+		counts:  make(map[string]*counter),
 		local:   make(map[string]*localRoom),
 		remote:  make(map[peerKey]*remote),
 		live:    make(map[string]NodeInfo),
@@ -322,7 +324,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 				return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
 			}
 			if counted {
-				if err := r.count(ctx, c.Key, c.MaxPeers, 1); err != nil {
+				if err := r.count(c.Key, c.MaxPeers, 1); err != nil {
 					r.unclaim(c.Key, c.ID, rev, false)
 					return err
 				}
@@ -410,46 +412,9 @@ func (r *Router) unclaim(key, id string, rev uint64, counted bool) {
 	}
 }
 
-// count adds delta to the claims counted for key, refusing to pass max.
-func (r *Router) count(ctx context.Context, key string, limit, delta int) error {
-	k := countKey(key)
-	for try := range 64 {
-		if try > 0 && !backoff(ctx, try) {
-			break
-		}
-		n, rev := 0, uint64(0)
-		e, err := r.peers.Get(ctx, k)
-		switch {
-		case err == nil:
-			n, _ = strconv.Atoi(string(e.Value()))
-			rev = e.Revision()
-		case !notFound(err):
-			return fmt.Errorf("cluster: counting the peers of a key: %w", err)
-		}
-		if delta > 0 && limit > 0 && n >= limit {
-			return routing.ErrPeerLimit
-		}
-		val := []byte(strconv.Itoa(max(0, n+delta)))
-		if rev == 0 {
-			_, err = r.peers.Create(ctx, k, val)
-		} else {
-			_, err = r.peers.Update(ctx, k, val, rev)
-		}
-		if !conflict(err) {
-			if err != nil {
-				return fmt.Errorf("cluster: counting the peers of a key: %w", err)
-			}
-			return nil
-		}
-	}
-	return errors.New("cluster: counting the peers of a key: too much contention")
-}
-
 // uncount gives back one counted claim.
 func (r *Router) uncount(key string) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
-	defer cancel()
-	if err := r.count(ctx, key, 0, -1); err != nil {
+	if err := r.count(key, 0, -1); err != nil {
 		r.log.Warn("uncounting a peer failed", "err", err)
 	}
 }
@@ -476,7 +441,7 @@ func (r *Router) Release(ctx context.Context, key, id string, inbox routing.Inbo
 		return fmt.Errorf("cluster: releasing %q: %w", id, err)
 	}
 	if h.counted {
-		return r.count(ctx, key, 0, -1)
+		return r.count(key, 0, -1)
 	}
 	return nil
 }
