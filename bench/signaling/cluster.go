@@ -145,6 +145,14 @@ func (c *clusterDeployment) alive() error {
 	return errors.Join(errs...)
 }
 
+func (c *clusterDeployment) logs() string {
+	var b strings.Builder
+	for _, p := range c.nodes {
+		fmt.Fprintf(&b, "\n%s: %s", p.name, p.logs())
+	}
+	return b.String()
+}
+
 // stop ends the nodes together: one at a time, each node's departure
 // would wait on the others' leases.
 func (c *clusterDeployment) stop() {

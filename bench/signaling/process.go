@@ -134,6 +134,8 @@ func (p *process) stop() {
 // addrs is where peers dial: the one address.
 func (p *process) addrs() []string { return []string{p.addr} }
 
+func (p *process) logs() string { return p.stderr.String() }
+
 // rss is the process's resident memory in KiB.
 func (p *process) rss() (float64, error) {
 	kib, err := residentKiB(p.cmd.Process.Pid)

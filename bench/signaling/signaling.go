@@ -351,6 +351,8 @@ type deployment interface {
 	cpu() (time.Duration, error)
 	// alive returns nil while every process runs.
 	alive() error
+	// logs is the end of what its processes wrote to standard error.
+	logs() string
 	stop()
 }
 
@@ -369,7 +371,10 @@ func measureFleet(ctx context.Context, o *options, t *target, start func(context
 	}
 	f, took, err := connect(ctx, t, srv.addrs(), n, o.concurrency, o.perSource)
 	if err != nil {
-		return errors.Join(err, srv.alive())
+		if aerr := srv.alive(); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		return fmt.Errorf("%w; standard error: %s", err, srv.logs())
 	}
 	defer f.close()
 	var keeper sync.WaitGroup
