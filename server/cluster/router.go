@@ -305,24 +305,18 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 	inc := r.inc
 	r.mu.Unlock()
 	k := claimKey(c.Key, c.ID)
+	counted := c.MaxPeers > 0
+	fresh := mustJSON(claimValue{Node: r.cfg.Node, Inc: inc, Token: c.Token, Counted: counted})
 	for try := range 32 {
 		if try > 0 && !backoff(ctx, try) {
 			break
 		}
-		e, err := r.peers.Get(ctx, k)
+		// Most IDs asked for are free: create first, and read the claim
+		// only when there is one. Count second: a claim that finds the ID
+		// taken must say so, not that the key is full.
+		rev, err := r.peers.Create(ctx, k, fresh)
 		switch {
-		case notFound(err):
-			// Create first, count second: a claim that finds the ID
-			// taken must say so, not that the key is full.
-			counted := c.MaxPeers > 0
-			val := mustJSON(claimValue{Node: r.cfg.Node, Inc: inc, Token: c.Token, Counted: counted})
-			rev, err := r.peers.Create(ctx, k, val)
-			if conflict(err) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
-			}
+		case err == nil:
 			if counted {
 				if err := r.count(c.Key, c.MaxPeers, 1); err != nil {
 					r.unclaim(c.Key, c.ID, rev, false)
@@ -330,6 +324,13 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 				}
 			}
 			return r.hold(ctx, c, inbox, rev, counted, "", "")
+		case !conflict(err):
+			return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
+		}
+		e, err := r.peers.Get(ctx, k)
+		switch {
+		case notFound(err):
+			continue // released since the create
 		case err != nil:
 			return fmt.Errorf("cluster: claiming %q: %w", c.ID, err)
 		}
@@ -341,7 +342,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 			return routing.ErrIDTaken
 		}
 		val := mustJSON(claimValue{Node: r.cfg.Node, Inc: inc, Token: c.Token, Counted: old.Counted})
-		rev, err := r.peers.Update(ctx, k, val, e.Revision())
+		rev, err = r.peers.Update(ctx, k, val, e.Revision())
 		if conflict(err) {
 			continue
 		}
