@@ -45,10 +45,8 @@ func benchPeers(tb testing.TB, n int) (*Server, []*session) {
 
 func drain(s *session) int {
 	n := 0
-	for len(s.out) > 0 {
-		m := <-s.out
-		s.unqueued(int64(len(m.Data)))
-		m.Release()
+	for m, ok := s.out.Pop(); ok; m, ok = s.out.Pop() {
+		s.dropped(m)
 		n++
 	}
 	return n
