@@ -29,6 +29,7 @@ type session struct {
 	srv  *Server
 	p    *peer
 	conn *websocket.Conn
+	sock *socket // conn's connection, nil in tests without one
 
 	out    *queue.Queue[*routing.Message] // drained by write; bounded by enqueue
 	queued atomic.Int64                   // bytes in out
@@ -105,8 +106,6 @@ func (s *session) init(p *peer, conn *websocket.Conn) {
 
 // run serves the socket until it ends, then tells the peer how it ended.
 func (s *session) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// OPEN goes first, before anything kept for a reclaimed peer.
 	if open := s.p.composed(protocol.Open, protocol.OpenPayload{PeerID: s.p.id, TURNCredential: s.p.turnCredential()}); open != nil {
 		s.enqueue(open)
@@ -122,7 +121,6 @@ func (s *session) run(ctx context.Context) {
 	s.tmu.Unlock()
 
 	mode := s.readLoop(ctx)
-	cancel()
 	s.tmu.Lock()
 	s.ended = true
 	s.timer.Stop()
@@ -143,6 +141,9 @@ func (s *session) run(ctx context.Context) {
 func (s *session) readLoop(ctx context.Context) endMode {
 	rctx := context.WithoutCancel(ctx)
 	for {
+		if s.sock != nil {
+			s.sock.wait()
+		}
 		typ, r, err := s.conn.Reader(rctx)
 		var charged int64
 		dropped := false

@@ -32,8 +32,12 @@ const readBufSize = 8 << 10
 var socketReadBuffers = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
 // smallBuffers is an http.ResponseWriter whose Hijack returns the socket
-// below with small buffers. It unwraps like any wrapper of net/http's.
-type smallBuffers struct{ http.ResponseWriter }
+// below with small buffers, and sets *sock to it. It unwraps like any
+// wrapper of net/http's.
+type smallBuffers struct {
+	http.ResponseWriter
+	sock **socket
+}
 
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -54,6 +58,7 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		s.pend = socketReadBuffers.Get().(*[readBufSize]byte)
 		s.end, _ = brw.Reader.Read(s.pend[:n])
 	}
+	*w.sock = s
 	return s, bufio.NewReadWriter(bufio.NewReaderSize(s, smallBufSize), bufio.NewWriterSize(s, smallBufSize)), nil
 }
 
@@ -68,9 +73,8 @@ type socket struct {
 	// Read state: pend[off:end] are received bytes not yet read.
 	pend     *[readBufSize]byte
 	off, end int
+	err      error                 // what the connection said after pend
 	recv     func(fd uintptr) bool // s.recvOnce, bound once
-	rn       int
-	rerr     error
 
 	// Write state: the first bytes of a frame, held until the rest comes.
 	hold  [smallBufSize]byte
@@ -95,6 +99,9 @@ func newSocket(conn net.Conn) *socket {
 // the connection to be readable before it borrows a buffer, so that a
 // socket waiting for its next frame holds none.
 func (s *socket) Read(p []byte) (int, error) {
+	if len(p) < readBufSize {
+		s.wait()
+	}
 	if s.pend != nil {
 		n := copy(p, s.pend[s.off:s.end])
 		s.off += n
@@ -104,26 +111,26 @@ func (s *socket) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	if s.raw == nil || len(p) >= readBufSize {
-		return s.Conn.Read(p)
+	if s.err != nil {
+		err := s.err
+		s.err = nil
+		return 0, err
+	}
+	return s.Conn.Read(p)
+}
+
+// wait waits until the connection is readable, then reads what it holds
+// into a borrowed buffer, or its error, for Read to return. The session's
+// reader calls it before each frame, from the shallowest point of its
+// stack, so that the runtime can shrink an idle socket's goroutine to its
+// least stack.
+func (s *socket) wait() {
+	if s.pend != nil || s.err != nil || s.raw == nil {
+		return
 	}
 	if err := s.raw.Read(s.recv); err != nil {
-		return 0, err
+		s.err = err
 	}
-	if s.rerr != nil || s.rn == 0 {
-		err := s.rerr
-		if err == nil {
-			err = io.EOF
-		}
-		if s.pend != nil {
-			socketReadBuffers.Put(s.pend)
-			s.pend = nil
-		}
-		s.rerr = nil
-		return 0, err
-	}
-	s.end = s.rn
-	return s.Read(p)
 }
 
 // recvOnce is the raw connection's read callback: it reads once into a
@@ -139,11 +146,14 @@ func (s *socket) recvOnce(fd uintptr) bool {
 		case err == syscall.EAGAIN:
 			socketReadBuffers.Put(b)
 			return false
-		case err != nil:
+		case err != nil || n == 0:
 			socketReadBuffers.Put(b)
-			s.rn, s.rerr = 0, err
+			s.err = err
+			if err == nil {
+				s.err = io.EOF
+			}
 		default:
-			s.pend, s.rn, s.rerr = b, n, nil
+			s.pend, s.off, s.end = b, 0, n
 		}
 		return true
 	}
@@ -151,9 +161,22 @@ func (s *socket) recvOnce(fd uintptr) bool {
 
 // Write implements io.Writer. The bufio.Writer above passes a frame as its
 // first 16 bytes (header and the start of the payload), then the rest of
-// the payload: the head is held and written with the rest in one writev,
-// so that a frame costs one system call as with net/http's 4 KiB buffer.
+// the payload: the head is held and written with the rest in one system
+// call, as with net/http's 4 KiB buffer: copied together into a borrowed
+// buffer, or for a frame over its size by writev.
 func (s *socket) Write(p []byte) (int, error) {
+	if s.nhold > 0 && s.nhold+len(p) <= readBufSize {
+		// One write from a borrowed buffer: a writev would make the
+		// connection keep an iovec array for good.
+		b := socketReadBuffers.Get().(*[readBufSize]byte)
+		copy(b[copy(b[:], s.hold[:s.nhold]):], p)
+		n, err := s.Conn.Write(b[:s.nhold+len(p)])
+		socketReadBuffers.Put(b)
+		held := s.nhold
+		s.nhold = 0
+		s.need = max(0, s.need-len(p))
+		return max(0, n-held), err
+	}
 	if s.nhold > 0 {
 		s.vec = [2][]byte{s.hold[:s.nhold], p}
 		s.bufs = s.vec[:]
