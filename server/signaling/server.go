@@ -99,7 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The app's domains are checked below, where the refusal can be sent
 	// as an ERROR; Accept's own check would only answer 403.
 	sess := newSession(s)
-	conn, err := websocket.Accept(smallBuffers{w, &sess.sock}, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		OnPongReceived:     sess.pong,
 	})

@@ -29,7 +29,6 @@ type session struct {
 	srv  *Server
 	p    *peer
 	conn *websocket.Conn
-	sock *socket // conn's connection, nil in tests without one
 
 	out    *queue.Queue[*routing.Message] // drained by write; bounded by enqueue
 	queued atomic.Int64                   // bytes in out
@@ -141,9 +140,6 @@ func (s *session) run(ctx context.Context) {
 func (s *session) readLoop(ctx context.Context) endMode {
 	rctx := context.WithoutCancel(ctx)
 	for {
-		if s.sock != nil {
-			s.sock.wait()
-		}
 		typ, r, err := s.conn.Reader(rctx)
 		var charged int64
 		dropped := false

@@ -32,12 +32,8 @@ const readBufSize = 8 << 10
 var socketReadBuffers = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
 // smallBuffers is an http.ResponseWriter whose Hijack returns the socket
-// below with small buffers, and sets *sock to it. It unwraps like any
-// wrapper of net/http's.
-type smallBuffers struct {
-	http.ResponseWriter
-	sock **socket
-}
+// below with small buffers. It unwraps like any wrapper of net/http's.
+type smallBuffers struct{ http.ResponseWriter }
 
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -58,7 +54,6 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		s.pend = socketReadBuffers.Get().(*[readBufSize]byte)
 		s.end, _ = brw.Reader.Read(s.pend[:n])
 	}
-	*w.sock = s
 	return s, bufio.NewReadWriter(bufio.NewReaderSize(s, smallBufSize), bufio.NewWriterSize(s, smallBufSize)), nil
 }
 
@@ -120,10 +115,9 @@ func (s *socket) Read(p []byte) (int, error) {
 }
 
 // wait waits until the connection is readable, then reads what it holds
-// into a borrowed buffer, or its error, for Read to return. The session's
-// reader calls it before each frame, from the shallowest point of its
-// stack, so that the runtime can shrink an idle socket's goroutine to its
-// least stack.
+// into a borrowed buffer, or its error, for Read to return. It is called
+// only by Read, under coder/websocket's read lock: the library itself reads
+// for the close handshake, from another goroutine.
 func (s *socket) wait() {
 	if s.pend != nil || s.err != nil || s.raw == nil {
 		return
