@@ -174,8 +174,8 @@ func New(opts Options) (*Server, error) {
 
 	mux := http.NewServeMux()
 	perIP := newIPLimiter(opts.Config.Network)
-	mux.Handle("GET "+signaling.Path, limitIP(perIP, sig))
-	apiHandler := limitIP(perIP, api.New(opts.Config, router))
+	mux.Handle("GET "+signaling.Path, limitIP(perIP, sig, true))
+	apiHandler := limitIP(perIP, api.New(opts.Config, router), false)
 	mux.Handle(api.PeersPath, apiHandler)
 	mux.Handle(api.ExistsPath, apiHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -240,8 +240,9 @@ func newIPLimiter(n config.Network) *iplimit.Limiter {
 
 // limitIP serves h to a client address within its limits, and answers 429
 // past them, before any WebSocket upgrade: a signaling socket holds its
-// place for as long as it is open.
-func limitIP(l *iplimit.Limiter, h http.Handler) http.Handler {
+// place for as long as it is open. With socket, h is the signaling plane,
+// which serves its socket past ServeHTTP and releases the place itself.
+func limitIP(l *iplimit.Limiter, h http.Handler, socket bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := l.ClientIP(r)
 		why, ok := l.Acquire(ip)
@@ -252,6 +253,10 @@ func limitIP(l *iplimit.Limiter, h http.Handler) http.Handler {
 				msg = "too many new connections a second from your address"
 			}
 			http.Error(w, msg, http.StatusTooManyRequests)
+			return
+		}
+		if socket {
+			h.ServeHTTP(w, signaling.KeepUntilClosed(r, func() { l.Release(ip) }))
 			return
 		}
 		defer l.Release(ip)

@@ -1,7 +1,9 @@
 // Package queue provides Queue, the one ordered hand-off of skywasm: values
 // pushed from any goroutine are handled one at a time, in order, by a
 // goroutine that the queue starts when it has work and that ends when it is
-// empty, so an idle owner holds no goroutine.
+// empty, so an idle owner holds no goroutine. An idle queue keeps at most a
+// small array (keptSlots values) for its next burst, so that steady traffic
+// allocates nothing.
 //
 // Its rules, which every user relies on:
 //   - The handler is never called with the queue's lock held, so it may push
@@ -12,7 +14,8 @@
 //   - The owner stops it with Close: pending values go to Dropped, later
 //     pushes are refused, and Done is closed once no handler runs any more.
 //   - Hold and Release pause and resume handling without losing values (a
-//     signaling outbox held until the socket is open).
+//     signaling outbox held until the socket is open); Pop lets an owner
+//     take values itself while the queue is held.
 //
 // It must not know what it carries: no I/O, no logging, no timers of its own.
 package queue
@@ -45,19 +48,29 @@ type Config[T any] struct {
 type Queue[T any] struct {
 	handle func(T)
 	cfg    Config[T]
+	// drain is q.drainLoop, bound once: a go statement on a bound method
+	// value allocates nothing, one on q.drainLoop() a closure each time.
+	drain func()
 
-	mu      sync.Mutex
-	items   []T // pending values; items[head:] are live
-	head    int
-	running bool // a drain goroutine exists
-	held    bool
-	closed  bool
-	done    chan struct{} // closed when closed && !running
+	mu       sync.Mutex
+	items    []T // pending values; items[head:] are live
+	head     int
+	running  bool // a drain goroutine exists
+	held     bool
+	closed   bool
+	finished bool          // closed && !running
+	done     chan struct{} // made by Done; closed once finished
 }
+
+// keptSlots is the most values an idle queue keeps room for: a queue that
+// grew past it during a burst gives its array back once empty.
+const keptSlots = 8
 
 // New returns an empty queue whose values are passed to handle.
 func New[T any](handle func(T), cfg Config[T]) *Queue[T] {
-	return &Queue[T]{handle: handle, cfg: cfg, done: make(chan struct{})}
+	q := &Queue[T]{handle: handle, cfg: cfg}
+	q.drain = q.drainLoop
+	return q
 }
 
 // Push adds v. It reports false, and v is not handled, when the queue is
@@ -107,6 +120,20 @@ func (q *Queue[T]) Release() {
 	}
 }
 
+// Pop removes and returns the oldest pending value, for an owner that
+// handles values itself while the queue is held; ok is false when none is
+// pending.
+func (q *Queue[T]) Pop() (v T, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.lenLocked() == 0 {
+		return v, false
+	}
+	v = q.popLocked()
+	q.shrinkLocked()
+	return v, true
+}
+
 // Len returns how many values are pending, not counting one being handled.
 func (q *Queue[T]) Len() int {
 	q.mu.Lock()
@@ -127,7 +154,7 @@ func (q *Queue[T]) Close() {
 	pending := q.items[q.head:]
 	q.items, q.head = nil, 0
 	if !q.running {
-		close(q.done)
+		q.finishLocked()
 	}
 	q.mu.Unlock()
 	if q.cfg.Dropped != nil {
@@ -137,8 +164,33 @@ func (q *Queue[T]) Close() {
 	}
 }
 
-// Done is closed once the queue is closed and no handler is running.
-func (q *Queue[T]) Done() <-chan struct{} { return q.done }
+// Done is closed once the queue is closed and no handler is running. The
+// channel is made on the first call, so a queue nobody waits for has none.
+func (q *Queue[T]) Done() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done == nil {
+		q.done = make(chan struct{})
+		if q.finished {
+			close(q.done)
+		}
+	}
+	return q.done
+}
+
+func (q *Queue[T]) finishLocked() {
+	q.finished = true
+	if q.done != nil {
+		close(q.done)
+	}
+}
+
+// shrinkLocked lets an empty queue's array go if it is over keptSlots.
+func (q *Queue[T]) shrinkLocked() {
+	if q.lenLocked() == 0 && cap(q.items) > keptSlots {
+		q.items, q.head = nil, 0
+	}
+}
 
 func (q *Queue[T]) lenLocked() int { return len(q.items) - q.head }
 
@@ -170,16 +222,14 @@ func (q *Queue[T]) popLocked() T {
 	return v
 }
 
-func (q *Queue[T]) drain() {
+func (q *Queue[T]) drainLoop() {
 	for {
 		q.mu.Lock()
 		if q.held || q.closed || q.lenLocked() == 0 {
 			q.running = false
-			if q.lenLocked() == 0 {
-				q.items, q.head = nil, 0 // an idle queue holds no array
-			}
+			q.shrinkLocked()
 			if q.closed {
-				close(q.done)
+				q.finishLocked()
 			}
 			q.mu.Unlock()
 			return

@@ -249,3 +249,39 @@ func BenchmarkPush(b *testing.B) {
 	<-done
 	q.Close()
 }
+
+func TestPopTakesValuesWhileHeld(t *testing.T) {
+	c := newCollector()
+	q := New(c.handle, Config[int]{})
+	q.Hold()
+	for i := range 3 {
+		q.Push(i)
+	}
+	for want := range 3 {
+		if v, ok := q.Pop(); !ok || v != want {
+			t.Fatalf("Pop = %d, %v; want %d, true", v, ok, want)
+		}
+	}
+	if v, ok := q.Pop(); ok {
+		t.Fatalf("Pop on an empty queue = %d, true", v)
+	}
+	q.Close()
+	<-q.Done()
+}
+
+// TestPushAllocatesNothing: a queue that empties between values, as a
+// signaling socket's does, reuses its array and its drain function.
+func TestPushAllocatesNothing(t *testing.T) {
+	handled := make(chan int)
+	q := New(func(v int) { handled <- v }, Config[int]{})
+	defer func() { q.Close(); <-q.Done() }()
+	q.Push(0)
+	<-handled
+	allocs := testing.AllocsPerRun(1000, func() {
+		q.Push(1)
+		<-handled
+	})
+	if allocs != 0 {
+		t.Fatalf("a push to an idle queue allocated %v times, want 0", allocs)
+	}
+}

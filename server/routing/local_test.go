@@ -1,7 +1,9 @@
 package routing
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -892,5 +894,96 @@ func BenchmarkLocalBroadcast(b *testing.B) {
 		if err := l.Broadcast(ctx, key, "room", "member0", m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRoomLogBoundedInBytes fills a room's log with text entries of the
+// largest size kept whole: it keeps at most MaxRoomLogBytes of them, the
+// newest, and an app's rooms together at most MaxKeyLogBytes.
+func TestRoomLogBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal()
+	text := []byte(`"` + strings.Repeat("x", protocol.MaxLoggedData-2) + `"`)
+	rooms := MaxKeyLogBytes/MaxRoomLogBytes + 2
+	for i := range rooms {
+		name := fmt.Sprintf("r%d", i)
+		if _, err := l.JoinRoom(ctx, Join{Key: "k", Room: name, Type: protocol.Mesh, Peer: "p"}); err != nil {
+			t.Fatal(err)
+		}
+		for range protocol.MaxRoomLog {
+			if err := l.LogRoomData(ctx, "k", name, "p", text, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	total := 0
+	for i := range rooms {
+		log, err := l.RoomLog(ctx, "k", fmt.Sprintf("r%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := 0
+		for _, e := range log {
+			kept += len(e.Data)
+		}
+		if kept > MaxRoomLogBytes {
+			t.Errorf("room r%d keeps %d bytes of text, over %d", i, kept, MaxRoomLogBytes)
+		}
+		if i == 0 && (len(log) == 0 || !bytes.Equal(log[len(log)-1].Data, text)) {
+			t.Errorf("room r0 lost its newest entry")
+		}
+		total += kept
+	}
+	if total > MaxKeyLogBytes {
+		t.Errorf("the app's rooms keep %d bytes of text, over %d", total, MaxKeyLogBytes)
+	}
+	if l.logBytes["k"] > MaxKeyLogBytes {
+		t.Errorf("the app's count is %d bytes, over %d", l.logBytes["k"], MaxKeyLogBytes)
+	}
+	for i := range rooms {
+		if _, err := l.LeaveRoom(ctx, "k", fmt.Sprintf("r%d", i), "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, ok := l.logBytes["k"]; ok {
+		t.Errorf("rooms all gone, the app's count is still %d bytes", n)
+	}
+}
+
+// TestRoomLogJSONEncodesOnce: a full log is encoded once, then handed out
+// as is until the next event.
+func TestRoomLogJSONEncodesOnce(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal()
+	if _, err := l.JoinRoom(ctx, Join{Key: "k", Room: "r", Type: protocol.Mesh, Peer: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range protocol.MaxRoomLog {
+		if err := l.LogRoomData(ctx, "k", "r", "p", []byte(fmt.Sprintf(`{"n":%d}`, i)), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := l.RoomLogJSON(ctx, "k", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decoded []protocol.LogEntry
+	if err := json.Unmarshal(first, &decoded); err != nil || len(decoded) != protocol.MaxRoomLog {
+		t.Fatalf("RoomLogJSON = %d entries, %v; want %d", len(decoded), err, protocol.MaxRoomLog)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := l.RoomLogJSON(ctx, "k", "r"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("RoomLogJSON of an unchanged log allocated %v times, want 0", allocs)
+	}
+	if err := l.LogRoomData(ctx, "k", "r", "p", []byte(`"new"`), false); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := l.RoomLogJSON(ctx, "k", "r")
+	if bytes.Equal(first, next) || !bytes.Contains(next, []byte(`"new"`)) {
+		t.Error("RoomLogJSON did not change with the log")
 	}
 }

@@ -86,3 +86,12 @@ var (
 	ErrRoomFull        = errors.New("the room is full")
 	ErrNotMember       = errors.New("not a member of the room")
 )
+
+// LogEncoder is a Router that keeps each room's log encoded: RoomLogJSON
+// returns it as the JSON array of ROOM_LOGS' log, encoded once per change
+// however often it is asked for, and never written to after (the caller
+// may keep it but not change it). The signaling plane prefers it to
+// RoomLog, whose entries it would encode on every ROOM_GET_LOGS.
+type LogEncoder interface {
+	RoomLogJSON(ctx context.Context, key, room string) ([]byte, error)
+}

@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/skywasm/skywasm/protocol"
@@ -21,7 +22,8 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 		return
 	}
 	s.limited = 0
-	m := &s.msg
+	m := clientMessages.Get().(*protocol.ClientMessage) // about 1.5 KB: no idle socket holds one
+	defer clientMessages.Put(m)
 	if err := protocol.Parse(m, frame, binary); err != nil {
 		var perr *protocol.ProtocolError
 		if !errors.As(err, &perr) {
@@ -54,11 +56,7 @@ func (s *session) handle(ctx context.Context, frame []byte, binary bool, now tim
 			return
 		}
 		if s.member(m) {
-			name := string(m.RoomName)
-			log, err := s.srv.cfg.Router.RoomLog(ctx, s.p.key, name)
-			if s.ok(err, m) {
-				s.p.send(protocol.RoomLogs, protocol.RoomLogsPayload{RoomName: name, Log: log})
-			}
+			s.roomLogs(ctx, m)
 		}
 	case protocol.RoomSendData:
 		s.roomData(ctx, m, now)
@@ -264,4 +262,31 @@ func (s *session) fail(perr *protocol.ProtocolError, m *protocol.ClientMessage) 
 		e.Request, e.Dst, e.ConnectionID, e.RoomName = m.Type, string(m.Dst), string(m.ConnectionID), string(m.RoomName)
 	}
 	s.p.send(protocol.Error, e)
+}
+
+// roomLogs answers ROOM_GET_LOGS. From a routing.LogEncoder the log comes
+// encoded, once per change of the room's log: the frame is that array
+// within the envelope, so a full log costs a copy, not an encoding.
+func (s *session) roomLogs(ctx context.Context, m *protocol.ClientMessage) {
+	name := string(m.RoomName)
+	enc, ok := s.srv.cfg.Router.(routing.LogEncoder)
+	if !ok {
+		log, err := s.srv.cfg.Router.RoomLog(ctx, s.p.key, name)
+		if s.ok(err, m) {
+			s.p.send(protocol.RoomLogs, protocol.RoomLogsPayload{RoomName: name, Log: log})
+		}
+		return
+	}
+	log, err := enc.RoomLogJSON(ctx, s.p.key, name)
+	if !s.ok(err, m) {
+		return
+	}
+	msg := routing.NewMessage(false)
+	msg.Data = slices.Grow(msg.Data, len(log)+len(m.RoomNameJSON)+64)
+	msg.Data = append(msg.Data, `{"type":"`+protocol.RoomLogs+`","payload":{"roomName":`...)
+	msg.Data = append(msg.Data, m.RoomNameJSON...)
+	msg.Data = append(msg.Data, `,"log":`...)
+	msg.Data = append(msg.Data, log...)
+	msg.Data = append(msg.Data, "}}"...)
+	s.p.Deliver(msg)
 }

@@ -35,7 +35,7 @@ type Server struct {
 	// shuttingDown is closing, readable without mu: once set, no peer
 	// that ends is treated as gone (see endShutdown).
 	shuttingDown atomic.Bool
-	wg           sync.WaitGroup // one per ServeHTTP that accepted a socket
+	wg           sync.WaitGroup // one per ServeHTTP in progress, one per socket served
 }
 
 type peerKey struct{ key, id string }
@@ -73,7 +73,19 @@ type request struct {
 // ServeHTTP accepts a signaling socket. Every refusal that can be told to a
 // browser is: the socket is accepted, an ERROR sent, then it is closed with a
 // code from protocol (a browser cannot read an HTTP error on a WebSocket).
+//
+// It returns as soon as the socket is set up, and serves it on a goroutine
+// of its own: net/http's goroutine, with the request, its headers and
+// context, would otherwise stay for as long as the socket, for nothing. A
+// handler in front that holds something for as long as the socket (a place
+// in a per-address limit) passes its release with KeepUntilClosed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	release, _ := r.Context().Value(releaseKey{}).(func())
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -87,16 +99,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The app's domains are checked below, where the refusal can be sent
 	// as an ERROR; Accept's own check would only answer 403.
 	sess := newSession(s)
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
-		OnPongReceived:     func(context.Context, []byte) { sess.seen(s.cfg.Now()) },
+		OnPongReceived:     sess.pong,
 	})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	conn.SetReadLimit(protocol.MaxFrameSize)
-	ctx := r.Context()
+	// The request's context ends with ServeHTTP.
+	ctx := context.WithoutCancel(r.Context())
 
 	req, perr, code := s.check(r)
 	if perr != nil {
@@ -114,9 +127,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.end(endShutdown)
 		return
 	}
-	defer s.untrack(sess)
 	s.log.Debug("peer connected", "key", req.app.Key, "peer", p.id)
+	s.wg.Add(1)
+	go sess.serve(context.Background(), release)
+	release = nil
+}
+
+// serve runs sess on its own goroutine, then calls release if set.
+func (sess *session) serve(ctx context.Context, release func()) {
+	s := sess.srv
+	defer s.wg.Done()
+	if release != nil {
+		defer release()
+	}
+	defer s.untrack(sess)
 	sess.run(ctx)
+}
+
+type releaseKey struct{}
+
+// KeepUntilClosed returns r carrying release, which the Server calls once
+// the socket it accepts for r has ended, or before ServeHTTP returns if it
+// accepts none. The caller hands release over: it must not call it.
+func KeepUntilClosed(r *http.Request, release func()) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), releaseKey{}, release))
 }
 
 // check reads the query and checks the key, origin, ID and credential.

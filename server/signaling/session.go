@@ -11,26 +11,37 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/internal/wheel"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/routing"
 )
 
 // session is one signaling socket of a peer.
+//
+// It holds one goroutine while it is open, its reader; what it is sent
+// waits in out, which a goroutine of its own drains only while it has
+// work, and its pings, idle checks and write deadlines run on the server's
+// timer wheel. Buffers are borrowed from pools for the time a message is in
+// hand (see socket.go and readBuffers), so that an idle socket holds little
+// more than its structs.
 type session struct {
 	srv  *Server
 	p    *peer
 	conn *websocket.Conn
 
-	out    chan *routing.Message
-	queued atomic.Int64 // bytes in out
+	out    *queue.Queue[*routing.Message] // drained by write; bounded by enqueue
+	queued atomic.Int64                   // bytes in out
 
 	closeOnce sync.Once
-	closing   chan struct{} // closed by close; the fields below are set first
+	closed    atomic.Bool // set by close once the fields below are
 	code      websocket.StatusCode
 	reason    string
 	mode      endMode
 	last      *routing.Message // written just before the close frame
+	// done is set by write (one drain at a time) once the close frame is
+	// written or the socket failed: what comes after is dropped.
+	done bool
 
 	lastSeen      atomic.Int64 // Unix nanoseconds of the last frame or pong
 	writeDeadline atomic.Int64 // Unix nanoseconds by which the current write must end; 0 between writes
@@ -48,19 +59,30 @@ type session struct {
 	rate, burst int    // the bucket's: the app's, else the server's
 	logs        bucket // paces ROOM_GET_LOGS
 	limited     int
-	msg         protocol.ClientMessage
-	buf         bytes.Buffer
+	buf         *bytes.Buffer    // borrowed from readBuffers while a frame is read and handled
 	head        io.LimitedReader // the first LargeFrame bytes of a message
 }
 
-// maxKeptBuffer is the largest read buffer kept between messages.
-const maxKeptBuffer = 1 << 20
+// closeMarker, queued by close, tells write to send the close frame. It is
+// never released.
+var closeMarker = new(routing.Message)
+
+// maxPooledBuffer is the largest read buffer given back to readBuffers; a
+// larger one (room data up to 20 MiB) is left to the collector.
+const maxPooledBuffer = 64 << 10
+
+// readBuffers and clientMessages lend a reader what it needs for one frame:
+// an idle socket holds neither.
+var (
+	readBuffers    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	clientMessages = sync.Pool{New: func() any { return new(protocol.ClientMessage) }}
+)
 
 // newSession returns a session; init completes it once its socket and peer
 // are known. It exists before the socket is accepted so that the socket's
 // pong callback has a session to tell.
 func newSession(srv *Server) *session {
-	s := &session{srv: srv, closing: make(chan struct{})}
+	s := &session{srv: srv}
 	s.seen(srv.cfg.Now())
 	return s
 }
@@ -68,7 +90,9 @@ func newSession(srv *Server) *session {
 func (s *session) init(p *peer, conn *websocket.Conn) {
 	now := s.srv.cfg.Now()
 	s.p, s.conn = p, conn
-	s.out = make(chan *routing.Message, s.srv.cfg.QueueLength)
+	// Held until run has attached the peer: OPEN goes first.
+	s.out = queue.New(s.write, queue.Config[*routing.Message]{Dropped: s.dropped})
+	s.out.Hold()
 	s.rate, s.burst = s.srv.cfg.MessageRate, s.srv.cfg.MessageBurst
 	if l := p.app.Limits; l.MessageRate > 0 {
 		s.rate, s.burst = l.MessageRate, max(l.MessageBurst, l.MessageRate)
@@ -81,36 +105,29 @@ func (s *session) init(p *peer, conn *websocket.Conn) {
 
 // run serves the socket until it ends, then tells the peer how it ended.
 func (s *session) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// OPEN goes first, before anything kept for a reclaimed peer.
 	if open := s.p.composed(protocol.Open, protocol.OpenPayload{PeerID: s.p.id, TURNCredential: s.p.turnCredential()}); open != nil {
 		s.enqueue(open)
 	}
 	if !s.p.attach(s) {
+		s.out.Close()
 		s.conn.Close(websocket.StatusGoingAway, "peer ended")
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.writeLoop(ctx) })
+	s.out.Release()
 	s.tmu.Lock()
 	s.timer = s.srv.wheel.AfterFunc(min(s.srv.cfg.PingInterval, s.srv.cfg.IdleTimeout, s.srv.cfg.WriteTimeout/2), s.check)
 	s.tmu.Unlock()
 
 	mode := s.readLoop(ctx)
-	cancel()
 	s.tmu.Lock()
 	s.ended = true
 	s.timer.Stop()
 	s.tmu.Unlock()
-	s.conn.CloseNow() // ends a ping waiting for its pong, and the writer
+	s.conn.CloseNow() // ends a ping waiting for its pong, and a write
 	s.pings.Wait()
-	wg.Wait()
-	for len(s.out) > 0 {
-		m := <-s.out
-		s.unqueued(int64(len(m.Data)))
-		m.Release()
-	}
+	s.out.Close() // what is left goes to dropped
+	<-s.out.Done()
 	s.p.detached(s, mode)
 }
 
@@ -127,20 +144,22 @@ func (s *session) readLoop(ctx context.Context) endMode {
 		var charged int64
 		dropped := false
 		if err == nil {
+			// A buffer only once a frame has come.
+			s.buf = readBuffers.Get().(*bytes.Buffer)
 			charged, dropped, err = s.read(r)
 		}
 		if err != nil {
 			s.srv.large.release(charged)
-			select {
-			case <-s.closing:
+			tooBig := s.buf != nil && s.buf.Len() >= protocol.MaxFrameSize
+			s.putBuffer()
+			if s.closed.Load() {
 				return s.mode
-			default:
 			}
 			switch websocket.CloseStatus(err) {
 			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
 				return endGone
 			}
-			if s.buf.Len() >= protocol.MaxFrameSize {
+			if tooBig {
 				// coder/websocket stops a message exactly at the read
 				// limit and closes with 1009 itself; its error carries
 				// no status to tell this case by.
@@ -158,9 +177,7 @@ func (s *session) readLoop(ctx context.Context) endMode {
 		} else {
 			s.handle(ctx, s.buf.Bytes(), typ == websocket.MessageBinary, now)
 		}
-		if s.buf.Cap() > maxKeptBuffer {
-			s.buf = bytes.Buffer{}
-		}
+		s.putBuffer()
 		s.srv.large.release(charged)
 	}
 }
@@ -187,41 +204,52 @@ func (s *session) read(r io.Reader) (charged int64, dropped bool, err error) {
 	return charged, false, err
 }
 
-// writeLoop writes queued messages until the session closes.
-func (s *session) writeLoop(ctx context.Context) {
-	wctx := context.WithoutCancel(ctx) // see write
-	for {
-		select {
-		case m := <-s.out:
-			if err := s.write(wctx, m); err != nil {
-				s.conn.CloseNow()
-				return
-			}
-		case <-s.closing:
-			for len(s.out) > 0 {
-				if s.write(wctx, <-s.out) != nil {
-					s.conn.CloseNow()
-					return
-				}
-			}
-			if s.last != nil && s.write(wctx, s.last) != nil {
-				s.conn.CloseNow()
-				return
-			}
-			s.conn.Close(s.code, s.reason)
-			return
-		case <-ctx.Done():
+// putBuffer gives the read buffer back, unless it grew past
+// maxPooledBuffer.
+func (s *session) putBuffer() {
+	if s.buf == nil {
+		return
+	}
+	if s.buf.Cap() <= maxPooledBuffer {
+		s.buf.Reset()
+		readBuffers.Put(s.buf)
+	}
+	s.buf = nil
+}
+
+// write writes one message; out calls it, one message at a time, in order,
+// on a goroutine that exists only while out has work.
+//
+// Like reads, writes take a context that is never cancelled, so that
+// coder/websocket allocates nothing per message; check bounds a write that
+// hangs, by a deadline that grows with the message (see
+// Config.MinWriteRate), so that a 20 MiB message reaches a client on an
+// ordinary line.
+func (s *session) write(m *routing.Message) {
+	if m == closeMarker {
+		if s.done {
 			return
 		}
+		s.done = true
+		if s.last != nil && s.send(s.last) != nil {
+			s.conn.CloseNow()
+			return
+		}
+		s.conn.Close(s.code, s.reason)
+		return
+	}
+	if s.done {
+		s.dropped(m)
+		return
+	}
+	if s.send(m) != nil {
+		s.done = true
+		s.conn.CloseNow()
 	}
 }
 
-// write writes one message. Like reads, writes take a context that is never
-// cancelled (ctx comes from context.WithoutCancel), so that coder/websocket
-// allocates nothing per message; check bounds a write that hangs, by a
-// deadline that grows with the message (see Config.MinWriteRate), so that a
-// 20 MiB message reaches a client on an ordinary line.
-func (s *session) write(ctx context.Context, m *routing.Message) error {
+// send writes m to the socket and releases it.
+func (s *session) send(m *routing.Message) error {
 	defer m.Release()
 	defer s.unqueued(int64(len(m.Data)))
 	typ := websocket.MessageText
@@ -229,9 +257,18 @@ func (s *session) write(ctx context.Context, m *routing.Message) error {
 		typ = websocket.MessageBinary
 	}
 	s.writeDeadline.Store(s.srv.cfg.Now().UnixNano() + int64(s.srv.cfg.writeTimeout(len(m.Data))))
-	err := s.conn.Write(ctx, typ, m.Data)
+	err := s.conn.Write(context.Background(), typ, m.Data)
 	s.writeDeadline.Store(0)
 	return err
+}
+
+// dropped releases a message that will not be written.
+func (s *session) dropped(m *routing.Message) {
+	if m == closeMarker {
+		return
+	}
+	s.unqueued(int64(len(m.Data)))
+	m.Release()
 }
 
 // check runs on the server's timer wheel: it closes a socket silent past
@@ -308,7 +345,7 @@ func (s *session) enqueue(m *routing.Message) {
 		s.dropLarge(m, "the server is busy with large messages")
 		return
 	}
-	if s.queued.Add(n) > int64(s.srv.cfg.QueueBytes) {
+	if s.queued.Add(n) > int64(s.srv.cfg.QueueBytes) || s.out.Len() >= s.srv.cfg.QueueLength {
 		s.unqueued(n)
 		if large {
 			s.dropLarge(m, "too much is waiting to be written to this client")
@@ -318,12 +355,8 @@ func (s *session) enqueue(m *routing.Message) {
 		s.close(protocol.CloseSlowConsumer, "reading too slowly", endDetach, nil)
 		return
 	}
-	select {
-	case s.out <- m:
-	default:
-		s.unqueued(n)
-		m.Release()
-		s.close(protocol.CloseSlowConsumer, "reading too slowly", endDetach, nil)
+	if !s.out.Push(m) { // closed: the socket has ended
+		s.dropped(m)
 	}
 }
 
@@ -347,14 +380,15 @@ func (s *session) dropLarge(m *routing.Message, why string) {
 	}
 }
 
-// close ends the session: the writer writes what is queued, then last, then
+// close ends the session: write writes what is queued, then last, then
 // the close frame. The first call wins. It never blocks.
 func (s *session) close(code websocket.StatusCode, reason string, mode endMode, last *routing.Message) {
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
 		s.code, s.reason, s.mode, s.last = code, reason, mode, last
-		close(s.closing)
+		s.closed.Store(true)
+		s.out.Push(closeMarker)
 	})
 	if !first && last != nil {
 		last.Release()
@@ -370,3 +404,6 @@ func (s *session) closeWithError(code websocket.StatusCode, perr *protocol.Proto
 	s.srv.cfg.Metrics.Errors.WithLabelValues(string(perr.Type)).Inc()
 	s.close(code, string(perr.Type), mode, s.p.composed(protocol.Error, protocol.ErrorPayload{Type: perr.Type, Message: perr.Message}))
 }
+
+// pong is the socket's OnPongReceived.
+func (s *session) pong(context.Context, []byte) { s.seen(s.srv.cfg.Now()) }
