@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/skywasm/skywasm/internal/iplimit"
@@ -58,6 +59,13 @@ type Options struct {
 	// configuration; its Router, Logger and Metrics are filled in here.
 	// With nil, sfu rooms have membership and room data only.
 	SFU *sfu.Config
+	// PinSFU, if set, puts the SFU behind what it returns, as a cluster
+	// node does (cluster.Router.PinSFU): each sfu room is served by the
+	// SFU of one node, whichever node its members are connected to.
+	PinSFU func(local routing.SFU) (routing.SFU, error)
+	// Collectors are registered on /metrics beside the planes' own (a
+	// cluster node's).
+	Collectors []prometheus.Collector
 	// HTTP, if set, replaces DefaultHTTPTimeouts for HTTPServer.
 	HTTP *HTTPTimeouts
 	// TURN, if set, starts the embedded TURN server with this
@@ -147,6 +155,20 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("failed to start the SFU: %w", err)
 		}
 		scfg.SFU = media // only when set: a nil *sfu.SFU is not a nil interface
+		if opts.PinSFU != nil {
+			if scfg.SFU, err = opts.PinSFU(media); err != nil {
+				_ = media.Close()
+				return nil, fmt.Errorf("failed to pin the SFU to the cluster: %w", err)
+			}
+		}
+	}
+	for _, c := range opts.Collectors {
+		if err := reg.Register(c); err != nil {
+			if media != nil {
+				_ = media.Close()
+			}
+			return nil, fmt.Errorf("failed to register a collector: %w", err)
+		}
 	}
 	var relay *turn.Server
 	if opts.TURN != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/skywasm/skywasm/server"
 	"github.com/skywasm/skywasm/server/cluster"
 	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
 )
 
 // clusterOptions are serve's cluster flags: with neither -nats nor
@@ -38,10 +40,29 @@ func (o *clusterOptions) register(fs *flagSet) {
 	fs.bindEnv("public-url", "SKYWASM_PUBLIC_URL")
 }
 
+// fill takes what the flags (and their SKYWASM_* variables) leave unset
+// from the config's cluster: section. How to reach NATS is taken whole:
+// any of -nats, -nats-embed and -nats-routes replaces all three of the
+// file's, so that a flag never mixes with the file into a shape neither
+// asked for; -node and -public-url each replace their own.
+func (o *clusterOptions) fill(c config.Cluster) {
+	if o.nats == "" && o.embed == "" && o.routes == "" {
+		o.nats, o.embed, o.routes = c.NATS.String(), c.NATSEmbed, c.NATSRoutes.String()
+	}
+	if o.node == "" {
+		o.node = c.Node
+	}
+	if o.publicURL == "" {
+		o.publicURL = c.PublicURL
+	}
+}
+
 // node is this server's part in a cluster.
 type node struct {
 	router *cluster.Router
-	nc     *nats.Conn
+	nc     *nats.Conn // deliveries
+	kvc    *nats.Conn // the key-value store and the lease, apart from bulk data
+	m      *metrics.Cluster
 	ns     *natsserver.Server
 	dir    string
 }
@@ -64,9 +85,9 @@ func (o *clusterOptions) start(ctx context.Context, logger *slog.Logger, listenU
 		_, _ = rand.Read(b[:])
 		name = host + "-" + hex.EncodeToString(b[:])
 	}
-	n := &node{}
+	n := &node{m: metrics.NewCluster(nil)}
 	cfg := cluster.DefaultConfig()
-	cfg.Node, cfg.PublicURL, cfg.Logger = name, o.publicURL, logger.With("plane", "cluster")
+	cfg.Node, cfg.PublicURL, cfg.Logger, cfg.Metrics = name, o.publicURL, logger.With("plane", "cluster"), n.m
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = listenURL
 	}
@@ -81,15 +102,22 @@ func (o *clusterOptions) start(ctx context.Context, logger *slog.Logger, listenU
 			return nil, err
 		}
 		n.nc, err = cluster.ConnectEmbedded(n.ns, name)
+		if err == nil {
+			n.kvc, err = cluster.ConnectEmbedded(n.ns, name+" kv")
+		}
 		cfg.Replicas = max(1, min(3, len(routes)))
 	} else {
 		n.nc, err = cluster.Connect(o.nats, name)
+		if err == nil {
+			n.kvc, err = cluster.Connect(o.nats, name+" kv")
+		}
 		cfg.Replicas = 3
 	}
 	if err != nil {
 		n.stop()
 		return nil, err
 	}
+	cfg.KVConn = n.kvc
 	// JetStream elects its leaders for a while after the servers start.
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -116,6 +144,14 @@ func (o *clusterOptions) start(ctx context.Context, logger *slog.Logger, listenU
 func (n *node) options(opts *server.Options, cfg *config.Config) {
 	opts.Router = n.router
 	opts.Ready = n.router.Ready
+	opts.PinSFU = func(local routing.SFU) (routing.SFU, error) {
+		s, err := n.router.PinSFU(local)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	opts.Collectors = n.m.Collectors()
 	opts.Handlers = map[string]http.Handler{
 		"GET " + cluster.DispatchPath: n.router.Dispatcher(func(key string) bool {
 			_, ok := cfg.App(key)
@@ -130,6 +166,9 @@ func (n *node) stop() {
 	}
 	if n.nc != nil {
 		n.nc.Close()
+	}
+	if n.kvc != nil {
+		n.kvc.Close()
 	}
 	if n.ns != nil {
 		n.ns.Shutdown()

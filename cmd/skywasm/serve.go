@@ -156,6 +156,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	if o.frameBudget.n != 0 {
 		sigCfg.LargeFrameBudget = o.frameBudget.n
 	}
+	o.cluster.fill(cfg.Cluster)
 	clusterNode, err := o.cluster.start(ctx, logger, listenURL(addr, ln.Addr(), certs != nil))
 	if err != nil {
 		ln.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/routing"
+	"github.com/skywasm/skywasm/server/sfu"
 )
 
 // TestClusterIDRace claims each of many IDs on two nodes at once, with
@@ -295,9 +296,11 @@ func TestClusterRoomData20MiB(t *testing.T) {
 // peers leave their rooms; then, with two of three NATS servers gone,
 // claims fail closed.
 func TestClusterNodeDeath(t *testing.T) {
-	// A short lease, for a quick test; with 20 MiB moving through one
-	// connection on a loaded machine it could lapse.
-	c := startCluster(t, 3, func(cfg *Config) { cfg.Lease = 1500 * time.Millisecond })
+	// A short lease, for a quick test, but not 1.5 s: under -race on a
+	// loaded machine, while JetStream re-elected the leaders the killed
+	// server held, the survivors' leases lapsed and they fenced themselves
+	// before the quorum loss below.
+	c := startCluster(t, 3, func(cfg *Config) { cfg.Lease = 3 * time.Second })
 	defer c.stop()
 	r := c.routers
 	ctx := context.Background()
@@ -324,12 +327,12 @@ func TestClusterNodeDeath(t *testing.T) {
 	dead.wait(t, 1, 5*time.Second)
 	start := time.Now()
 	c.kill(2)
-	waitFor(t, 10*time.Second, "dave's claim released", func() bool {
+	waitFor(t, 20*time.Second, "dave's claim released", func() bool {
 		ok, err := r[1].Exists(ctx, key, "dave")
 		return err == nil && !ok
 	})
 	t.Logf("claim gone after %v", time.Since(start))
-	got := alice.wait(t, 2, 10*time.Second) // ROOM_USER_LEAVE and LEAVE, in either order
+	got := alice.wait(t, 2, 20*time.Second) // ROOM_USER_LEAVE and LEAVE, in either order
 	t.Logf("alice told after %v", time.Since(start))
 	var sawLeave, sawRoomLeave bool
 	for _, m := range got {
@@ -339,14 +342,14 @@ func TestClusterNodeDeath(t *testing.T) {
 	if !sawLeave || !sawRoomLeave {
 		t.Fatalf("alice got %q then %q", got[0].Data, got[1].Data)
 	}
-	if got := carol.wait(t, 1, 10*time.Second); !strings.Contains(string(got[0].Data), "ROOM_USER_LEAVE") {
+	if got := carol.wait(t, 1, 20*time.Second); !strings.Contains(string(got[0].Data), "ROOM_USER_LEAVE") {
 		t.Fatalf("carol got %q", got[0].Data)
 	}
 	if members, _ := r[0].RoomMembers(ctx, key, "r"); len(members) != 2 {
 		t.Fatalf("members = %q", members)
 	}
 	// The ID is free for anyone now, and the count of peers went down.
-	waitFor(t, 10*time.Second, "dave's ID claimed again", func() bool {
+	waitFor(t, 20*time.Second, "dave's ID claimed again", func() bool {
 		return r[0].Claim(ctx, routing.Claim{Key: key, ID: "dave", Token: "other", MaxPeers: 3}, newInbox()) == nil
 	})
 	if len(r[0].Nodes()) != 2 {
@@ -355,7 +358,18 @@ func TestClusterNodeDeath(t *testing.T) {
 
 	// Quorum loss: with one server of three, what is held here still
 	// relays (until the lease lapses past the reclaim window, when the
-	// node fences itself), and claims and joins fail closed.
+	// node fences itself), and claims, joins and SFU offers fail closed.
+	fcfg := sfu.DefaultConfig()
+	fcfg.Router = r[0]
+	local, err := sfu.New(fcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	pinned, err := r[0].PinSFU(local)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.servers[1].Shutdown()
 	c.servers[1].WaitForShutdown()
 	if err := r[0].Send(ctx, key, "alice", text("local")); err != nil {
@@ -363,12 +377,48 @@ func TestClusterNodeDeath(t *testing.T) {
 	}
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := r[0].Claim(qctx, routing.Claim{Key: key, ID: "eve"}, newInbox())
+	err = r[0].Claim(qctx, routing.Claim{Key: key, ID: "eve"}, newInbox())
 	if err == nil || errors.Is(err, routing.ErrIDTaken) {
 		t.Fatalf("Claim without a quorum = %v, want an error", err)
 	}
 	if _, err := r[0].JoinRoom(qctx, routing.Join{Key: key, Room: "q", Peer: "alice", Type: protocol.Mesh}); err == nil {
 		t.Fatal("JoinRoom without a quorum succeeded")
 	}
-	waitFor(t, 10*time.Second, "alice evicted once the lease lapsed", func() bool { return alice.evicted.Load() == 1 })
+	// Not a protocol error: signaling answers server-error.
+	var perr *protocol.ProtocolError
+	octx, ocancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ocancel()
+	if err := pinned.Offer(octx, routing.Member{Key: key, Room: "r", Peer: "alice"}, routing.Receive{}); err == nil || errors.As(err, &perr) {
+		t.Fatalf("an SFU offer without a quorum = %v, want a server error", err)
+	}
+	waitFor(t, 20*time.Second, "alice evicted once the lease lapsed", func() bool { return alice.evicted.Load() == 1 })
+}
+
+// TestClusterKVConnApart checks that the key-value store and the lease use
+// their own connection, not the one deliveries (such as a 20 MiB room
+// broadcast) queue on: what a look-up or a lease refresh sends goes out
+// on the KV connection only. (Without a KV connection of its own, all of
+// it goes on the one connection.)
+func TestClusterKVConnApart(t *testing.T) {
+	nodes := sharedRouters(t)
+	r := nodes[0]
+	if r.kvc == r.nc {
+		t.Fatal("the router shares one connection")
+	}
+	data, kv := r.nc.Stats().OutMsgs, r.kvc.Stats().OutMsgs
+	if _, err := r.Exists(context.Background(), newKey(), "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RoomMembers(context.Background(), newKey(), "nowhere"); err != nil {
+		t.Fatal(err)
+	}
+	// The lease is refreshed every Lease/3 through the same JetStream
+	// context: wait for one.
+	time.Sleep(r.cfg.Lease/3 + 500*time.Millisecond)
+	if got := r.nc.Stats().OutMsgs - data; got != 0 {
+		t.Errorf("look-ups and lease refreshes sent %d messages on the delivery connection", got)
+	}
+	if got := r.kvc.Stats().OutMsgs - kv; got < 3 {
+		t.Errorf("look-ups and a lease refresh sent %d messages on the KV connection, want 3 or more", got)
+	}
 }

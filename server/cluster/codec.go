@@ -29,11 +29,14 @@ const (
 	roomPrefix = "skywasm.room."
 	nodePrefix = "skywasm.node."
 	logPrefix  = "skywasm.log."
+	sfuPrefix  = "skywasm.sfu."      // + node: SFU requests to the node
+	sfuLeave   = "skywasm.sfu.leave" // SFU leaves, to every node
 	logStream  = "SKYWASM_ROOMLOG"
 
 	peersBucket = "skywasm_peers"
 	roomsBucket = "skywasm_rooms"
 	nodesBucket = "skywasm_nodes"
+	pinsBucket  = "skywasm_sfu"
 
 	hdrSrc    = "Sw-Src"    // the sending peer of a relayed message
 	hdrBinary = "Sw-Bin"    // "1": a binary frame
@@ -50,6 +53,7 @@ func roomSubject(key, room string) string {
 	return roomPrefix + token(key) + "." + token(room)
 }
 func nodeSubject(node string) string  { return nodePrefix + token(node) }
+func sfuSubject(node string) string   { return sfuPrefix + token(node) }
 func claimKey(key, id string) string  { return "p." + token(key) + "." + token(id) }
 func countKey(key string) string      { return "n." + token(key) }
 func roomKey(key, room string) string { return token(key) + "." + token(room) }

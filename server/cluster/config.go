@@ -5,7 +5,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/metrics"
 )
 
 // Config sets up a Router.
@@ -33,6 +36,14 @@ type Config struct {
 	Load func() int
 	// Logger receives what goes wrong in the background.
 	Logger *slog.Logger
+	// Metrics receives the node's figures; nil counts into collectors
+	// that nobody registers.
+	Metrics *metrics.Cluster
+	// KVConn, if set, carries the key-value store, the room log and the
+	// lease, apart from the connection given to New, which carries the
+	// deliveries: a 20 MiB broadcast queued on one connection cannot then
+	// hold a lease refresh back past the lease. nil shares New's.
+	KVConn *nats.Conn
 }
 
 // DefaultConfig returns a lease of 6 s, the protocol's reclaim window and

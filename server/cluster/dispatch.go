@@ -75,6 +75,7 @@ func (r *Router) onPeer(m *nats.Msg) {
 		msg.Src = src
 		r.noteContact(h.key, h.id, src, origin)
 	}
+	r.m.RelaysIn.Inc()
 	h.inbox.Deliver(msg)
 	r.reply(m, "ok", inc)
 }
@@ -111,6 +112,7 @@ func (r *Router) forgetRooms(h *holder) {
 func (r *Router) onRoom(m *nats.Msg) {
 	msg := routing.NewMessage(m.Header.Get(hdrBinary) == "1")
 	msg.Data = append(msg.Data, m.Data...)
+	r.m.RelaysIn.Inc()
 	r.deliverRoom(m.Subject, m.Header.Get(hdrExcept), msg)
 	msg.Release()
 }

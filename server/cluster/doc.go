@@ -15,12 +15,20 @@
 //   - Bucket skywasm_nodes: key <node> holds a node's lease (incarnation,
 //     public URL, load); the bucket's TTL is the lease, so a node that stops
 //     refreshing vanishes from it.
+//   - Bucket skywasm_sfu: key <key>.<room> holds the node an sfu room is
+//     pinned to (name, incarnation) and the room's epoch; see SFU.
 //   - Stream SKYWASM_ROOMLOG, subjects skywasm.log.<key>.<room>.<epoch>:
 //     each room's log, at most protocol.MaxRoomLog messages per subject.
 //   - Subject skywasm.peer.<key>.<id>: requests delivering to one peer,
 //     answered by the node holding it; no responders means no such peer.
 //   - Subject skywasm.room.<key>.<room>: a room's broadcasts, subscribed by
 //     every node with a member in it.
+//   - Subject skywasm.sfu.<node>: SFU requests to the node a room is pinned
+//     to; skywasm.sfu.leave: SFU leaves, heard by every node.
+//
+// A node holds two connections when Config.KVConn is set: deliveries on
+// one, the key-value store, the room log and the lease on the other, so
+// that bulk data cannot hold a lease refresh back.
 //
 // Every <key>, <id> and <room> is base64url-encoded behind a "k", so that
 // no token holds '.', '*', '>' or white space. Messages over the

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/skywasm/skywasm/server/routing"
+	"github.com/skywasm/skywasm/server/sfu"
 )
 
 func TestMain(m *testing.M) {
@@ -33,7 +34,8 @@ func TestMain(m *testing.M) {
 // Router of its own.
 type testCluster struct {
 	servers []*server.Server
-	conns   []*nats.Conn
+	conns   []*nats.Conn // deliveries
+	kvs     []*nats.Conn // the key-value store and the lease
 	routers []*Router
 	dirs    []string
 }
@@ -88,9 +90,16 @@ func startCluster(tb testing.TB, n int, tune func(*Config)) *testCluster {
 			tb.Fatal(err)
 		}
 		c.conns = append(c.conns, nc)
+		kvc, err := Connect("", fmt.Sprintf("n%d kv", i), nats.InProcessServer(ns))
+		if err != nil {
+			c.stop()
+			tb.Fatal(err)
+		}
+		c.kvs = append(c.kvs, kvc)
 	}
 	for i, nc := range c.conns {
 		cfg := DefaultConfig()
+		cfg.KVConn = c.kvs[i]
 		cfg.Node = fmt.Sprintf("n%d", i)
 		cfg.PublicURL = fmt.Sprintf("http://127.0.0.1:%d", 8000+i)
 		cfg.Replicas = min(3, n)
@@ -138,6 +147,7 @@ func (c *testCluster) kill(i int) {
 		c.routers[i] = nil
 	}
 	c.conns[i].Close()
+	c.kvs[i].Close()
 }
 
 func (c *testCluster) stop() {
@@ -147,6 +157,9 @@ func (c *testCluster) stop() {
 		}
 	}
 	for _, nc := range c.conns {
+		nc.Close()
+	}
+	for _, nc := range c.kvs {
 		nc.Close()
 	}
 	for _, ns := range c.servers {
@@ -163,14 +176,46 @@ func (c *testCluster) stop() {
 var shared sharedCluster
 
 type sharedCluster struct {
-	once sync.Once
-	c    *testCluster
+	once    sync.Once
+	c       *testCluster
+	sfuOnce sync.Once
+	sfus    []*sfu.SFU    // each node's own SFU
+	pinned  []routing.SFU // each node's, pinned to the cluster
 }
 
 func (s *sharedCluster) stop() {
+	for _, f := range s.sfus {
+		_ = f.Close()
+	}
 	if s.c != nil {
 		s.c.stop()
 	}
+}
+
+// sharedSFUs gives each node of the shared cluster a real SFU behind
+// PinSFU, and returns the pinned ones.
+func sharedSFUs(tb testing.TB) []routing.SFU {
+	nodes := sharedRouters(tb)
+	shared.sfuOnce.Do(func() {
+		for _, r := range nodes {
+			cfg := sfu.DefaultConfig()
+			cfg.Router = r
+			local, err := sfu.New(cfg)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			shared.sfus = append(shared.sfus, local)
+			p, err := r.PinSFU(local)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			shared.pinned = append(shared.pinned, p)
+		}
+	})
+	if len(shared.pinned) != len(nodes) {
+		tb.Fatal("the shared SFUs failed to start")
+	}
+	return shared.pinned
 }
 
 func sharedRouters(tb testing.TB) []*Router {

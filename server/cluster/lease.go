@@ -88,6 +88,7 @@ func (r *Router) sweep(ctx context.Context) ([]string, error) {
 		}
 	}
 	r.live = live
+	r.m.Nodes.Set(float64(len(live)))
 	return dead, nil
 }
 
@@ -125,6 +126,7 @@ func (r *Router) leaseLoop() {
 			r.log.Warn("reading the nodes' leases failed", "err", err)
 		}
 		r.mourn(dead...)
+		r.countReconnects()
 		r.mu.Lock()
 		lapsed := r.nodeRev != 0 && r.now().Sub(r.leaseOK) > r.cfg.Lease+r.cfg.ReclaimWindow
 		r.mu.Unlock()
@@ -308,4 +310,17 @@ func (r *Router) isJanitor() bool {
 		}
 	}
 	return true
+}
+
+// countReconnects adds the connections' reconnections since the last call
+// to the metric.
+func (r *Router) countReconnects() {
+	n := r.nc.Stats().Reconnects
+	if r.kvc != r.nc {
+		n += r.kvc.Stats().Reconnects
+	}
+	if n > r.reconnects {
+		r.m.Reconnects.Add(float64(n - r.reconnects))
+		r.reconnects = n
+	}
 }

@@ -206,6 +206,7 @@ func (r *Router) Broadcast(ctx context.Context, key, name, except string, msg *r
 	if _, err := r.publish(ctx, subj, msg.Data, hdr, false); err != nil {
 		return fmt.Errorf("cluster: broadcasting to room %q: %w", name, err)
 	}
+	r.m.RelaysOut.Inc()
 	return nil
 }
 

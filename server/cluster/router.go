@@ -17,8 +17,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skywasm/skywasm/protocol"
+	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
 )
 
@@ -27,8 +29,10 @@ import (
 // it delivers crosses nodes on NATS subjects.
 type Router struct {
 	cfg  Config
-	nc   *nats.Conn
+	nc   *nats.Conn // deliveries
+	kvc  *nats.Conn // the key-value store, the room log and the lease
 	js   jetstream.JetStream
+	m    *metrics.Cluster
 	log  *slog.Logger
 	now  func() time.Time
 	seq  atomic.Uint64 // numbers chunked messages
@@ -36,8 +40,10 @@ type Router struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	peers, rooms, nodes jetstream.KeyValue
-	logs                jetstream.Stream
+	peers, rooms, nodes, pins jetstream.KeyValue
+	logs                      jetstream.Stream
+
+	reconnects uint64 // NATS reconnections counted so far; the lease loop's own
 
 	deaths  chan death
 	nodeSub *nats.Subscription // evictions, on the node's own subject
@@ -52,6 +58,7 @@ type Router struct {
 	remote  map[peerKey]*remote   // remote peers the local ones talked to
 	live    map[string]NodeInfo   // live nodes by incarnation
 	closed  bool
+	sfu     *SFU // the pinned SFU, if the node has one
 }
 
 type peerKey struct{ key, id string }
@@ -91,17 +98,25 @@ var _ routing.Router = (*Router)(nil)
 
 // New joins the cluster nc is connected to: it creates the buckets and the
 // log stream if need be, announces this node and starts the dispatcher and
-// the lease. nc must stay open until Close returns.
+// the lease. nc (and cfg.KVConn) must stay open until Close returns.
 func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	kvc := cfg.KVConn
+	if kvc == nil {
+		kvc = nc
+	}
+	js, err := jetstream.New(kvc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.NewCluster(nil)
+	}
 	r := &Router{
-		cfg: cfg, nc: nc, js: js, log: cfg.Logger, now: time.Now,
+		cfg: cfg, nc: nc, kvc: kvc, js: js, m: m, log: cfg.Logger, now: time.Now,
 		ch:      make(chan *nats.Msg, cfg.QueueLength),
 		stop:    make(chan struct{}),
 		deaths:  make(chan death, 256),
@@ -137,7 +152,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
 		}
-		return b, nil
+		return timedKV{b, m.KV}, nil
 	}
 	if r.peers, err = kv(peersBucket, 0); err != nil {
 		return nil, err
@@ -146,6 +161,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		return nil, err
 	}
 	if r.nodes, err = kv(nodesBucket, cfg.Lease); err != nil {
+		return nil, err
+	}
+	if r.pins, err = kv(pinsBucket, 0); err != nil {
 		return nil, err
 	}
 	sc := jetstream.StreamConfig{
@@ -190,6 +208,7 @@ func (r *Router) Close() error {
 		return nil
 	}
 	r.closed = true
+	pinned := r.sfu
 	subs := make([]*nats.Subscription, 0, 1+len(r.holders)+len(r.local))
 	subs = append(subs, r.nodeSub)
 	for _, h := range r.holders {
@@ -200,6 +219,9 @@ func (r *Router) Close() error {
 	}
 	rev := r.nodeRev
 	r.mu.Unlock()
+	if pinned != nil {
+		pinned.close()
+	}
 	close(r.stop)
 	r.wg.Wait()
 	for _, s := range subs {
@@ -207,7 +229,7 @@ func (r *Router) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
 	defer cancel()
-	if !r.nc.IsConnected() {
+	if !r.kvc.IsConnected() {
 		return nil // the lease lapses by itself
 	}
 	if err := r.nodes.Delete(ctx, token(r.cfg.Node), jetstream.LastRevision(rev)); err != nil {
@@ -230,7 +252,7 @@ func (r *Router) Ready() bool {
 	r.mu.Lock()
 	ok := !r.closed && r.now().Sub(r.leaseOK) < r.cfg.Lease
 	r.mu.Unlock()
-	return ok && r.nc.IsConnected()
+	return ok && r.nc.IsConnected() && r.kvc.IsConnected()
 }
 
 // Nodes returns the live nodes, least loaded first.
@@ -519,6 +541,7 @@ func (r *Router) Send(ctx context.Context, key, dst string, msg *routing.Message
 			if reply.Header.Get(hdrStatus) != "ok" {
 				return routing.ErrPeerUnavailable
 			}
+			r.m.RelaysOut.Inc()
 			if msg.Src != "" {
 				r.noteContact(key, msg.Src, dst, reply.Header.Get(hdrOrigin))
 			}
@@ -654,4 +677,38 @@ func (r *Router) list(ctx context.Context, kv jetstream.KeyValue, filter string)
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// timedKV is a bucket whose operations are observed in the key-value
+// latency histogram.
+type timedKV struct {
+	jetstream.KeyValue
+	obs prometheus.Observer
+}
+
+func (t timedKV) since(start time.Time) { t.obs.Observe(time.Since(start).Seconds()) }
+
+func (t timedKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	defer t.since(time.Now())
+	return t.KeyValue.Get(ctx, key)
+}
+
+func (t timedKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	defer t.since(time.Now())
+	return t.KeyValue.Create(ctx, key, value, opts...)
+}
+
+func (t timedKV) Update(ctx context.Context, key string, value []byte, last uint64) (uint64, error) {
+	defer t.since(time.Now())
+	return t.KeyValue.Update(ctx, key, value, last)
+}
+
+func (t timedKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	defer t.since(time.Now())
+	return t.KeyValue.Put(ctx, key, value)
+}
+
+func (t timedKV) Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error {
+	defer t.since(time.Now())
+	return t.KeyValue.Delete(ctx, key, opts...)
 }

@@ -1,6 +1,6 @@
 // Package config reads and checks the server's YAML configuration: the listen
 // address and the apps (API keys) with their secrets, allowed page domains,
-// permissions and limits.
+// permissions and limits, and how the node joins a cluster.
 //
 // It only describes and validates settings; it opens no sockets and never
 // logs. A Config is read-only once loaded and safe for concurrent use.
@@ -46,6 +46,8 @@ type Config struct {
 	Network Network `yaml:"network"`
 	// SFU limits this node's media server.
 	SFU SFU `yaml:"sfu"`
+	// Cluster joins this node to a cluster on NATS; empty, it runs alone.
+	Cluster Cluster `yaml:"cluster"`
 
 	// index maps an API key to its position in Apps. Parse and Dev build it;
 	// a Config built by hand has none and App scans Apps instead.
@@ -273,6 +275,7 @@ func (c *Config) Validate() error {
 		fail("apps", "at least one app is required")
 	}
 	errs = append(errs, c.SFU.validate()...)
+	errs = append(errs, c.Cluster.validate()...)
 	seen := make(map[string]int, len(c.Apps))
 	for i, a := range c.Apps {
 		field := fmt.Sprintf("apps[%d]", i)

@@ -469,3 +469,49 @@ func TestNetwork(t *testing.T) {
 		}
 	}
 }
+
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	const apps = "apps:\n  - key: " + key1 + "\n    secret: a-long-random-secret\n"
+	tests := []struct {
+		name, yaml string
+		want       config.Cluster
+		errs       []string
+	}{
+		{"none", "", config.Cluster{}, nil},
+		{"lists", `cluster:
+  natsEmbed: 127.0.0.1:17001
+  natsRoutes: [nats-route://127.0.0.1:17001, nats-route://127.0.0.1:17002]
+  node: n1
+  publicURL: https://n1.example.com/
+`, config.Cluster{NATSEmbed: "127.0.0.1:17001", NATSRoutes: config.List{"nats-route://127.0.0.1:17001", "nats-route://127.0.0.1:17002"},
+			Node: "n1", PublicURL: "https://n1.example.com/"}, nil},
+		{"comma-separated, as on the command line", "cluster:\n  nats: nats://a:4222, nats://b:4222\n",
+			config.Cluster{NATS: config.List{"nats://a:4222", "nats://b:4222"}}, nil},
+		{"nats and natsEmbed", "cluster:\n  nats: [nats://a:4222]\n  natsEmbed: 127.0.0.1:1\n", config.Cluster{}, []string{"cluster.natsEmbed", "excludes"}},
+		{"routes without natsEmbed", "cluster:\n  natsRoutes: nats-route://a:1\n", config.Cluster{}, []string{"cluster.natsRoutes", "needs cluster.natsEmbed"}},
+		{"a bad URL", "cluster:\n  nats: [http://a:4222]\n", config.Cluster{}, []string{"cluster.nats[0]", `want nats`}},
+		{"a bad route", "cluster:\n  natsEmbed: 127.0.0.1:1\n  natsRoutes: [127.0.0.1:2]\n", config.Cluster{}, []string{"cluster.natsRoutes[0]"}},
+		{"a bad embed address", "cluster:\n  natsEmbed: seventeen\n", config.Cluster{}, []string{"cluster.natsEmbed", "host:port"}},
+		{"a bad public URL", "cluster:\n  publicURL: n1.example.com\n", config.Cluster{}, []string{"cluster.publicURL"}},
+		{"a node name with a space", "cluster:\n  node: n 1\n", config.Cluster{}, []string{"cluster.node"}},
+		{"a map for a list", "cluster:\n  nats: {a: b}\n", config.Cluster{}, []string{"list of strings"}},
+		{"an unknown field", "cluster:\n  natsRoute: nats-route://a:1\n", config.Cluster{}, []string{"natsRoute"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Parse([]byte(apps + tt.yaml))
+			if len(tt.errs) > 0 {
+				wantErr(t, err, tt.errs...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Cluster, tt.want) {
+				t.Fatalf("cluster = %+v, want %+v", c.Cluster, tt.want)
+			}
+		})
+	}
+}

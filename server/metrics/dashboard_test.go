@@ -19,8 +19,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/skywasm/skywasm/server"
+	"github.com/skywasm/skywasm/server/cluster"
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/turn"
 )
@@ -39,6 +41,13 @@ func TestMain(m *testing.M) {
 // TURN) on loopback, and returns its base URL.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startNode(t, false)
+}
+
+// startNode is startServer, as a one-node cluster on an embedded
+// nats-server if clustered.
+func startNode(t *testing.T, clustered bool) string {
+	t.Helper()
 	cfg := &config.Config{Apps: []config.App{{
 		Key: testKey, Secret: "test-secret-0123456789",
 		Permissions: config.Permissions{SFU: true, TURN: true},
@@ -47,7 +56,11 @@ func startServer(t *testing.T) string {
 	tcfg := turn.DefaultConfig()
 	tcfg.UDPAddr, tcfg.TCPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	fcfg := sfu.DefaultConfig()
-	srv, err := server.New(server.Options{Config: cfg, SFU: &fcfg, TURN: &tcfg})
+	opts := server.Options{Config: cfg, SFU: &fcfg, TURN: &tcfg}
+	if clustered {
+		joinCluster(t, &opts)
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -61,6 +74,38 @@ func startServer(t *testing.T) string {
 		hs.Close()
 	})
 	return hs.URL
+}
+
+// joinCluster makes opts a node of a one-node cluster on an embedded
+// nats-server, with the cluster's metrics.
+func joinCluster(t *testing.T, opts *server.Options) {
+	t.Helper()
+	dir := t.TempDir()
+	ns, err := cluster.Embed(cluster.EmbedConfig{Name: "n0", Listen: "127.0.0.1:0", StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := cluster.ConnectEmbedded(ns, "n0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.NewCluster(nil)
+	cfg := cluster.DefaultConfig()
+	cfg.Node, cfg.Metrics = "n0", m
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := cluster.New(ctx, nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.Close()
+		nc.Close()
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	opts.Router, opts.Collectors = r, m.Collectors()
+	opts.PinSFU = func(local routing.SFU) (routing.SFU, error) { return r.PinSFU(local) }
 }
 
 // scrape returns the metric names on url's /metrics: every sample's name
@@ -102,6 +147,7 @@ func registered() map[string]bool {
 	reg, _ := metrics.New()
 	metrics.NewSFU(reg)
 	metrics.NewTURN(reg)
+	metrics.NewCluster(reg)
 	ch := make(chan *prometheus.Desc)
 	go func() {
 		reg.Describe(ch)
@@ -194,7 +240,7 @@ var metricName = regexp.MustCompile(`\b(?:skywasm|go|process)_[a-z0-9_]+\b`)
 // metric the server declares is on the dashboard: neither can drift from
 // the code.
 func TestDashboardMetricsExist(t *testing.T) {
-	base := startServer(t)
+	base := startNode(t, true)
 
 	// A refused connection, so that a labelled counter has a sample.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -231,13 +277,25 @@ func TestDashboardMetricsExist(t *testing.T) {
 			t.Errorf("the dashboard queries %s, which the server's /metrics does not have", name)
 		}
 	}
+	// A histogram is queried by its buckets, and scraped as its family
+	// and its _bucket, _sum and _count.
+	family := func(name string) string {
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok {
+				if _, ok := declared[base]; ok {
+					return base
+				}
+			}
+		}
+		return name
+	}
 	for name := range declared {
-		if !queried[name] {
+		if !queried[name] && !queried[name+"_bucket"] {
 			t.Errorf("%s is declared in server/metrics but not on the dashboard", name)
 		}
 	}
 	for name := range scraped {
-		if strings.HasPrefix(name, "skywasm_") && !queried[name] {
+		if strings.HasPrefix(name, "skywasm_") && !queried[name] && !queried[family(name)+"_bucket"] {
 			t.Errorf("%s is on /metrics but not on the dashboard", name)
 		}
 	}
