@@ -4,8 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/skywasm/skywasm/internal/iplimit"
 )
 
 // Read deadlines of a TCP or TLS connection. pion sets none, so without
@@ -41,7 +44,9 @@ func (l *packetListener) ReadFrom(p []byte) (int, net.Addr, error) {
 // streamListener is a TCP or TLS listener handed to pion. It keeps track
 // of the connections it accepts, which pion never closes by itself, and
 // retries passing errors (such as running out of file descriptors), on
-// which pion's accept loop would otherwise end for good.
+// which pion's accept loop would otherwise end for good. A connection over
+// its address's limits (Config.MaxConnsPerIP, HandshakesPerIP) is closed
+// at once, before pion or TLS sees it.
 type streamListener struct {
 	net.Listener
 	s    *Server
@@ -70,7 +75,20 @@ func (l *streamListener) Accept() (net.Conn, error) {
 			continue
 		}
 		delay = 0
-		c := &streamConn{Conn: raw, raw: raw, s: l.s}
+		ip := addrPort(raw.RemoteAddr()).Addr()
+		if why, ok := l.s.connsPerIP.Acquire(ip); !ok {
+			_ = raw.Close()
+			reason := reasonIPConns
+			if why == iplimit.TooFast {
+				reason = reasonIPRate
+			}
+			// Counted, but logged only at Debug: a flood of connections
+			// must not become a flood of log lines.
+			l.s.refusals[reason].Inc()
+			l.s.log.Debug("turn: refused", "reason", reason, "client", raw.RemoteAddr())
+			continue
+		}
+		c := &streamConn{Conn: raw, raw: raw, s: l.s, ip: ip}
 		if l.tls != nil {
 			// Handing pion a *tls.Conn would make it handshake with a
 			// deadline of its own; wrapped, the handshake happens in the
@@ -79,6 +97,7 @@ func (l *streamListener) Accept() (net.Conn, error) {
 		}
 		if !l.s.track(c) {
 			_ = raw.Close()
+			l.s.connsPerIP.Release(ip)
 			continue
 		}
 		return c, nil
@@ -89,8 +108,9 @@ func (l *streamListener) Accept() (net.Conn, error) {
 // goroutine of its own and closes it when that goroutine ends, which tells
 // the Server the goroutine is done.
 type streamConn struct {
-	net.Conn          // what pion reads and writes: raw, or TLS on it
-	raw      net.Conn // the TCP connection, closed at shutdown without TLS's goodbye
+	net.Conn            // what pion reads and writes: raw, or TLS on it
+	raw      net.Conn   // the TCP connection, closed at shutdown without TLS's goodbye
+	ip       netip.Addr // the client's address, whose connsPerIP it holds
 	s        *Server
 	talked   bool // a Read has returned data; only pion's reader uses it
 	once     sync.Once
@@ -141,6 +161,7 @@ func (s *Server) track(c *streamConn) bool {
 
 // untrack uncounts a connection whose goroutine in pion is ending.
 func (s *Server) untrack(c *streamConn) {
+	s.connsPerIP.Release(c.ip)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
