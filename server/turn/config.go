@@ -91,6 +91,12 @@ type Config struct {
 	// a socket: by default a quarter of the process's file-descriptor
 	// limit, so that allocations cannot starve signaling and HTTP.
 	MaxAllocations int
+	// MaxConns is the most TCP and TLS connections of the server, from
+	// all addresses; past it a new one is closed as soon as it is
+	// accepted. Default: MaxAllocations, since a connection carries one
+	// allocation, so that TURN holds at most half the process's file
+	// descriptors by default, whatever the number of client addresses.
+	MaxConns int
 	// RelayBandwidth is each allocation's budget in bytes per second, both
 	// directions summed, with a burst of one second's worth.
 	RelayBandwidth int
@@ -149,6 +155,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxAllocations == 0 {
 		c.MaxAllocations = defaultMaxAllocations()
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = c.MaxAllocations
 	}
 	if c.RelayBandwidth == 0 {
 		c.RelayBandwidth = DefaultRelayBandwidth
@@ -256,6 +265,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAllocations < 0 {
 		fail("MaxAllocations", "must not be negative, is %d", c.MaxAllocations)
+	}
+	if c.MaxConns < 0 {
+		fail("MaxConns", "must not be negative, is %d", c.MaxConns)
 	}
 	if c.RelayBandwidth != 0 && c.RelayBandwidth < MinRelayBandwidth {
 		fail("RelayBandwidth", "must be at least %d bytes/s, is %d", MinRelayBandwidth, c.RelayBandwidth)

@@ -38,8 +38,10 @@
 //     its first request within 10 s, and is cut after an hour of silence
 //     (longer than any allocation lives unrefreshed). One client address
 //     holds at most Config.MaxConnsPerIP of them and opens at most
-//     Config.HandshakesPerIP a second; past that a new one is closed as
-//     soon as it is accepted, before any TLS handshake.
+//     Config.HandshakesPerIP a second, and the server at most
+//     Config.MaxConns (as many as allocations, by default); past that a
+//     new one is closed as soon as it is accepted, before any TLS
+//     handshake.
 //
 // Refusals are counted (metrics.TURN.Refusals, by reason) and logged at
 // Info with the reason, the username (or the peer address) and the

@@ -45,8 +45,9 @@ func (l *packetListener) ReadFrom(p []byte) (int, net.Addr, error) {
 // of the connections it accepts, which pion never closes by itself, and
 // retries passing errors (such as running out of file descriptors), on
 // which pion's accept loop would otherwise end for good. A connection over
-// its address's limits (Config.MaxConnsPerIP, HandshakesPerIP) is closed
-// at once, before pion or TLS sees it.
+// its address's limits (Config.MaxConnsPerIP, HandshakesPerIP) or the
+// server's (Config.MaxConns) is closed at once, before pion or TLS sees
+// it.
 type streamListener struct {
 	net.Listener
 	s    *Server
@@ -77,15 +78,11 @@ func (l *streamListener) Accept() (net.Conn, error) {
 		delay = 0
 		ip := addrPort(raw.RemoteAddr()).Addr()
 		if why, ok := l.s.connsPerIP.Acquire(ip); !ok {
-			_ = raw.Close()
 			reason := reasonIPConns
 			if why == iplimit.TooFast {
 				reason = reasonIPRate
 			}
-			// Counted, but logged only at Debug: a flood of connections
-			// must not become a flood of log lines.
-			l.s.refusals[reason].Inc()
-			l.s.log.Debug("turn: refused", "reason", reason, "client", raw.RemoteAddr())
+			l.s.refuseConn(raw, reason)
 			continue
 		}
 		c := &streamConn{Conn: raw, raw: raw, s: l.s, ip: ip}
@@ -95,9 +92,13 @@ func (l *streamListener) Accept() (net.Conn, error) {
 			// first Read, under streamConn's deadline.
 			c.Conn = tls.Server(raw, l.tls)
 		}
-		if !l.s.track(c) {
-			_ = raw.Close()
+		if refusal, ok := l.s.track(c); !ok {
 			l.s.connsPerIP.Release(ip)
+			if refusal != "" {
+				l.s.refuseConn(raw, refusal)
+			} else {
+				_ = raw.Close()
+			}
 			continue
 		}
 		return c, nil
@@ -139,6 +140,15 @@ func (c *streamConn) Close() error {
 	return err
 }
 
+// refuseConn closes a connection pion never sees, counted as refused for
+// reason but logged only at Debug: a flood of connections must not become
+// a flood of log lines.
+func (s *Server) refuseConn(raw net.Conn, reason string) {
+	_ = raw.Close()
+	s.refusals[reason].Inc()
+	s.log.Debug("turn: refused", "reason", reason, "client", raw.RemoteAddr())
+}
+
 // isClosed reports whether Close has begun.
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
@@ -147,16 +157,20 @@ func (s *Server) isClosed() bool {
 }
 
 // track counts a connection pion is about to serve, unless the server is
-// closing. It is called from pion's accept loop, itself counted in loops.
-func (s *Server) track(c *streamConn) bool {
+// closing (ok false, no refusal) or has Config.MaxConns (the refusal's
+// reason). It is called from pion's accept loop, itself counted in loops.
+func (s *Server) track(c *streamConn) (refusal string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false
+	switch {
+	case s.closed:
+		return "", false
+	case len(s.conns) >= s.cfg.MaxConns:
+		return reasonConnsFull, false
 	}
 	s.conns[c] = struct{}{}
 	s.loops.Add(1)
-	return true
+	return "", true
 }
 
 // untrack uncounts a connection whose goroutine in pion is ending.

@@ -153,3 +153,46 @@ func TestConnsPerIP(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxConns: the server holds a bounded number of TCP and TLS
+// connections whatever the number of client addresses, so that
+// connections from many addresses cannot take the process's descriptors;
+// a connection closed gives its place back.
+func TestMaxConns(t *testing.T) {
+	t.Parallel()
+	for _, transport := range []string{"tcp", "tls"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *turn.Config) { c.MaxConns = 3 })
+			served := func(ip string) (net.Conn, bool) {
+				c, err := e.dialFrom(t, transport, ip)
+				if err == nil {
+					err = binding(c)
+				}
+				return c, err == nil
+			}
+			var held []net.Conn
+			for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+				c, ok := served(ip)
+				if !ok {
+					t.Fatalf("a connection from %s was refused", ip)
+				}
+				held = append(held, c)
+			}
+			if _, ok := served("127.0.0.4"); ok {
+				t.Fatal("a connection over the server's limit was served")
+			}
+			if got := e.refusals("conns-full"); got != 1 {
+				t.Fatalf("%v refusals conns-full, want 1", got)
+			}
+			_ = held[0].Close()
+			eventually(t, "a connection from 127.0.0.4 served", func() bool {
+				c, ok := served("127.0.0.4")
+				if c != nil {
+					_ = c.Close()
+				}
+				return ok
+			})
+		})
+	}
+}

@@ -30,9 +30,10 @@ const (
 	reasonRevoked      = "revoked"        // the peer left signaling: its credential is void
 	reasonIPConns      = "ip-connections" // too many TCP and TLS connections from one client address
 	reasonIPRate       = "ip-handshakes"  // TCP and TLS connections opened too fast from one client address
+	reasonConnsFull    = "conns-full"     // the server has MaxConns TCP and TLS connections
 )
 
-var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota, reasonIPQuota, reasonFull, reasonRevoked, reasonIPConns, reasonIPRate}
+var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota, reasonIPQuota, reasonFull, reasonRevoked, reasonIPConns, reasonIPRate, reasonConnsFull}
 
 // Server is a running TURN server. Its methods are safe for concurrent
 // use.
