@@ -55,19 +55,22 @@ func TestFDBudgetServer(t *testing.T) {
 	cfg := testConfig()
 	cfg.Apps[0].Permissions.TURN = true
 	tc := turn.DefaultConfig()
-	tc.UDPAddr, tc.TCPAddr = "127.0.0.1:0", "" // MaxAllocations: the default, from the limit
+	tc.UDPAddr, tc.TCPAddr = "127.0.0.1:0", "127.0.0.1:0" // MaxAllocations and MaxConns: the defaults, from the limit
 	e := serveEnv(t, server.Options{Config: cfg, TURN: &tc}, true)
-	fmt.Printf("%shttp=%s turn=%s\n", fdChildLine, e.http.URL, e.srv.TURN().UDPAddr())
+	fmt.Printf("%shttp=%s turn=%s tcp=%s\n", fdChildLine, e.http.URL, e.srv.TURN().UDPAddr(), e.srv.TURN().TCPAddr())
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent is done
 }
 
-// TestFDBudget: TURN allocations from many clients cannot starve signaling
-// and /healthz of file descriptors. In a server process limited to 256
-// descriptors, 248 allocations are asked for from 8 client addresses (31
-// each, under the per-address cap): a quarter of the limit is granted and
-// the rest refused with 486, and then new signaling peers still connect
-// and /healthz answers 200. Without the server-wide cap, 243 allocations
-// took every descriptor: signaling and /healthz were refused.
+// TestFDBudget: TURN allocations and connections from many clients cannot
+// starve signaling and /healthz of file descriptors. In a server process
+// limited to 256 descriptors, 248 allocations are asked for from 8 client
+// addresses (31 each, under the per-address cap): a quarter of the limit
+// is granted and the rest refused with 486. Then 320 TCP connections to
+// TURN are opened from the same addresses (40 each, under the per-address
+// limits): as many as allocations are served and the rest closed. New
+// signaling peers still connect and /healthz answers 200. Without the
+// server-wide cap, 243 allocations took every descriptor, as did TCP
+// connections without theirs: signaling and /healthz were refused.
 func TestFDBudget(t *testing.T) {
 	if os.Getenv(fdChildEnv) != "" {
 		t.Skip("in the child process")
@@ -77,9 +80,10 @@ func TestFDBudget(t *testing.T) {
 		addresses = 8
 		perAddr   = 31 // under turn.DefaultMaxAllocationsPerIP
 		peers     = 50
-		granted   = fdLimit / 4 // turn.Config.MaxAllocations's default
+		granted   = fdLimit / 4 // turn.Config.MaxAllocations's default, and MaxConns's
+		connsPer  = 40          // under turn.DefaultMaxConnsPerIP and its burst
 	)
-	httpURL, turnAddr := startFDChild(t)
+	httpURL, turnAddr, tcpAddr := startFDChild(t)
 
 	// The allocations, held until the test ends.
 	ok, refused := 0, 0
@@ -100,6 +104,21 @@ func TestFDBudget(t *testing.T) {
 		}
 	}
 	t.Logf("%d allocations granted, %d refused with 486, %d failed otherwise", ok, refused, len(other))
+
+	// TCP connections, held until the test ends if served.
+	served := 0
+	for a := range addresses {
+		for range connsPer {
+			ok, err := holdTCP(t, fmt.Sprintf("127.0.0.%d", a+1), tcpAddr)
+			if err != nil {
+				t.Fatalf("after %d TCP connections served: %v", served, err)
+			}
+			if ok {
+				served++
+			}
+		}
+	}
+	t.Logf("%d TCP connections served, %d closed", served, addresses*connsPer-served)
 
 	// Signaling and health still have descriptors.
 	for i := range peers {
@@ -126,11 +145,46 @@ func TestFDBudget(t *testing.T) {
 	if ok != granted || refused != addresses*perAddr-granted {
 		t.Fatalf("%d allocations granted and %d refused, want %d and %d", ok, refused, granted, addresses*perAddr-granted)
 	}
+	if served != granted {
+		t.Fatalf("%d TCP connections served, want %d", served, granted)
+	}
+}
+
+// holdTCP opens a TCP connection to TURN from local address ip and asks a
+// STUN Binding: if it is answered (ok) the connection is held until the
+// test ends. One the server closes unanswered is refused; one it neither
+// answers nor closes (it has no descriptor to accept it with) is an error.
+func holdTCP(t *testing.T, ip, tcpAddr string) (ok bool, err error) {
+	t.Helper()
+	d := &net.Dialer{Timeout: wait, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", tcpAddr)
+	if err != nil {
+		return false, err
+	}
+	_ = c.SetDeadline(time.Now().Add(wait))
+	var m *stun.Message
+	if _, err = c.Write(stun.MustBuild(stun.TransactionID, stun.BindingRequest).Raw); err == nil {
+		buf := make([]byte, 1500)
+		var n int
+		if n, err = c.Read(buf); err == nil {
+			m = &stun.Message{Raw: buf[:n]}
+			err = m.Decode()
+		}
+	}
+	if err != nil || m.Type != stun.BindingSuccess {
+		_ = c.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return false, fmt.Errorf("a connection from %s neither answered nor closed in %v", ip, wait)
+		}
+		return false, nil
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return true, nil
 }
 
 // startFDChild runs TestFDBudgetServer in a child process and returns its
-// HTTP URL and TURN UDP address. The child ends with the test.
-func startFDChild(t *testing.T) (httpURL, turnAddr string) {
+// HTTP URL and TURN UDP and TCP addresses. The child ends with the test.
+func startFDChild(t *testing.T) (httpURL, turnAddr, tcpAddr string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestFDBudgetServer$", "-test.count", "1")
 	cmd.Env = append(os.Environ(), fdChildEnv+"=1")
@@ -179,14 +233,14 @@ func startFDChild(t *testing.T) (httpURL, turnAddr string) {
 	})
 	select {
 	case line := <-lines:
-		if _, err := fmt.Sscanf(line, "http=%s turn=%s", &httpURL, &turnAddr); err != nil {
+		if _, err := fmt.Sscanf(line, "http=%s turn=%s tcp=%s", &httpURL, &turnAddr, &tcpAddr); err != nil {
 			t.Fatalf("child said %q: %v", line, err)
 		}
-		return httpURL, turnAddr
+		return httpURL, turnAddr, tcpAddr
 	case <-time.After(4 * wait):
 		t.Fatal("the child did not start its server")
 	}
-	return "", ""
+	return "", "", ""
 }
 
 // allocate makes an allocation over UDP from local address ip for peerID
