@@ -19,6 +19,7 @@ import (
 	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/sfu"
 	"github.com/skywasm/skywasm/server/signaling"
+	"github.com/skywasm/skywasm/server/turn"
 )
 
 const (
@@ -44,9 +45,11 @@ type serveOptions struct {
 	// peer address prefixes relayed to despite being private or loopback.
 	turnAddr, turnTLS, turnRelayIP, turnPublicIP, turnHost, turnAllow string
 	// frameBudget is signaling's LargeFrameBudget, 0 for its default;
-	// turnMaxAlloc and turnMaxAllocIP the TURN server's caps, 0 for theirs.
-	frameBudget                  sizeFlag
-	turnMaxAlloc, turnMaxAllocIP int
+	// turnMaxAlloc and turnMaxAllocIP the TURN server's caps, 0 for theirs;
+	// turnConnsIP and turnHandshakesIP bound one address's TCP and TLS
+	// connections to TURN, 0 for the file's network.turnPerIP.
+	frameBudget                                                 sizeFlag
+	turnMaxAlloc, turnMaxAllocIP, turnConnsIP, turnHandshakesIP int
 	// cluster holds the -nats* flags; with none of them set the node runs alone.
 	cluster clusterOptions
 }
@@ -73,6 +76,8 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.Var(&o.frameBudget, "frame-budget", "bound the signaling frames over 1 MiB in flight, read or queued, across the server to this `size` (e.g. 2GiB); past it such a frame is dropped with ERROR signaling-limited (default: a quarter of the memory limit or of the machine's memory)")
 	fs.IntVar(&o.turnMaxAlloc, "turn-max-allocations", 0, "the most live TURN allocations of the server, each a socket (default: a quarter of the file-descriptor limit)")
 	fs.IntVar(&o.turnMaxAllocIP, "turn-max-allocations-per-ip", 0, "the most live TURN allocations from one client address (default 32)")
+	fs.IntVar(&o.turnConnsIP, "turn-conns-per-ip", 0, fmt.Sprintf("the most TURN TCP and TLS connections one client address holds at once (default: the config's network.turnPerIP.connections, else %d)", turn.DefaultMaxConnsPerIP))
+	fs.IntVar(&o.turnHandshakesIP, "turn-handshakes-per-ip", 0, fmt.Sprintf("the most TURN TCP and TLS connections one client address opens a second (default: the config's network.turnPerIP.handshakesPerSecond, else %d)", turn.DefaultHandshakesPerIP))
 	fs.bindEnv("addr", "SKYWASM_ADDR")
 	fs.bindEnv("config", "SKYWASM_CONFIG")
 	fs.bindEnv("static", "SKYWASM_STATIC")
@@ -90,6 +95,8 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.bindEnv("frame-budget", "SKYWASM_FRAME_BUDGET")
 	fs.bindEnv("turn-max-allocations", "SKYWASM_TURN_MAX_ALLOCATIONS")
 	fs.bindEnv("turn-max-allocations-per-ip", "SKYWASM_TURN_MAX_ALLOCATIONS_PER_IP")
+	fs.bindEnv("turn-conns-per-ip", "SKYWASM_TURN_CONNS_PER_IP")
+	fs.bindEnv("turn-handshakes-per-ip", "SKYWASM_TURN_HANDSHAKES_PER_IP")
 	o.cluster.register(fs)
 	return fs, o
 }
@@ -143,7 +150,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	// sfu-limited and the rooms' members are unaffected.
 	sfuCfg.MaxParticipants = cfg.SFU.MaxParticipants
 	sfuCfg.MaxDownTracks = cfg.SFU.MaxTracksPerCPU * runtime.NumCPU()
-	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs)
+	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs, cfg.Network.TURNPerIP)
 	if errors.Is(err, errTURNWildcard) {
 		logger.Warn(err.Error())
 		err = nil

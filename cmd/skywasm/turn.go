@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 
+	"github.com/skywasm/skywasm/server/config"
 	"github.com/skywasm/skywasm/server/turn"
 )
 
@@ -19,13 +21,15 @@ const (
 var errTURNWildcard = errors.New("TURN is off: the server listens on every interface, so it cannot tell which address to relay from; give -turn-addr ip:port (and -turn-public-ip behind NAT)")
 
 // turnConfig is the TURN server's configuration from the flags: nil with
-// -turn-addr off. addr is the listen address asked for and ln the one got.
+// -turn-addr off. addr is the listen address asked for and ln the one got;
+// perIP is the configuration file's network.turnPerIP, which the flags
+// override.
 //
 // By default TURN listens on the listen host's port 3478 (port 0 when the
 // listen port is 0, as in tests, so that servers side by side do not
 // collide) and, with a certificate, 5349 for turns:. In dev mode on
 // loopback it relays to loopback peers, or dev mode could not use it at all.
-func (o *serveOptions) turnConfig(addr string, ln net.Addr, dev bool, certs *certFiles) (*turn.Config, error) {
+func (o *serveOptions) turnConfig(addr string, ln net.Addr, dev bool, certs *certFiles, perIP config.PerIP) (*turn.Config, error) {
 	if o.turnAddr == "off" {
 		return nil, nil
 	}
@@ -47,6 +51,10 @@ func (o *serveOptions) turnConfig(addr string, ln net.Addr, dev bool, certs *cer
 	c := turn.DefaultConfig()
 	c.UDPAddr, c.TCPAddr = udp, udp
 	c.MaxAllocations, c.MaxAllocationsPerIP = o.turnMaxAlloc, o.turnMaxAllocIP // 0: the defaults
+	// Each is the flag, else the file's, else (0) the TURN server's default.
+	c.MaxConnsPerIP = cmp.Or(o.turnConnsIP, perIP.Connections)
+	c.HandshakesPerIP = cmp.Or(o.turnHandshakesIP, perIP.HandshakesPerSecond)
+	c.HandshakeBurstPerIP = perIP.HandshakeBurst
 	c.RelayIP, c.PublicRelayIP, c.PublicHost = o.turnRelayIP, o.turnPublicIP, o.turnHost
 	if certs != nil && o.turnTLS != "off" {
 		tlsAddr := o.turnTLS

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/skywasm/skywasm/server/config"
 )
 
 func TestTURNConfig(t *testing.T) {
@@ -20,6 +22,10 @@ func TestTURNConfig(t *testing.T) {
 		off        bool
 		udp, turns string
 		allowed    []netip.Prefix
+		// perIP is the file's network.turnPerIP; conns and handshakes
+		// are the limits wanted (0: left to the TURN server's default).
+		perIP             config.PerIP
+		conns, handshakes int
 	}{
 		{name: "dev on localhost", addr: "localhost:8080", ln: "127.0.0.1:8080", dev: true, udp: "127.0.0.1:3478", allowed: loopback},
 		{name: "tests on port 0", addr: "127.0.0.1:0", ln: "127.0.0.1:40000", dev: true, udp: "127.0.0.1:0", allowed: loopback},
@@ -35,6 +41,11 @@ func TestTURNConfig(t *testing.T) {
 		{name: "wildcard needs an address", addr: ":8080", ln: "[::]:8080", err: errTURNWildcard},
 		{name: "wildcard IPv4", addr: "0.0.0.0:8080", ln: "0.0.0.0:8080", err: errTURNWildcard},
 		{name: "bad prefix", o: serveOptions{turnAllow: "10.0.0.1"}, addr: "127.0.0.1:0", ln: "127.0.0.1:1", err: errAny},
+		{name: "per-IP limits from the file", addr: "192.0.2.1:443", ln: "192.0.2.1:443", udp: "192.0.2.1:3478",
+			perIP: config.PerIP{Connections: 10, HandshakesPerSecond: 2}, conns: 10, handshakes: 2},
+		{name: "per-IP flags win over the file", o: serveOptions{turnConnsIP: 7, turnHandshakesIP: 3},
+			addr: "192.0.2.1:443", ln: "192.0.2.1:443", udp: "192.0.2.1:3478",
+			perIP: config.PerIP{Connections: 10, HandshakesPerSecond: 2}, conns: 7, handshakes: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +54,7 @@ func TestTURNConfig(t *testing.T) {
 			if tt.tls {
 				c = certs
 			}
-			cfg, err := tt.o.turnConfig(tt.addr, fakeAddr(tt.ln), tt.dev, c)
+			cfg, err := tt.o.turnConfig(tt.addr, fakeAddr(tt.ln), tt.dev, c, tt.perIP)
 			switch {
 			case tt.err == errAny && err != nil, tt.err != nil && errors.Is(err, tt.err):
 				return
@@ -63,6 +74,9 @@ func TestTURNConfig(t *testing.T) {
 			}
 			if !slices.Equal(cfg.AllowedPeers, tt.allowed) {
 				t.Errorf("allowed peers %v, want %v", cfg.AllowedPeers, tt.allowed)
+			}
+			if cfg.MaxConnsPerIP != tt.conns || cfg.HandshakesPerIP != tt.handshakes {
+				t.Errorf("per IP: %d connections, %d handshakes a second; want %d, %d", cfg.MaxConnsPerIP, cfg.HandshakesPerIP, tt.conns, tt.handshakes)
 			}
 		})
 	}

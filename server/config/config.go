@@ -98,19 +98,26 @@ type Limits struct {
 }
 
 // Network bounds each client address, on the signaling socket and the
-// HTTP API alike. Zero means the default (see DefaultPerIP).
+// HTTP API alike (PerIP; zero means DefaultPerIP's), and on the TURN
+// server's TCP and TLS listeners (TURNPerIP; zero means the TURN server's
+// default).
 type Network struct {
 	// TrustedProxies are the addresses or CIDR prefixes of reverse
 	// proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trustedProxies"`
-	// PerIP bounds one client address.
+	// PerIP bounds one client address's signaling sockets and API
+	// requests.
 	PerIP PerIP `yaml:"perIP"`
+	// TURNPerIP bounds one client address's TCP and TLS connections to
+	// the TURN server. Its fields stay zero unless the file sets them:
+	// the TURN server's own defaults apply, and a command-line flag wins.
+	TURNPerIP PerIP `yaml:"turnPerIP"`
 }
 
 // PerIP bounds one client address.
 type PerIP struct {
-	// Connections is the most signaling sockets and API requests one
-	// address holds at once.
+	// Connections is the most connections (signaling sockets and API
+	// requests, or TURN connections) one address holds at once.
 	Connections int `yaml:"connections"`
 	// HandshakesPerSecond and HandshakeBurst bound the new ones a second.
 	HandshakesPerSecond int `yaml:"handshakesPerSecond"`
@@ -320,6 +327,9 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Network.PerIP; n.Connections < 0 || n.HandshakesPerSecond < 0 || n.HandshakeBurst < 0 {
 		fail("network.perIP", "limits must not be negative")
+	}
+	if n := c.Network.TURNPerIP; n.Connections < 0 || n.HandshakesPerSecond < 0 || n.HandshakeBurst < 0 {
+		fail("network.turnPerIP", "limits must not be negative")
 	}
 	return errors.Join(errs...)
 }

@@ -443,13 +443,18 @@ func TestNetwork(t *testing.T) {
       messageRate: 20
       messageBurst: 40
 `
-	c, err := config.Parse([]byte(app + "network:\n  trustedProxies: [10.0.0.0/8, 192.0.2.7]\n  perIP:\n    connections: 64\n"))
+	c, err := config.Parse([]byte(app + "network:\n  trustedProxies: [10.0.0.0/8, 192.0.2.7]\n  perIP:\n    connections: 64\n  turnPerIP:\n    handshakesPerSecond: 5\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := config.PerIP{Connections: 64, HandshakesPerSecond: config.DefaultPerIP().HandshakesPerSecond, HandshakeBurst: config.DefaultPerIP().HandshakeBurst}
 	if c.Network.PerIP != want {
 		t.Errorf("perIP = %+v, want %+v", c.Network.PerIP, want)
+	}
+	// TURN's defaults are the TURN server's: what the file leaves out
+	// stays zero.
+	if want := (config.PerIP{HandshakesPerSecond: 5}); c.Network.TURNPerIP != want {
+		t.Errorf("turnPerIP = %+v, want %+v", c.Network.TURNPerIP, want)
 	}
 	if got := c.Network.TrustedPrefixes(); len(got) != 2 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.7/32" {
 		t.Errorf("trusted prefixes %v", got)
@@ -463,6 +468,7 @@ func TestNetwork(t *testing.T) {
 	for _, bad := range []string{
 		"network:\n  trustedProxies: [not-an-address]\n",
 		"network:\n  perIP:\n    connections: -1\n",
+		"network:\n  turnPerIP:\n    handshakeBurst: -1\n",
 	} {
 		if _, err := config.Parse([]byte(app + bad)); err == nil {
 			t.Errorf("accepted %q", bad)

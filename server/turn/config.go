@@ -19,6 +19,16 @@ const (
 	DefaultRealm                 = "skywasm"
 	DefaultMaxAllocationsPerPeer = 4
 	DefaultMaxAllocationsPerIP   = 32
+	// A TCP or TLS connection carries one allocation: twice the
+	// allocations leaves room for connections that have not made theirs
+	// yet, or are about to close.
+	DefaultMaxConnsPerIP = 2 * DefaultMaxAllocationsPerIP
+	// DefaultHandshakesPerIP and DefaultHandshakeBurstPerIP let one
+	// address open its DefaultMaxConnsPerIP connections at once, then 20 a
+	// second: a NAT's worth of ICE gathering, not a flood of TLS
+	// handshakes.
+	DefaultHandshakesPerIP     = 20
+	DefaultHandshakeBurstPerIP = DefaultMaxConnsPerIP
 	// DefaultRelayBandwidth, 2 MiB/s (about 16 Mbit/s), carries a 1080p
 	// video call with room to spare.
 	DefaultRelayBandwidth   = 2 << 20
@@ -68,10 +78,25 @@ type Config struct {
 	// client IP address, whatever the credentials: one address cannot
 	// farm allocations with many peer IDs.
 	MaxAllocationsPerIP int
+	// MaxConnsPerIP is the most TCP and TLS connections one client
+	// address holds at once; past it a new one is closed as soon as it is
+	// accepted, before any TLS handshake.
+	MaxConnsPerIP int
+	// HandshakesPerIP and HandshakeBurstPerIP bound the TCP and TLS
+	// connections one client address opens a second (a token bucket), so
+	// that no address makes the server do TLS handshakes at will.
+	HandshakesPerIP     int
+	HandshakeBurstPerIP int
 	// MaxAllocations is the most live allocations of the server. Each is
 	// a socket: by default a quarter of the process's file-descriptor
 	// limit, so that allocations cannot starve signaling and HTTP.
 	MaxAllocations int
+	// MaxConns is the most TCP and TLS connections of the server, from
+	// all addresses; past it a new one is closed as soon as it is
+	// accepted. Default: MaxAllocations, since a connection carries one
+	// allocation, so that TURN holds at most half the process's file
+	// descriptors by default, whatever the number of client addresses.
+	MaxConns int
 	// RelayBandwidth is each allocation's budget in bytes per second, both
 	// directions summed, with a burst of one second's worth.
 	RelayBandwidth int
@@ -99,6 +124,9 @@ func DefaultConfig() Config {
 		Realm:                 DefaultRealm,
 		MaxAllocationsPerPeer: DefaultMaxAllocationsPerPeer,
 		MaxAllocationsPerIP:   DefaultMaxAllocationsPerIP,
+		MaxConnsPerIP:         DefaultMaxConnsPerIP,
+		HandshakesPerIP:       DefaultHandshakesPerIP,
+		HandshakeBurstPerIP:   DefaultHandshakeBurstPerIP,
 		RelayBandwidth:        DefaultRelayBandwidth,
 		MaxCredentialTTL:      DefaultMaxCredentialTTL,
 	}
@@ -116,8 +144,20 @@ func (c *Config) applyDefaults() {
 	if c.MaxAllocationsPerIP == 0 {
 		c.MaxAllocationsPerIP = DefaultMaxAllocationsPerIP
 	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if c.HandshakesPerIP == 0 {
+		c.HandshakesPerIP = DefaultHandshakesPerIP
+	}
+	if c.HandshakeBurstPerIP == 0 {
+		c.HandshakeBurstPerIP = DefaultHandshakeBurstPerIP
+	}
 	if c.MaxAllocations == 0 {
 		c.MaxAllocations = defaultMaxAllocations()
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = c.MaxAllocations
 	}
 	if c.RelayBandwidth == 0 {
 		c.RelayBandwidth = DefaultRelayBandwidth
@@ -217,8 +257,17 @@ func (c *Config) Validate() error {
 	if c.MaxAllocationsPerIP < 0 {
 		fail("MaxAllocationsPerIP", "must not be negative, is %d", c.MaxAllocationsPerIP)
 	}
+	if c.MaxConnsPerIP < 0 {
+		fail("MaxConnsPerIP", "must not be negative, is %d", c.MaxConnsPerIP)
+	}
+	if c.HandshakesPerIP < 0 || c.HandshakeBurstPerIP < 0 {
+		fail("HandshakesPerIP", "HandshakesPerIP and HandshakeBurstPerIP must not be negative, are %d and %d", c.HandshakesPerIP, c.HandshakeBurstPerIP)
+	}
 	if c.MaxAllocations < 0 {
 		fail("MaxAllocations", "must not be negative, is %d", c.MaxAllocations)
+	}
+	if c.MaxConns < 0 {
+		fail("MaxConns", "must not be negative, is %d", c.MaxConns)
 	}
 	if c.RelayBandwidth != 0 && c.RelayBandwidth < MinRelayBandwidth {
 		fail("RelayBandwidth", "must be at least %d bytes/s, is %d", MinRelayBandwidth, c.RelayBandwidth)

@@ -201,6 +201,9 @@ func TestValidate(t *testing.T) {
 		}, ""},
 		{"unspecified RelayIP", func(c *turn.Config) { c.RelayIP = "::" }, "RelayIP: required (or PublicRelayIP)"},
 		{"negative quota", func(c *turn.Config) { c.MaxAllocationsPerPeer = -1 }, "MaxAllocationsPerPeer: must not be negative"},
+		{"negative connections per IP", func(c *turn.Config) { c.MaxConnsPerIP = -1 }, "MaxConnsPerIP: must not be negative"},
+		{"negative connections", func(c *turn.Config) { c.MaxConns = -1 }, "MaxConns: must not be negative"},
+		{"negative handshakes per IP", func(c *turn.Config) { c.HandshakeBurstPerIP = -1 }, "HandshakesPerIP: HandshakesPerIP and HandshakeBurstPerIP must not be negative"},
 		{"tiny bandwidth", func(c *turn.Config) { c.RelayBandwidth = 1000 }, "RelayBandwidth: must be at least"},
 		{"negative TTL", func(c *turn.Config) { c.MaxCredentialTTL = -time.Second }, "MaxCredentialTTL: must not be negative"},
 	}

@@ -25,7 +25,9 @@
 //     addresses, unless Config.AllowedPeers lists them, so that the relay
 //     cannot be used to reach the server's network.
 //   - Allocations: at most Config.MaxAllocationsPerPeer live at once per
-//     API key and peer ID; more are answered 486 (Allocation Quota Reached).
+//     API key and peer ID, Config.MaxAllocationsPerIP per client address
+//     and Config.MaxAllocations on the server; more are answered 486
+//     (Allocation Quota Reached).
 //   - Bandwidth: each allocation has a token bucket of
 //     Config.RelayBandwidth bytes per second, both directions together,
 //     with a burst of one second's worth; a packet over it is dropped, as
@@ -34,11 +36,17 @@
 //     permission are dropped before they cost anything.
 //   - Connections: a TCP or TLS client must finish its handshake and send
 //     its first request within 10 s, and is cut after an hour of silence
-//     (longer than any allocation lives unrefreshed).
+//     (longer than any allocation lives unrefreshed). One client address
+//     holds at most Config.MaxConnsPerIP of them and opens at most
+//     Config.HandshakesPerIP a second, and the server at most
+//     Config.MaxConns (as many as allocations, by default); past that a
+//     new one is closed as soon as it is accepted, before any TLS
+//     handshake.
 //
 // Refusals are counted (metrics.TURN.Refusals, by reason) and logged at
 // Info with the reason, the username (or the peer address) and the
-// client's address, never the password.
+// client's address, never the password; refused connections are logged
+// at Debug only, so that a flood of them is not a flood of log lines.
 //
 // # What it does not do
 //

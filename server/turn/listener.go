@@ -4,8 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/skywasm/skywasm/internal/iplimit"
 )
 
 // Read deadlines of a TCP or TLS connection. pion sets none, so without
@@ -41,7 +44,10 @@ func (l *packetListener) ReadFrom(p []byte) (int, net.Addr, error) {
 // streamListener is a TCP or TLS listener handed to pion. It keeps track
 // of the connections it accepts, which pion never closes by itself, and
 // retries passing errors (such as running out of file descriptors), on
-// which pion's accept loop would otherwise end for good.
+// which pion's accept loop would otherwise end for good. A connection over
+// its address's limits (Config.MaxConnsPerIP, HandshakesPerIP) or the
+// server's (Config.MaxConns) is closed at once, before pion or TLS sees
+// it.
 type streamListener struct {
 	net.Listener
 	s    *Server
@@ -70,15 +76,29 @@ func (l *streamListener) Accept() (net.Conn, error) {
 			continue
 		}
 		delay = 0
-		c := &streamConn{Conn: raw, raw: raw, s: l.s}
+		ip := addrPort(raw.RemoteAddr()).Addr()
+		if why, ok := l.s.connsPerIP.Acquire(ip); !ok {
+			reason := reasonIPConns
+			if why == iplimit.TooFast {
+				reason = reasonIPRate
+			}
+			l.s.refuseConn(raw, reason)
+			continue
+		}
+		c := &streamConn{Conn: raw, raw: raw, s: l.s, ip: ip}
 		if l.tls != nil {
 			// Handing pion a *tls.Conn would make it handshake with a
 			// deadline of its own; wrapped, the handshake happens in the
 			// first Read, under streamConn's deadline.
 			c.Conn = tls.Server(raw, l.tls)
 		}
-		if !l.s.track(c) {
-			_ = raw.Close()
+		if refusal, ok := l.s.track(c); !ok {
+			l.s.connsPerIP.Release(ip)
+			if refusal != "" {
+				l.s.refuseConn(raw, refusal)
+			} else {
+				_ = raw.Close()
+			}
 			continue
 		}
 		return c, nil
@@ -89,8 +109,9 @@ func (l *streamListener) Accept() (net.Conn, error) {
 // goroutine of its own and closes it when that goroutine ends, which tells
 // the Server the goroutine is done.
 type streamConn struct {
-	net.Conn          // what pion reads and writes: raw, or TLS on it
-	raw      net.Conn // the TCP connection, closed at shutdown without TLS's goodbye
+	net.Conn            // what pion reads and writes: raw, or TLS on it
+	raw      net.Conn   // the TCP connection, closed at shutdown without TLS's goodbye
+	ip       netip.Addr // the client's address, whose connsPerIP it holds
 	s        *Server
 	talked   bool // a Read has returned data; only pion's reader uses it
 	once     sync.Once
@@ -119,6 +140,15 @@ func (c *streamConn) Close() error {
 	return err
 }
 
+// refuseConn closes a connection pion never sees, counted as refused for
+// reason but logged only at Debug: a flood of connections must not become
+// a flood of log lines.
+func (s *Server) refuseConn(raw net.Conn, reason string) {
+	_ = raw.Close()
+	s.refusals[reason].Inc()
+	s.log.Debug("turn: refused", "reason", reason, "client", raw.RemoteAddr())
+}
+
 // isClosed reports whether Close has begun.
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
@@ -127,20 +157,25 @@ func (s *Server) isClosed() bool {
 }
 
 // track counts a connection pion is about to serve, unless the server is
-// closing. It is called from pion's accept loop, itself counted in loops.
-func (s *Server) track(c *streamConn) bool {
+// closing (ok false, no refusal) or has Config.MaxConns (the refusal's
+// reason). It is called from pion's accept loop, itself counted in loops.
+func (s *Server) track(c *streamConn) (refusal string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false
+	switch {
+	case s.closed:
+		return "", false
+	case len(s.conns) >= s.cfg.MaxConns:
+		return reasonConnsFull, false
 	}
 	s.conns[c] = struct{}{}
 	s.loops.Add(1)
-	return true
+	return "", true
 }
 
 // untrack uncounts a connection whose goroutine in pion is ending.
 func (s *Server) untrack(c *streamConn) {
+	s.connsPerIP.Release(c.ip)
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()

@@ -12,24 +12,28 @@ import (
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skywasm/skywasm/internal/iplimit"
 	"github.com/skywasm/skywasm/internal/pionlog"
 )
 
 // Reasons for a refusal, the label values of metrics.TURN.Refusals.
 const (
-	reasonMalformed    = "malformed"     // the username is not ours
-	reasonUnknownApp   = "unknown-app"   // no app has the username's API key
-	reasonNoPermission = "no-permission" // the app may not use TURN
-	reasonExpired      = "expired"       // Allocate with an expired credential
-	reasonIntegrity    = "bad-integrity" // wrong password: forged or edited username
-	reasonPeer         = "peer-refused"  // a permission to a refused peer address
-	reasonQuota        = "quota"         // too many allocations for one peer
-	reasonIPQuota      = "ip-quota"      // too many allocations from one client address
-	reasonFull         = "full"          // the server has MaxAllocations
-	reasonRevoked      = "revoked"       // the peer left signaling: its credential is void
+	reasonMalformed    = "malformed"      // the username is not ours
+	reasonUnknownApp   = "unknown-app"    // no app has the username's API key
+	reasonNoPermission = "no-permission"  // the app may not use TURN
+	reasonExpired      = "expired"        // Allocate with an expired credential
+	reasonIntegrity    = "bad-integrity"  // wrong password: forged or edited username
+	reasonPeer         = "peer-refused"   // a permission to a refused peer address
+	reasonQuota        = "quota"          // too many allocations for one peer
+	reasonIPQuota      = "ip-quota"       // too many allocations from one client address
+	reasonFull         = "full"           // the server has MaxAllocations
+	reasonRevoked      = "revoked"        // the peer left signaling: its credential is void
+	reasonIPConns      = "ip-connections" // too many TCP and TLS connections from one client address
+	reasonIPRate       = "ip-handshakes"  // TCP and TLS connections opened too fast from one client address
+	reasonConnsFull    = "conns-full"     // the server has MaxConns TCP and TLS connections
 )
 
-var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota, reasonIPQuota, reasonFull, reasonRevoked}
+var reasons = []string{reasonMalformed, reasonUnknownApp, reasonNoPermission, reasonExpired, reasonIntegrity, reasonPeer, reasonQuota, reasonIPQuota, reasonFull, reasonRevoked, reasonIPConns, reasonIPRate, reasonConnsFull}
 
 // Server is a running TURN server. Its methods are safe for concurrent
 // use.
@@ -49,6 +53,10 @@ type Server struct {
 	relayIP      net.IP
 	advertisedIP net.IP
 	own          map[netip.Addr]struct{}
+
+	// connsPerIP bounds the TCP and TLS connections of each client
+	// address, held and opened a second.
+	connsPerIP *iplimit.Limiter
 
 	// loops counts pion's goroutines that read a listener or a TCP
 	// connection, readers those that read an allocation's relay socket.
@@ -91,6 +99,9 @@ func New(cfg Config) (*Server, error) {
 		relays:   make(map[string]*relayConn),
 		byTuple:  make(map[string]*relayConn),
 		conns:    make(map[*streamConn]struct{}),
+		connsPerIP: iplimit.New(iplimit.Config{
+			MaxConns: cfg.MaxConnsPerIP, Rate: float64(cfg.HandshakesPerIP), Burst: cfg.HandshakeBurstPerIP,
+		}, nil),
 	}
 	for _, r := range reasons {
 		s.refusals[r] = cfg.Metrics.Refusals.WithLabelValues(r)
