@@ -1,0 +1,102 @@
+//go:build !js
+
+package sdk_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/skywasm/skywasm/sdk"
+)
+
+// TestRoomRejoinAfterRestart: the server restarts with no memory of its
+// rooms. The members that reconnect join their rooms again by themselves:
+// no second open, one peerLeave for a member that did not come back,
+// members as the server has them, and room data flows again. (A cluster
+// keeps its rooms' members when a node dies: server's
+// TestClusterFailover checks that a move there brings no event at all.)
+func TestRoomRejoinAfterRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fast := sdk.PeerOptions{ReconnectDelay: 50 * time.Millisecond}
+	a := join(t, e.peer(fast), "r", nil)
+	b := join(t, e.peer(fast), "r", nil)
+	gone := e.peer(sdk.PeerOptions{NoReconnect: true})
+	join(t, gone, "r", nil)
+	for _, m := range []*member{a, b} {
+		deadline := time.Now().Add(wait)
+		for len(m.room.Members()) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: members %q", m.peer.ID(), m.room.Members())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for len(m.joins) > 0 {
+			<-m.joins
+		}
+	}
+	reconnected := make(chan string, 2)
+	a.peer.OnReconnected(func(id string) { reconnected <- id })
+	b.peer.OnReconnected(func(id string) { reconnected <- id })
+
+	e.srv.Restart(t)
+	recv(t, reconnected, "a reconnection")
+	recv(t, reconnected, "a reconnection")
+	// The rejoin is on the wire before reconnected fires; the other's
+	// data shows it reached the server.
+	settleRoomData(t, a, b)
+	settleRoomData(t, b, a)
+	for _, m := range []*member{a, b} {
+		other := a
+		if m == a {
+			other = b
+		}
+		// The restarted server knew no one: whichever member rejoined
+		// first saw the other leave and come back, which is the
+		// server's truth; the member that did not come back left once.
+		joined, left := map[string]int{}, map[string]int{}
+		for len(m.joins) > 0 {
+			joined[<-m.joins]++
+		}
+		for len(m.leaves) > 0 {
+			left[<-m.leaves]++
+		}
+		if left[gone.ID()] != 1 || joined[gone.ID()] != 0 {
+			t.Errorf("%s: %s left %d times and joined %d times, want once and never", m.peer.ID(), gone.ID(), left[gone.ID()], joined[gone.ID()])
+		}
+		if id := other.peer.ID(); left[id] != joined[id] || left[id] > 1 {
+			t.Errorf("%s: %s left %d times and joined %d times", m.peer.ID(), id, left[id], joined[id])
+		}
+		select {
+		case <-m.opened: // closed at the first open: a second would panic
+		default:
+			t.Errorf("%s: the room is not open", m.peer.ID())
+		}
+		if got := m.room.Members(); len(got) != 1 || got[0] != other.peer.ID() {
+			t.Errorf("%s: members %q after the restart, want only %s", m.peer.ID(), got, other.peer.ID())
+		}
+	}
+}
+
+// settleRoomData sends from one member until the other receives it.
+func settleRoomData(t *testing.T, from, to *member) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if err := from.room.Send("ping from " + from.peer.ID()); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-to.data:
+			if d.Src != from.peer.ID() {
+				t.Fatalf("%s: room data from %s, want %s", to.peer.ID(), d.Src, from.peer.ID())
+			}
+			for len(to.data) > 0 {
+				<-to.data
+			}
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s's room data never reached %s", from.peer.ID(), to.peer.ID())
+}
