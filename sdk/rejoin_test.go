@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skywasm/skywasm/internal/sdktest"
 	"github.com/skywasm/skywasm/sdk"
 )
 
@@ -99,4 +100,43 @@ func settleRoomData(t *testing.T, from, to *member) {
 		}
 	}
 	t.Fatalf("%s's room data never reached %s", from.peer.ID(), to.peer.ID())
+}
+
+// TestSFURoomAfterRestart: the server restarts and its SFU with it, so the
+// PeerConnections it had with the members are gone, and the watcher does
+// not hear it (its UDP is cut meanwhile, as for a node that was killed:
+// no DTLS close). The members rejoin, ask for an offer again, and take the
+// new SFU's offer, made with another certificate, as a new link: the
+// publisher's media reaches the watcher again, as a new stream, long
+// before the old link's ICE would have given up.
+func TestSFURoomAfterRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fast := sdk.PeerOptions{ReconnectDelay: 50 * time.Millisecond}
+	fast.ID = "pub"
+	pub := join(t, e.peer(fast), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU, Stream: source(t, "s")})
+	fast.ID = "watcher"
+	var hole *sdktest.Blackhole
+	fast.API, hole = blackholedAPI(t)
+	watcher := join(t, e.peer(fast), "r", &sdk.RoomOptions{Mode: sdk.RoomModeSFU})
+	rm := collect(t, watcher, 1)
+	waitPackets(t, "watcher", rm.video["pub"], rm.audio["pub"], 30)
+	before := watcher.room.(*sdk.SFURoom).PeerConnection()
+
+	hole.Freeze()
+	e.srv.Restart(t)
+	hole.Thaw()
+	rm = collect(t, watcher, 1)
+	waitPackets(t, "watcher after the restart", rm.video["pub"], rm.audio["pub"], 30)
+	if after := watcher.room.(*sdk.SFURoom).PeerConnection(); after == before || after == nil {
+		t.Error("the watcher kept its old PeerConnection with the SFU")
+	}
+	if n := len(watcher.room.(*sdk.SFURoom).RemoteStreams()); n != 1 {
+		t.Errorf("the watcher holds %d remote streams, want the new one only", n)
+	}
+	select {
+	case s := <-pub.streams:
+		t.Errorf("the publisher received a stream from %q", s.PeerID())
+	default:
+	}
 }
