@@ -117,10 +117,10 @@ func (n *node) options(opts *server.Options, cfg *config.Config) {
 	opts.Router = n.router
 	opts.Ready = n.router.Ready
 	opts.Handlers = map[string]http.Handler{
-		"GET " + cluster.DispatchPath: n.router.Dispatcher(func(key string) bool {
+		dispatchPattern: dispatchHandler(cfg, n.router.Dispatcher(func(key string) bool {
 			_, ok := cfg.App(key)
 			return ok
-		}),
+		})),
 	}
 }
 

@@ -158,12 +158,22 @@ describe("a cluster of three nodes", { timeout: 300_000 }, () => {
     });
   });
 
-  it("a page that leaves dispatching on asks its node which node to use", { timeout: 60_000 }, async () => {
+  it("a page on another origin asks the SDK's node which node to use", { timeout: 60_000 }, async () => {
     await withContext(env, async ({ open }) => {
-      const page = await openNodePage(open, env.nodes[2], env.key);
+      // The page is node 2's, the SDK node 0's: node 0's dispatcher answers a cross-origin fetch.
+      const page = await open(new URL("examples/", env.nodes[2].url).href);
+      await page.addScriptTag({ url: new URL("sdk/skywasm.js", env.nodes[0].url).href });
+      await page.evaluate((k) => (window.__SKYWAY_KEY__ = k), env.key);
       const id = await page.evaluate(async () => (window.peer = await T.openPeer()).id);
       assert.ok(id, "the peer opened");
-      assert.ok((await dispatchRequests(page)) >= 1, "the page asked /v1/dispatch");
+      const asked = await page.evaluate(() =>
+        performance
+          .getEntriesByType("resource")
+          .filter((e) => e.name.includes("/v1/dispatch"))
+          .map((e) => ({ url: e.name, status: e.responseStatus })),
+      );
+      assert.ok(asked.length >= 1, "the page asked /v1/dispatch");
+      assert.equal(asked[0].status, 200, `the dispatcher answered the page: ${JSON.stringify(asked)}`);
     });
   });
 });
