@@ -306,7 +306,7 @@ export declare namespace Peer {
          * skywasm: whether the Peer first asks its server which server to use (`GET /v1/dispatch`); default true. A
          * node of a skywasm cluster answers with its live nodes, least loaded first: the Peer connects to one, and
          * when that node dies it moves to another live node under the same ID, its connections running on and its
-         * rooms rejoined. A single server answers 404 and is used itself. `false` connects to this server only.
+         * rooms rejoined. A single server answers with no nodes and is used itself. `false` connects to this server only.
          */
         dispatch?: boolean;
     }

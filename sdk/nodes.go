@@ -12,7 +12,8 @@ import (
 // This file is how a Peer picks the server it connects to. A skywasm
 // cluster answers GET /v1/dispatch?key=… on every node with the live
 // nodes' public URLs, least loaded first, as SkyWay's dispatcher did; a
-// single server answers 404 there, which means "connect to me". The Peer
+// single server answers an empty list (a server older than the dispatcher,
+// 404), which means "connect to me". The Peer
 // asks before its first connection and again before every reconnection,
 // so that a Peer whose node died moves to a live one and reclaims its ID
 // there with its token.
@@ -152,7 +153,7 @@ func (n *nodes) opened() { clear(n.failed) }
 
 // askDispatcher asks the nodes it knows, one after another, which nodes to
 // connect to, and reports the answer: a list of nodes, or none for a
-// single server (404). ok is false when no node gave a usable answer: the
+// single server. ok is false when no node gave a usable answer: the
 // old list stands. The first connection asks the configured server; a
 // reconnection asks the other nodes first, since its own may be the one
 // that died, then the configured server, then its own.
@@ -193,9 +194,9 @@ func (p *Peer) askDispatcher(ctx context.Context, cur *url.URL) (list []*url.URL
 	return nil, false
 }
 
-// dispatchFrom asks node u which nodes to connect to. single reports a
-// 404: u is a server of its own, not a cluster node (or does not know the
-// key, which its signaling will say better).
+// dispatchFrom asks node u which nodes to connect to. single reports an
+// empty list or a 404: u is a server of its own, not a cluster node (or,
+// for a 404, does not know the key, which its signaling will say better).
 func (p *Peer) dispatchFrom(ctx context.Context, u *url.URL) (list []*url.URL, single bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, dispatchTimeout)
 	defer cancel()
@@ -216,8 +217,8 @@ func (p *Peer) dispatchFrom(ctx context.Context, u *url.URL) (list []*url.URL, s
 		return nil, false, err
 	}
 	if len(list) == 0 {
-		// A cluster whose nodes have no public URL: the configured
-		// server is the way in.
+		// A single server, or a cluster whose nodes have no public
+		// URL: the configured server is the way in.
 		return nil, true, nil
 	}
 	return list, false, nil

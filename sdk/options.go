@@ -39,7 +39,7 @@ type PeerOptions struct {
 	// asks it which server to use (GET /v1/dispatch): a node of a skywasm
 	// cluster answers with the live nodes, least loaded first, and the
 	// Peer connects to one, moving to another live node when its own
-	// dies; a single server answers 404 and is used itself.
+	// dies; a single server answers with no nodes and is used itself.
 	NoDispatch bool
 
 	// Credential is the peer-authentication credential, for apps that

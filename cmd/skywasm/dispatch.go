@@ -8,15 +8,19 @@ import (
 )
 
 // dispatchHandler is GET /v1/dispatch: a cluster node's dispatcher, or on
-// a single server a 404, which the SDK takes for "connect to this server".
-// Either way a page of one of the key's app's domains may read the answer:
-// the SDK asks with fetch from the page, which is often on another origin
-// than the server, and without CORS the browser would hide even the 404
-// and print an error in the page's console.
+// a single server an empty list of nodes, which the SDK takes for "connect
+// to this server" (as it takes a 404 from a server that predates the
+// dispatcher; a 404 would put an error in every page's console). Either way
+// a page of one of the key's app's domains may read the answer: the SDK
+// asks with fetch from the page, which is often on another origin than the
+// server, and without CORS the browser hides the answer and prints an
+// error.
 func dispatchHandler(cfg *config.Config, dispatcher http.Handler) http.Handler {
 	if dispatcher == nil {
 		dispatcher = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "not a cluster: connect to this server", http.StatusNotFound)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write([]byte(`{"nodes":[]}` + "\n"))
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
