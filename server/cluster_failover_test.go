@@ -19,11 +19,12 @@ import (
 	"github.com/skywasm/skywasm/server/config"
 )
 
-// Timings of the failover test's cluster: a short lease and reclaim
-// window, so that a death is noticed and a peer that does not come back is
-// let go within seconds.
+// Timings of the failover test's cluster: the default lease (a shorter one
+// lapses under -race on two busy cores, and a node whose lease lapsed
+// evicts its peers) and a short reclaim window, so that a peer that does
+// not come back is let go within seconds.
 const (
-	failoverLease   = 2 * time.Second
+	failoverLease   = 6 * time.Second
 	failoverReclaim = 2 * time.Second
 	// failoverWait bounds each wait of the test: generous for a -race run
 	// on two busy cores.
@@ -45,6 +46,9 @@ func TestClusterFailover(t *testing.T) {
 	}}}
 	c := startTestCluster(t, 3, cfg, func(cc *cluster.Config) {
 		cc.Lease, cc.ReclaimWindow = failoverLease, failoverReclaim
+		if os.Getenv("SDK_DEBUG") != "" {
+			cc.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cc.Node)
+		}
 	})
 
 	t.Run("dispatcher", func(t *testing.T) {
