@@ -3,6 +3,8 @@
 package sdk_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,16 +26,15 @@ func TestRoomRejoinAfterRestart(t *testing.T) {
 	b := join(t, e.peer(fast), "r", nil)
 	gone := e.peer(sdk.PeerOptions{NoReconnect: true})
 	join(t, gone, "r", nil)
+	// Every peerJoin of the first joins has been delivered before the
+	// restart.
 	for _, m := range []*member{a, b} {
-		deadline := time.Now().Add(wait)
-		for len(m.room.Members()) < 2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: members %q", m.peer.ID(), m.room.Members())
-			}
-			time.Sleep(10 * time.Millisecond)
+		want := map[string]bool{gone.ID(): true}
+		if m == a {
+			want[b.peer.ID()] = true
 		}
-		for len(m.joins) > 0 {
-			<-m.joins
+		for len(want) > 0 {
+			delete(want, recv(t, m.joins, m.peer.ID()+"'s peerJoin"))
 		}
 	}
 	reconnected := make(chan string, 2)
@@ -131,8 +132,12 @@ func TestSFURoomAfterRestart(t *testing.T) {
 	if after := watcher.room.(*sdk.SFURoom).PeerConnection(); after == before || after == nil {
 		t.Error("the watcher kept its old PeerConnection with the SFU")
 	}
-	if n := len(watcher.room.(*sdk.SFURoom).RemoteStreams()); n != 1 {
-		t.Errorf("the watcher holds %d remote streams, want the new one only", n)
+	if got := watcher.room.(*sdk.SFURoom).RemoteStreams(); len(got) != 1 {
+		var desc []string
+		for _, s := range got {
+			desc = append(desc, fmt.Sprintf("%s from %s (%d tracks)", s.ID(), s.PeerID(), len(s.RemoteTracks())))
+		}
+		t.Errorf("the watcher holds %d remote streams, want the new one only: %s", len(got), strings.Join(desc, ", "))
 	}
 	select {
 	case s := <-pub.streams:

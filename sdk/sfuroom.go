@@ -150,10 +150,11 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 		// Another DTLS certificate: a new PeerConnection on the server's
 		// side, which the old link cannot be renegotiated into.
 		stale, first = link, true
-		s.streams, s.waiting = nil, nil
 	}
 	s.fingerprint = fp
 	if first {
+		// The streams were the previous link's, if one ended.
+		s.streams, s.waiting = nil, nil
 		link = s.newLink()
 		s.link = link
 	}
@@ -202,6 +203,10 @@ func (s *SFURoom) newLink() *MediaConnection {
 	}
 	link.OnStream(func(st *MediaStream) {
 		s.mu.Lock()
+		if s.link != link {
+			s.mu.Unlock()
+			return // a late stream of a link that was replaced
+		}
 		s.streams = append(s.streams, st)
 		peer, known := s.msids[st.ID()]
 		if known {
