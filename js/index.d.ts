@@ -302,6 +302,13 @@ export declare namespace Peer {
          * default 15000. Ignored with `iceRestart: false`.
          */
         iceRestartTimeout?: number;
+        /**
+         * skywasm: whether the Peer first asks its server which server to use (`GET /v1/dispatch`); default true. A
+         * node of a skywasm cluster answers with its live nodes, least loaded first: the Peer connects to one, and
+         * when that node dies it moves to another live node under the same ID, its connections running on and its
+         * rooms rejoined. A single server answers with no nodes and is used itself. `false` connects to this server only.
+         */
+        dispatch?: boolean;
     }
 
     /** `peer.options`: the options as SkyWay's constructor kept them. */
@@ -329,6 +336,8 @@ export declare namespace Peer {
         iceRestart?: boolean;
         /** skywasm: the page's, if it gave it (see {@link PeerOptions.iceRestartTimeout}). */
         iceRestartTimeout?: number;
+        /** skywasm: the page's, if it gave it (see {@link PeerOptions.dispatch}). */
+        dispatch?: boolean;
     }
 
     /**

@@ -30,8 +30,19 @@
 // The Peer keeps its signaling socket up by itself: after an unexpected drop
 // it reports OnDisconnected, reconnects with back-off under the same ID (the
 // server keeps the ID for 30 s for the Peer's reconnection token), and reports
-// OnOpen again. Established connections keep running meanwhile; signaling
+// OnReconnected. Established connections keep running meanwhile; signaling
 // they send waits for the socket.
+//
+// # Clusters
+//
+// Before every connection the Peer asks its server's dispatcher (GET
+// /v1/dispatch). A node of a skywasm cluster answers with the live nodes,
+// least loaded first, and the Peer connects to the first; a single server
+// answers with none and is used itself. When its node dies the Peer asks
+// the other nodes, moves to a live one and reclaims its ID there with its
+// token; its rooms are joined again, reporting only members who came or
+// went meanwhile. Peer.ServerURL says where it is; PeerOptions.NoDispatch
+// turns dispatching off.
 //
 // # Rooms
 //

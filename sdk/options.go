@@ -35,6 +35,12 @@ type PeerOptions struct {
 	Host   string
 	Port   int
 	Secure bool
+	// NoDispatch connects to this server only. By default the Peer first
+	// asks it which server to use (GET /v1/dispatch): a node of a skywasm
+	// cluster answers with the live nodes, least loaded first, and the
+	// Peer connects to one, moving to another live node when its own
+	// dies; a single server answers with no nodes and is used itself.
+	NoDispatch bool
 
 	// Credential is the peer-authentication credential, for apps that
 	// require one; it is signed for ID.
@@ -168,6 +174,13 @@ func (o *PeerOptions) baseURL() (*url.URL, error) {
 		}
 		raw = scheme + "://" + o.Host + ":" + strconv.Itoa(o.Port)
 	}
+	return parseServerURL(raw)
+}
+
+// parseServerURL reads a server's base address: http, https, ws or wss
+// and a host; its path, query and fragment are dropped. ws and wss become
+// http and https.
+func parseServerURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: server URL %q: %w", raw, err)

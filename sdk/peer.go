@@ -68,8 +68,11 @@ type Peer struct {
 	// while the socket is not open.
 	out       *queue.Queue[outMessage]
 	destroyed atomic.Bool // the outbox was closed by Destroy
+	// nodes is what the dispatcher said of the cluster; run's alone.
+	nodes nodes
 
 	mu         sync.Mutex
+	node       *url.URL // the server connected to, or dialled next
 	state      peerState
 	id         string
 	open       bool
@@ -110,6 +113,7 @@ func NewPeer(opts PeerOptions) (*Peer, error) {
 	p := &Peer{
 		opts:       opts,
 		base:       base,
+		node:       base,
 		api:        api,
 		token:      opts.Token,
 		events:     newSerial(),

@@ -53,7 +53,7 @@ func (p *Peer) FetchPeerExists(ctx context.Context, id string) (bool, error) {
 // getJSON GETs path on the server and decodes its JSON answer; a refusal
 // becomes an *Error with the server's type.
 func (p *Peer) getJSON(ctx context.Context, path string, out any) error {
-	u := *p.base
+	u := *p.serverURL()
 	u.Path = path
 	status, body, err := p.get(ctx, u.String())
 	if err != nil {

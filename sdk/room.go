@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,7 +120,8 @@ type Room interface {
 // roomKind is what a mesh and an SFU room do differently.
 type roomKind interface {
 	// joined runs when the server has let this peer in, with the other
-	// members; again after a reconnection.
+	// members; again after a reconnection, when the peer may be on
+	// another node that has none of its state.
 	joined(members []string)
 	peerJoined(id string)
 	peerLeft(id string)
@@ -460,11 +462,25 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 			return
 		}
 		first := !r.open
+		var left, came []string
+		if !first {
+			// A rejoin after a reconnection, maybe on another node: only
+			// who came or went meanwhile is news to the application.
+			left, came = diffMembers(r.members, others)
+		}
 		r.open, r.members = true, others
 		r.sendQ.Release()
 		r.mu.Unlock()
 		if first {
 			r.emitOpen()
+		}
+		for _, id := range left {
+			r.kind.peerLeft(id)
+			emit(r.events, &r.onPeerLeave, id)
+		}
+		for _, id := range came {
+			r.kind.peerJoined(id)
+			emit(r.events, &r.onPeerJoin, id)
 		}
 		r.kind.joined(others)
 		return
@@ -482,6 +498,22 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 		r.kind.peerJoined(j.Src)
 		emit(r.events, &r.onPeerJoin, j.Src)
 	}
+}
+
+// diffMembers returns the members of was missing from now, and those of now
+// missing from was, each in its list's order.
+func diffMembers(was, now []string) (left, came []string) {
+	for _, m := range was {
+		if !slices.Contains(now, m) {
+			left = append(left, m)
+		}
+	}
+	for _, m := range now {
+		if !slices.Contains(was, m) {
+			came = append(came, m)
+		}
+	}
+	return left, came
 }
 
 // handleLeave takes ROOM_USER_LEAVE of another member.

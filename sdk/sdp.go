@@ -136,3 +136,18 @@ func sendingStreams(raw string) map[string]int {
 	}
 	return counts
 }
+
+// sdpFingerprint returns the value of a description's first
+// a=fingerprint line (its DTLS certificate's hash), or "".
+func sdpFingerprint(raw string) string {
+	const attr = "a=fingerprint:"
+	i := strings.Index(raw, attr)
+	if i < 0 {
+		return ""
+	}
+	line := raw[i+len(attr):]
+	if j := strings.IndexAny(line, "\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	return line
+}

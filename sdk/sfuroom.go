@@ -21,6 +21,9 @@ type SFURoom struct {
 	msids   map[string]string
 	waiting []*MediaStream // remote streams whose publisher is not known yet
 	streams []*MediaStream
+	// fingerprint is the DTLS fingerprint of the SFU's last offer: the
+	// server's PeerConnection it was made by.
+	fingerprint string
 }
 
 // PeerConnection is the PeerConnection with the SFU, nil before the first
@@ -58,14 +61,11 @@ func (s *SFURoom) getOffer() {
 	}
 }
 
-func (s *SFURoom) joined([]string) {
-	s.mu.Lock()
-	first := s.link == nil
-	s.mu.Unlock()
-	if first {
-		s.getOffer()
-	}
-}
+// joined asks for an offer, also on a rejoin: after a reconnection the
+// SFU may have lost this peer's PeerConnection (its node restarted, or the
+// peer or the room moved to another node), and then its new offer starts a
+// new link; if it kept it, the offer renegotiates the link as it is.
+func (s *SFURoom) joined([]string) { s.getOffer() }
 
 // The SFU renegotiates by itself when members come and go.
 func (s *SFURoom) peerJoined(string) {}
@@ -142,16 +142,29 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 		s.msids[id] = peer
 	}
 	ready := s.labelWaiting()
+	sdp := o.Offer.SDP
 	link, first := s.link, s.link == nil
+	fp := sdpFingerprint(sdp)
+	var stale *MediaConnection
+	if !first && fp != s.fingerprint {
+		// Another DTLS certificate: a new PeerConnection on the server's
+		// side, which the old link cannot be renegotiated into.
+		stale, first = link, true
+	}
+	s.fingerprint = fp
 	if first {
+		// The streams were the previous link's, if one ended.
+		s.streams, s.waiting = nil, nil
 		link = s.newLink()
 		s.link = link
 	}
 	s.mu.Unlock()
+	if stale != nil {
+		stale.shutdown(false, "the SFU made a new connection")
+	}
 	for _, st := range ready {
 		s.remoteStream(st)
 	}
-	sdp := o.Offer.SDP
 	link.ops.Push(func() {
 		var attach func(pc *webrtc.PeerConnection) error
 		if first {
@@ -190,6 +203,10 @@ func (s *SFURoom) newLink() *MediaConnection {
 	}
 	link.OnStream(func(st *MediaStream) {
 		s.mu.Lock()
+		if s.link != link {
+			s.mu.Unlock()
+			return // a late stream of a link that was replaced
+		}
 		s.streams = append(s.streams, st)
 		peer, known := s.msids[st.ID()]
 		if known {

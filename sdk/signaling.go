@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -48,9 +49,10 @@ func (p *Peer) newOutbox() *queue.Queue[outMessage] {
 	return q
 }
 
-// signalingURL is the WebSocket address for one connection attempt.
-func (p *Peer) signalingURL() string {
-	u := *p.base
+// signalingURL is the WebSocket address of node for one connection
+// attempt.
+func (p *Peer) signalingURL(node *url.URL) string {
+	u := *node
 	if u.Scheme == "https" {
 		u.Scheme = "wss"
 	} else {
@@ -78,13 +80,19 @@ func (p *Peer) run(ctx context.Context) {
 	delay := p.opts.ReconnectDelay
 	reported := false // a failed dial was reported for this outage
 	for {
-		opened, err := p.session(ctx)
+		node := p.pickNode(ctx)
+		opened, err := p.session(ctx, node)
 		if ctx.Err() != nil {
 			return
 		}
 		if opened {
 			delay = p.opts.ReconnectDelay
 			reported = false
+			p.nodes.opened()
+		}
+		var dialErr *dialError
+		if errors.As(err, &dialErr) {
+			p.nodes.dialFailed(node)
 		}
 		fatal := p.sessionEnded(opened, err, &reported)
 		if fatal || p.opts.NoReconnect {
@@ -92,6 +100,12 @@ func (p *Peer) run(ctx context.Context) {
 			p.state = stateDisconnected
 			p.mu.Unlock()
 			return
+		}
+		if dialErr != nil && p.nodes.untried() {
+			// Another node of the cluster is left to try: its node died,
+			// and the Peer's ID waits for it there only so long.
+			p.opts.Logger.Debug("trying another node", "failed", node.String(), "err", err)
+			continue
 		}
 		// Jitter keeps the peers of a restarted server from returning in
 		// one wave.
@@ -167,14 +181,23 @@ func closeCodeError(code websocket.StatusCode) (ErrorType, bool) {
 	return protocol.ErrSocket, false
 }
 
-// session dials the server and serves one socket until it ends, saying
-// whether OPEN was received.
-func (p *Peer) session(ctx context.Context) (opened bool, err error) {
+// dialError is a session's failure to dial its node at all.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// session dials node and serves one socket until it ends, saying whether
+// OPEN was received.
+func (p *Peer) session(ctx context.Context, node *url.URL) (opened bool, err error) {
+	p.mu.Lock()
+	p.node = node
+	p.mu.Unlock()
 	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	c, _, err := websocket.Dial(dialCtx, p.signalingURL(), p.dialOptions())
+	c, _, err := websocket.Dial(dialCtx, p.signalingURL(node), p.dialOptions())
 	cancel()
 	if err != nil {
-		return false, fmt.Errorf("failed to dial %s: %w", p.base.Host, err)
+		return false, &dialError{fmt.Errorf("failed to dial %s: %w", node.Host, err)}
 	}
 	c.SetReadLimit(protocol.MaxFrameSize)
 

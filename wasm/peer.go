@@ -120,6 +120,9 @@ func peerOptions(id, v, url safejs.Value) (sdk.PeerOptions, error) {
 	// skywasm's additions: iceRestart: false is SkyWay's behaviour (close
 	// when ICE fails); iceRestartTimeout is in milliseconds.
 	o.NoICERestart = isFalse(field(v, "iceRestart"))
+	// dispatch: false connects to the configured server only, never
+	// asking it for a cluster's nodes.
+	o.NoDispatch = isFalse(field(v, "dispatch"))
 	if ms := numberOr(field(v, "iceRestartTimeout"), 0); ms > 0 {
 		o.ICERestartTimeout = time.Duration(ms * float64(time.Millisecond))
 	}

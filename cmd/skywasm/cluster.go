@@ -153,10 +153,10 @@ func (n *node) options(opts *server.Options, cfg *config.Config) {
 	}
 	opts.Collectors = n.m.Collectors()
 	opts.Handlers = map[string]http.Handler{
-		"GET " + cluster.DispatchPath: n.router.Dispatcher(func(key string) bool {
+		dispatchPattern: dispatchHandler(cfg, n.router.Dispatcher(func(key string) bool {
 			_, ok := cfg.App(key)
 			return ok
-		}),
+		})),
 	}
 }
 

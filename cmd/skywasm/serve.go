@@ -173,6 +173,8 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	if clusterNode != nil {
 		defer clusterNode.stop() // after the server: its peers release their claims through the node
 		clusterNode.options(&srvOpts, cfg)
+	} else {
+		srvOpts.Handlers = map[string]http.Handler{dispatchPattern: dispatchHandler(cfg, nil)}
 	}
 	srv, err := server.New(srvOpts)
 	if err != nil {

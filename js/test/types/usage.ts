@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     // skywasm's ICE recovery: off as in SkyWay, or with its own deadline in milliseconds.
     new Peer({ key: API_KEY, iceRestart: false }).destroy();
     new Peer({ key: API_KEY, iceRestartTimeout: 30000 }).destroy();
+    new Peer({ key: API_KEY, dispatch: false }).destroy();
 
     expectType<Exact<typeof peer.id, string | null>>(true);
     expectType<Exact<typeof peer.open, boolean>>(true);
