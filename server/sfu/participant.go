@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,8 +53,8 @@ type participant struct {
 
 	// Owned by run.
 	pc       *webrtc.PeerConnection
-	senders  map[*track]*webrtc.RTPSender
 	downs    map[*track]*downTrack
+	slots    []*outSlot // every m-line it sends on (outslot.go)
 	offering bool // an SFU_OFFER awaits its answer
 	again    bool // something changed while offering
 	dirty    bool // an offer is due
@@ -71,7 +72,6 @@ func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel c
 		log:      s.log.With("key", r.key.key, "room", r.key.room, "peer", peer),
 		wake:     make(chan struct{}, 1),
 		cancel:   cancel,
-		senders:  make(map[*track]*webrtc.RTPSender),
 		downs:    make(map[*track]*downTrack),
 		q:        newSendQueue(sendQueueSize, s.workers[int(s.nextWorker.Add(1))%len(s.workers)]),
 	}
@@ -222,6 +222,9 @@ func (p *participant) negotiate(ctx context.Context) {
 		p.again = true
 		return
 	}
+	for _, sl := range p.slots {
+		sl.offered = sl.state == slotJoining || sl.state == slotLeaving
+	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		p.fail(fmt.Errorf("failed to create an offer: %w", err))
@@ -239,8 +242,8 @@ func (p *participant) negotiate(ctx context.Context) {
 	case <-time.After(gatherTimeout):
 		p.log.Warn("ICE gathering incomplete; offering the candidates found so far")
 	}
-	msids := make(map[string]string, len(p.senders))
-	for t := range p.senders {
+	msids := make(map[string]string, len(p.downs))
+	for t := range p.downs {
 		msids[t.streamID] = t.pub.peer
 	}
 	frame, err := protocol.Marshal(protocol.SFUOffer, protocol.SFUOfferPayload{
@@ -276,6 +279,21 @@ func (p *participant) applyAnswer(desc webrtc.SessionDescription) {
 		return
 	}
 	p.offering = false
+	for _, sl := range p.slots {
+		if !sl.offered {
+			continue
+		}
+		sl.offered = false
+		switch sl.state {
+		case slotJoining:
+			sl.state = slotBusy
+			if d := sl.cur.Load(); d != nil {
+				d.start()
+			}
+		case slotLeaving:
+			sl.state = slotFree
+		}
+	}
 	for _, c := range p.early {
 		p.addCandidate(c)
 	}
@@ -302,41 +320,78 @@ func (p *participant) addCandidate(c webrtc.ICECandidateInit) {
 	}
 }
 
-// subscribe starts sending t to the peer, from the next offer.
+// subscribe starts sending t to the peer, from the next offer: on a free
+// m-line of its kind if there is one, else on a new one.
 func (p *participant) subscribe(t *track) {
-	if p.pc == nil || t.closed.Load() || p.senders[t] != nil {
+	if p.pc == nil || t.closed.Load() || p.downs[t] != nil {
 		return
 	}
+	d := newDownTrack(t, p.q)
+	for _, sl := range p.slots {
+		if sl.state != slotFree || !sl.canCarry(t) {
+			continue
+		}
+		d.slot, d.hold = sl, true
+		d.continueFrom(sl, sl.idle)
+		if err := sl.sender.ReplaceTrack(d); err != nil {
+			p.log.Warn("failed to reuse an m-line", "track", t.id, "err", err)
+			continue
+		}
+		sl.state = slotJoining
+		sl.cur.Store(d)
+		p.downs[t] = d
+		t.addDown(d)
+		p.dirty = true
+		return
+	}
+	d.slot, d.hold, d.cont = nil, false, false
 	// A transceiver of its own, never AddTrack: AddTrack would reuse the
 	// recvonly transceiver the peer publishes into.
-	d := newDownTrack(t, p.q)
 	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.log.Warn("failed to add a track", "track", t.id, "err", err)
 		return
 	}
-	sender := tr.Sender()
-	p.senders[t], p.downs[t] = sender, d
+	sl := &outSlot{tr: tr, sender: tr.Sender(), kind: t.kind, state: slotBusy}
+	d.slot = sl
+	sl.cur.Store(d)
+	p.slots = append(p.slots, sl)
+	p.downs[t] = d
 	t.addDown(d)
 	p.dirty = true
-	p.goroutine(func() { p.readRTCP(sender, d) })
+	p.goroutine(func() { p.readRTCP(sl) })
 }
 
-// unsubscribe stops sending t to the peer, from the next offer.
+// unsubscribe stops sending t to the peer; the next offer says so, and
+// once it is answered the m-line can carry another track.
 func (p *participant) unsubscribe(t *track) {
-	sender := p.senders[t]
-	if sender == nil {
+	d := p.downs[t]
+	if d == nil {
 		return
 	}
-	delete(p.senders, t)
-	if d := p.downs[t]; d != nil {
-		t.removeDown(d)
-		delete(p.downs, t)
+	delete(p.downs, t)
+	t.removeDown(d)
+	sl := d.slot
+	sl.cur.Store(nil)
+	p.dirty = true
+	if d.writer == nil && !d.hold {
+		// Withdrawn before its first answer: pion has not started the
+		// sender, and would fail the answer on a sender without a
+		// track. This m-line goes inactive for good, as pion's
+		// RemoveTrack leaves it; it is the rare race of a track that
+		// comes and goes within one offer.
+		p.slots = slices.DeleteFunc(p.slots, func(x *outSlot) bool { return x == sl })
+		if err := p.pc.RemoveTrack(sl.sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+			p.log.Info("failed to remove a track", "track", t.id, "err", err)
+		}
+		return
 	}
-	if err := p.pc.RemoveTrack(sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+	// The sender stays, sendonly with no track: never an inactive m-line
+	// (see outslot.go).
+	if err := sl.sender.ReplaceTrack(nil); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
-	p.dirty = true
+	sl.state, sl.offered, sl.idle = slotLeaving, false, time.Now()
 }
 
 // onTrack is pion's news of a track the peer publishes.
