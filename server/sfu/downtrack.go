@@ -4,7 +4,6 @@ package sfu
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -28,7 +27,6 @@ const (
 // every down-track to decide on without parsing it again.
 type pktInfo struct {
 	seq        uint16
-	ts         uint32
 	slot       int
 	frameStart bool // the first packet of a frame (a new timestamp)
 	keyframe   bool // the first packet of a keyframe
@@ -48,18 +46,7 @@ type downTrack struct {
 	t    *track
 	q    *sendQueue
 	id   string
-	slot *outSlot // the m-line it is sent on; nil in tests
-	// hold: Bind does not start it; the participant does, once the
-	// subscriber has answered the offer that announces it (a reused
-	// m-line, whose sender binds at once).
-	hold bool
-	// Where its numbering must continue from, on a reused m-line: the
-	// first packet's sequence number, and the last timestamp sent and
-	// when the last track left.
-	cont          bool
-	contSeq       uint16
-	contTS        uint32
-	contIdleSince time.Time
+	slot *outSlot // the m-line it is sent on; owned by the participant's run
 
 	// Set by Bind before bound; read by the send loop after it.
 	ssrc   uint32
@@ -73,7 +60,6 @@ type downTrack struct {
 	dropping   bool   // waiting for a keyframe
 	lastIn     uint16 // the newest publisher sequence number seen
 	offset     uint16 // publisher's minus subscriber's sequence numbers
-	tsOffset   uint32 // publisher's minus subscriber's timestamps; read by the drainer after the queue hands it over
 	hasDrop    bool
 	lastDropIn uint16
 
@@ -84,13 +70,6 @@ type downTrack struct {
 
 func newDownTrack(t *track, q *sendQueue) *downTrack {
 	return &downTrack{t: t, q: q, id: t.id}
-}
-
-// continueFrom makes d number its packets on from the last one its slot
-// sent, if any: d is the slot's next track.
-func (d *downTrack) continueFrom(s *outSlot, idleSince time.Time) {
-	d.contSeq, d.contTS, d.cont = s.continuation()
-	d.contIdleSince = idleSince
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -108,16 +87,9 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	d.ssrc, d.pt, d.writer = uint32(ctx.SSRC()), uint8(codec.PayloadType), ctx.WriteStream()
-	if !d.hold {
-		d.start()
-	}
-	return codec, nil
-}
-
-// start lets d send, from a keyframe asked for now.
-func (d *downTrack) start() {
 	d.bound.Store(true)
 	d.t.keyframeForNewSubscriber()
+	return codec, nil
 }
 
 // equalCodec matches a negotiated codec with the published one: same
@@ -182,14 +154,6 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	if !d.started {
 		d.started, d.lastIn = true, p.seq-1
 		d.dropping = video
-		if d.cont {
-			// The gap since the last track left the m-line, in the
-			// clock of this one, so that the subscriber's jitter
-			// buffer sees time pass rather than go back.
-			idle := time.Since(d.contIdleSince)
-			ticks := max(uint32(idle.Seconds()*float64(d.t.codec.ClockRate)), 1)
-			d.offset, d.tsOffset = p.seq-d.contSeq, p.ts-(d.contTS+ticks)
-		}
 	}
 	if diff := int16(p.seq - d.lastIn); diff <= 0 {
 		// Late: its number on the subscriber's side is known unless a
@@ -255,7 +219,6 @@ func (d *downTrack) send(h *rtp.Header, it *sendItem) bool {
 	n, err := h.Unmarshal(pkt)
 	if err == nil {
 		h.SSRC, h.PayloadType, h.SequenceNumber = d.ssrc, d.pt, it.out
-		h.Timestamp -= d.tsOffset
 		// The publisher's extension IDs mean nothing to the subscriber;
 		// pion's interceptors add the subscriber's own (TWCC).
 		h.Extension, h.ExtensionProfile, h.Extensions = false, 0, h.Extensions[:0]
@@ -264,9 +227,6 @@ func (d *downTrack) send(h *rtp.Header, it *sendItem) bool {
 	buf.release(int(it.slot))
 	if !it.rtx {
 		d.seqMap[it.out%seqMapSize].Store(1<<32 | uint64(it.out)<<16 | uint64(it.seq))
-		if d.slot != nil && err == nil {
-			d.slot.sent(it.out, h.Timestamp)
-		}
 	}
 	return err == nil
 }

@@ -55,9 +55,9 @@ type participant struct {
 	pc       *webrtc.PeerConnection
 	downs    map[*track]*downTrack
 	slots    []*outSlot // every m-line it sends on (outslot.go)
-	offering bool // an SFU_OFFER awaits its answer
-	again    bool // something changed while offering
-	dirty    bool // an offer is due
+	offering bool       // an SFU_OFFER awaits its answer
+	again    bool       // something changed while offering
+	dirty    bool       // an offer is due
 	early    []webrtc.ICECandidateInit
 	spare    []func()
 	wg       sync.WaitGroup // the goroutines this participant starts
@@ -223,7 +223,7 @@ func (p *participant) negotiate(ctx context.Context) {
 		return
 	}
 	for _, sl := range p.slots {
-		sl.offered = sl.state == slotJoining || sl.state == slotLeaving
+		sl.offered = sl.state == slotLeaving
 	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
@@ -280,18 +280,8 @@ func (p *participant) applyAnswer(desc webrtc.SessionDescription) {
 	}
 	p.offering = false
 	for _, sl := range p.slots {
-		if !sl.offered {
-			continue
-		}
-		sl.offered = false
-		switch sl.state {
-		case slotJoining:
-			sl.state = slotBusy
-			if d := sl.cur.Load(); d != nil {
-				d.start()
-			}
-		case slotLeaving:
-			sl.state = slotFree
+		if sl.offered {
+			sl.offered, sl.state = false, slotFree
 		}
 	}
 	for _, c := range p.early {
@@ -327,39 +317,50 @@ func (p *participant) subscribe(t *track) {
 		return
 	}
 	d := newDownTrack(t, p.q)
-	for _, sl := range p.slots {
-		if sl.state != slotFree || !sl.canCarry(t) {
-			continue
-		}
-		d.slot, d.hold = sl, true
-		d.continueFrom(sl, sl.idle)
-		if err := sl.sender.ReplaceTrack(d); err != nil {
-			p.log.Warn("failed to reuse an m-line", "track", t.id, "err", err)
-			continue
-		}
-		sl.state = slotJoining
-		sl.cur.Store(d)
-		p.downs[t] = d
-		t.addDown(d)
-		p.dirty = true
-		return
-	}
-	d.slot, d.hold, d.cont = nil, false, false
-	// A transceiver of its own, never AddTrack: AddTrack would reuse the
-	// recvonly transceiver the peer publishes into.
-	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	sl, err := p.slotFor(d)
 	if err != nil {
 		p.log.Warn("failed to add a track", "track", t.id, "err", err)
 		return
 	}
-	sl := &outSlot{tr: tr, sender: tr.Sender(), kind: t.kind, state: slotBusy}
 	d.slot = sl
-	sl.cur.Store(d)
-	p.slots = append(p.slots, sl)
 	p.downs[t] = d
 	t.addDown(d)
 	p.dirty = true
-	p.goroutine(func() { p.readRTCP(sl) })
+	sender := sl.sender
+	p.goroutine(func() { p.readRTCP(sender, d) })
+}
+
+// slotFor puts d on a free m-line of its kind with a new sender, or on a
+// new m-line.
+func (p *participant) slotFor(d *downTrack) (*outSlot, error) {
+	for _, sl := range p.slots {
+		if sl.state != slotFree || !sl.canCarry(d.t) {
+			continue
+		}
+		sender, err := p.s.api.NewRTPSender(d, p.pc.SCTP().Transport())
+		if err != nil {
+			return nil, fmt.Errorf("failed to create a sender: %w", err)
+		}
+		if err := sl.tr.SetSender(sender, d); err != nil {
+			_ = sender.Stop()
+			return nil, fmt.Errorf("failed to reuse an m-line: %w", err)
+		}
+		// The old sender's goroutine ends with it.
+		if err := sl.sender.Stop(); err != nil {
+			p.log.Debug("stopping a withdrawn track's sender", "err", err)
+		}
+		sl.sender, sl.state = sender, slotBusy
+		return sl, nil
+	}
+	// A transceiver of its own, never AddTrack: AddTrack would reuse the
+	// recvonly transceiver the peer publishes into.
+	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	sl := &outSlot{tr: tr, sender: tr.Sender(), kind: d.t.kind, state: slotBusy}
+	p.slots = append(p.slots, sl)
+	return sl, nil
 }
 
 // unsubscribe stops sending t to the peer; the next offer says so, and
@@ -372,14 +373,13 @@ func (p *participant) unsubscribe(t *track) {
 	delete(p.downs, t)
 	t.removeDown(d)
 	sl := d.slot
-	sl.cur.Store(nil)
 	p.dirty = true
-	if d.writer == nil && !d.hold {
+	if !d.bound.Load() {
 		// Withdrawn before its first answer: pion has not started the
 		// sender, and would fail the answer on a sender without a
 		// track. This m-line goes inactive for good, as pion's
-		// RemoveTrack leaves it; it is the rare race of a track that
-		// comes and goes within one offer.
+		// RemoveTrack leaves it: the rare race of a track that comes
+		// and goes within one offer.
 		p.slots = slices.DeleteFunc(p.slots, func(x *outSlot) bool { return x == sl })
 		if err := p.pc.RemoveTrack(sl.sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 			p.log.Info("failed to remove a track", "track", t.id, "err", err)
@@ -391,7 +391,7 @@ func (p *participant) unsubscribe(t *track) {
 	if err := sl.sender.ReplaceTrack(nil); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
-	sl.state, sl.offered, sl.idle = slotLeaving, false, time.Now()
+	sl.state, sl.offered = slotLeaving, false
 }
 
 // onTrack is pion's news of a track the peer publishes.

@@ -15,22 +15,17 @@ const (
 	resumeRatio = 0.8
 )
 
-// readRTCP reads what one subscriber says about the tracks one m-line
-// carries until the sender stops: keyframe requests go to the publisher,
-// NACKs are answered from the track's shared buffer, REMB pauses or
-// resumes video. What comes while the m-line carries nothing is dropped.
-func (p *participant) readRTCP(sl *outSlot) {
+// readRTCP reads what one subscriber says about one down-track until the
+// sender stops: keyframe requests go to the publisher, NACKs are
+// answered from the track's shared buffer, REMB pauses or resumes video.
+func (p *participant) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 	m := p.s.metrics
+	t := d.t
 	for {
-		pkts, _, err := sl.sender.ReadRTCP()
+		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
-		d := sl.cur.Load()
-		if d == nil || !d.bound.Load() {
-			continue
-		}
-		t := d.t
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

@@ -145,7 +145,7 @@ func (f *forwarder) forward(t *track, pkt []byte, now time.Time) {
 		}
 		f.bits, f.windowEnd = 0, now.Add(time.Second)
 	}
-	p := pktInfo{seq: f.h.SequenceNumber, ts: f.h.Timestamp}
+	p := pktInfo{seq: f.h.SequenceNumber}
 	if p.slot = t.buf.put(p.seq, pkt); p.slot < 0 {
 		return
 	}
