@@ -10,19 +10,20 @@ import (
 //
 // pion's AddTransceiverFromTrack adds an m-line for good: an offer to a
 // subscriber in a long room with churn would grow by two m-lines per
-// publisher that ever came. Making a departed publisher's m-line inactive
-// and reusing it later does not work with a pion answerer, which stops a
-// transceiver an offer makes inactive and never revives it. So the SFU
-// never makes its m-lines inactive. A withdrawn track's sender stays on
-// its transceiver, sendonly with no track (sender.ReplaceTrack(nil)): the
-// next offer carries the m-line with no SSRC and no msid, and the
-// subscriber ends the track it received there (pion stops the receiver
-// and gives the transceiver a fresh one; a browser removes the track from
-// its stream). Once the subscriber has answered that offer, the m-line is
-// free, and the next track of its kind goes on it with a new sender
-// (RTPTransceiver.SetSender): a new SSRC under the new track's msid, which
-// a pion answerer takes for a new track (OnTrack on the fresh receiver)
-// and a browser for a track added to a new stream (a track event).
+// publisher that ever came. The SFU reuses the m-lines of withdrawn
+// tracks, but never through inactive: a pion answerer stops a transceiver
+// that an offer makes inactive and never revives it. So the SFU's m-lines
+// are sendrecv, though subscribers send nothing on them, and removing a
+// track (pion's RemoveTrack) makes its m-line recvonly, with no SSRC and
+// no msid. The subscriber ends the track it received there: pion stops
+// the receiver and gives the transceiver a fresh one; a browser, whose
+// answer is now inactive, mutes the track and takes it out of its stream.
+// Once the subscriber has answered that offer the m-line is free, and the
+// next track of its kind goes on it with a new sender
+// (RTPTransceiver.SetSender), sendrecv again: a new SSRC under the new
+// track's msid, which a pion answerer takes for a new track (OnTrack on
+// the fresh receiver) and a browser for a track that starts to receive
+// again (a track event with the new stream).
 //
 // A new SSRC, not the old one with its numbering continued: packets of
 // the old track still in flight when the subscriber applies the offer
@@ -44,27 +45,12 @@ const (
 	slotFree
 )
 
-// outSlot is one m-line on which the SFU sends to a subscriber: a
-// sendonly transceiver that carries one published track at a time.
-// The participant's run owns it.
+// outSlot is one m-line on which the SFU sends to a subscriber, one
+// published track at a time. The participant's run owns it.
 type outSlot struct {
 	tr      *webrtc.RTPTransceiver
-	sender  *webrtc.RTPSender // the current one
+	sender  *webrtc.RTPSender // nil while the slot carries nothing
 	kind    webrtc.RTPCodecType
 	state   slotState
 	offered bool // the outstanding offer has the slot leaving
-}
-
-// canCarry reports whether the slot's negotiated codecs include the one
-// t is published in, so that the new sender will bind.
-func (s *outSlot) canCarry(t *track) bool {
-	if s.kind != t.kind {
-		return false
-	}
-	for _, c := range s.sender.GetParameters().Codecs {
-		if equalCodec(c.RTPCodecCapability, t.codec) {
-			return true
-		}
-	}
-	return false
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -334,27 +333,26 @@ func (p *participant) subscribe(t *track) {
 // new m-line.
 func (p *participant) slotFor(d *downTrack) (*outSlot, error) {
 	for _, sl := range p.slots {
-		if sl.state != slotFree || !sl.canCarry(d.t) {
+		if sl.state != slotFree || sl.kind != d.t.kind {
 			continue
 		}
 		sender, err := p.s.api.NewRTPSender(d, p.pc.SCTP().Transport())
 		if err != nil {
 			return nil, fmt.Errorf("failed to create a sender: %w", err)
 		}
+		// Back to sendrecv, with the new sender's SSRC.
 		if err := sl.tr.SetSender(sender, d); err != nil {
 			_ = sender.Stop()
 			return nil, fmt.Errorf("failed to reuse an m-line: %w", err)
-		}
-		// The old sender's goroutine ends with it.
-		if err := sl.sender.Stop(); err != nil {
-			p.log.Debug("stopping a withdrawn track's sender", "err", err)
 		}
 		sl.sender, sl.state = sender, slotBusy
 		return sl, nil
 	}
 	// A transceiver of its own, never AddTrack: AddTrack would reuse the
-	// recvonly transceiver the peer publishes into.
-	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	// recvonly transceiver the peer publishes into. Sendrecv, though the
+	// peer sends nothing on it, so that removing its track makes it
+	// recvonly, not inactive (see outslot.go).
+	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		return nil, err
 	}
@@ -374,24 +372,12 @@ func (p *participant) unsubscribe(t *track) {
 	t.removeDown(d)
 	sl := d.slot
 	p.dirty = true
-	if !d.bound.Load() {
-		// Withdrawn before its first answer: pion has not started the
-		// sender, and would fail the answer on a sender without a
-		// track. This m-line goes inactive for good, as pion's
-		// RemoveTrack leaves it: the rare race of a track that comes
-		// and goes within one offer.
-		p.slots = slices.DeleteFunc(p.slots, func(x *outSlot) bool { return x == sl })
-		if err := p.pc.RemoveTrack(sl.sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
-			p.log.Info("failed to remove a track", "track", t.id, "err", err)
-		}
-		return
-	}
-	// The sender stays, sendonly with no track: never an inactive m-line
-	// (see outslot.go).
-	if err := sl.sender.ReplaceTrack(nil); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+	// The sender goes and the m-line turns recvonly; its sender's
+	// goroutine ends.
+	if err := p.pc.RemoveTrack(sl.sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
-	sl.state, sl.offered = slotLeaving, false
+	sl.sender, sl.state, sl.offered = nil, slotLeaving, false
 }
 
 // onTrack is pion's news of a track the peer publishes.
