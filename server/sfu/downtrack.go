@@ -167,6 +167,11 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	m := d.t.pub.s.metrics
 	if video {
 		switch {
+		case d.q.shed.Load():
+			d.drop(p)
+			m.DropsOverload.Inc()
+			d.dropping = true
+			return false
 		case d.paused.Load():
 			d.drop(p)
 			m.DropsCongestion.Inc()
@@ -179,6 +184,7 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 		case p.frameStart && d.q.free() < frameHeadroom:
 			d.drop(p)
 			m.DropsQueueFull.Inc()
+			d.q.overflowed.Store(true)
 			d.dropping = true
 			d.t.keyframeForNewSubscriber()
 			return false
@@ -189,6 +195,7 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	if !ok {
 		d.drop(p)
 		m.DropsQueueFull.Inc()
+		d.q.overflowed.Store(true)
 		if video {
 			d.dropping = true
 			d.t.keyframeForNewSubscriber()

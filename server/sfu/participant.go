@@ -39,6 +39,7 @@ type participant struct {
 	peer     string
 	recv     routing.Receive
 	streamID string // of every track it publishes
+	joined   uint64 // its place in the order participants came in (shed.go)
 	log      *slog.Logger
 
 	mu      sync.Mutex
