@@ -126,11 +126,11 @@ type step struct {
 	// medianLoss is the loss of the median subscriber: past capacity
 	// the SFU sheds a minority's video, which counts in loss but not
 	// in this.
-	medianLoss float64
-	late                 int64 // packets that came too late to count
-	serverCPU, benchCPU  time.Duration
-	latency              []float64 // ms
-	remeasured           bool      // the first measurement lost over maxLoss
+	medianLoss          float64
+	late                int64 // packets that came too late to count
+	serverCPU, benchCPU time.Duration
+	latency             []float64 // ms
+	remeasured          bool      // the first measurement lost over maxLoss
 	// The server's own counts over the window: packets it read from the
 	// publishers, NACKs it got from subscribers.
 	read, nacks float64
