@@ -16,7 +16,7 @@ import (
 // down-track drops frames and asks for a keyframe, and the keyframes,
 // larger than the frames they replace, fill the queues again: every
 // subscriber gets a picture that freezes, a cliff. So when the queues of
-// several subscribers overflow within one tick, the SFU stops sending
+// several subscribers overflow on two ticks running, the SFU stops sending
 // video to a minority of them, the newest joiners first, a step per tick
 // while the overflows go on; the others then get all of theirs. After a
 // calm spell it resumes the shed subscribers a step at a time, the
@@ -24,12 +24,14 @@ import (
 // queues overflow again. Audio is never shed.
 const (
 	shedTick = 250 * time.Millisecond
-	// shedTrigger: a tick sheds when at least this many subscribers'
-	// queues overflowed, and this share of those receiving video. One
-	// stalled subscriber overflows its own queue alone, which is no
-	// overload of the SFU.
+	// shedTrigger: a tick sheds when, on it and the tick before, at
+	// least this many subscribers' queues overflowed, and this share of
+	// those receiving video. One stalled subscriber overflows its own
+	// queue alone, which is no overload of the SFU; a machine that
+	// stalls the SFU's goroutines for a moment overflows many queues
+	// once, which shedding would not help.
 	shedTriggerCount = 3
-	shedTriggerShare = 0.05
+	shedTriggerShare = 0.10
 	// shedStep is the share of video subscribers shed per tick of
 	// overload, shedMax the most shed at once: a minority.
 	shedStep = 0.10
@@ -43,6 +45,7 @@ const (
 // shedder is the state of the SFU's load shedding, owned by shedLoop.
 type shedder struct {
 	calm time.Duration // since the last overflow
+	hot  bool          // the last tick had overflows enough to shed
 	// scratch
 	all, shed []*participant
 	resumed   []*track
@@ -91,7 +94,9 @@ func (sh *shedder) step(s *SFU) []*track {
 	if n == 0 {
 		return nil
 	}
-	if overflowed >= shedTriggerCount && float64(overflowed) >= shedTriggerShare*float64(n) {
+	hot := overflowed >= shedTriggerCount && float64(overflowed) >= shedTriggerShare*float64(n)
+	hot, sh.hot = hot && sh.hot, hot
+	if hot {
 		sh.calm = 0
 		// The newest joiners first.
 		slices.SortFunc(sh.all, func(a, b *participant) int { return cmp.Compare(b.joined, a.joined) })

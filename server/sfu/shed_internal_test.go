@@ -12,10 +12,11 @@ import (
 	"github.com/skywasm/skywasm/server/routing"
 )
 
-// TestShedNewestFirst: while the queues of several subscribers overflow,
-// the shedder sheds the newest joiners' video a step per tick up to a
-// minority; one stalled subscriber sheds nobody; after a calm spell the
-// earliest joiners of the shed resume first.
+// TestShedNewestFirst: while the queues of several subscribers overflow
+// tick after tick, the shedder sheds the newest joiners' video a step per
+// tick up to a minority; one stalled subscriber sheds nobody, nor does
+// one tick of overflows; after a calm spell the earliest joiners of the
+// shed resume first.
 func TestShedNewestFirst(t *testing.T) {
 	s := &SFU{metrics: metrics.NewSFU(nil), rooms: map[roomKey]*room{}}
 	r := &room{key: roomKey{"k", "r"}, participants: map[string]*participant{}}
@@ -47,6 +48,13 @@ func TestShedNewestFirst(t *testing.T) {
 	sh.step(s)
 	if n, _ := shed(); n != 0 {
 		t.Fatalf("one overflowing queue shed %d subscribers", n)
+	}
+	for _, p := range ps[:10] { // one tick's hiccup
+		p.q.overflowed.Store(true)
+	}
+	sh.step(s)
+	if n, _ := shed(); n != 0 {
+		t.Fatalf("one tick of overflows shed %d subscribers", n)
 	}
 	for tick := range 8 {
 		for _, p := range ps[:10] {
