@@ -90,7 +90,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 	s.api, s.mux, s.addr = api, mux, addr
 	s.wg.Go(s.sample)
-	s.wg.Go(s.shedLoop)
+	if cfg.ShedLoad {
+		s.wg.Go(s.shedLoop)
+	}
 	for i := range runtime.GOMAXPROCS(0) {
 		w := newSendWorker(i)
 		s.workers = append(s.workers, w)
