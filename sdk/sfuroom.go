@@ -83,8 +83,8 @@ func (s *SFURoom) peerLeft(id string) {
 	}
 }
 
-// replace attaches the new stream, then asks the SFU for an offer to carry
-// it.
+// replace swaps the new stream's tracks in for the old ones, and asks the
+// SFU for an offer only if that adds or removes a kind.
 func (s *SFURoom) replace(stream *MediaStream) error {
 	s.mu.Lock()
 	link := s.link
@@ -97,7 +97,7 @@ func (s *SFURoom) replace(stream *MediaStream) error {
 		if pc == nil {
 			return
 		}
-		renegotiate, err := replaceStream(link.context(), pc, stream)
+		renegotiate, err := sfuReplaceStream(link.context(), pc, stream)
 		if err != nil {
 			link.fail(fmt.Errorf("failed to replace the stream: %w", err), false)
 			return
@@ -174,7 +174,7 @@ func (s *SFURoom) offer(o *protocol.SFUOfferPayload) {
 				return
 			}
 			link.addRelease(link.watchRemoteStreams(pc))
-			stream := s.localStream()
+			stream := sfuSendStream(s.localStream())
 			attach = func(pc *webrtc.PeerConnection) error { return attachStream(pc, stream, directions{}) }
 		}
 		if err := link.answer(sdp, attach); err != nil {

@@ -43,8 +43,8 @@ const startupWait = 15 * time.Second
 // startServer runs `skywasm serve` on a free port of 127.0.0.1 (its SFU
 // takes the same port number for UDP) and waits until it has printed its
 // URL. Its configuration is dev mode's — one app with a fresh key, the SFU
-// allowed — except that a room may hold members peers: dev mode's 100 is
-// below what this machine holds. Its log goes to logs.
+// allowed — except that a room may hold members peers (dev mode's 100 is
+// below what this machine holds) and the SFU has no admission limits. Its log goes to logs.
 func startServer(ctx context.Context, skywasm string, members int, logs io.Writer) (*server, error) {
 	cfg, err := config.Dev()
 	if err != nil {
@@ -52,6 +52,8 @@ func startServer(ctx context.Context, skywasm string, members int, logs io.Write
 	}
 	cfg.Addr = ""
 	cfg.Apps[0].Limits = config.Limits{MaxPeers: members + 16, MaxRoomMembers: members}
+	// The ramp goes past what the node holds, to find where it breaks.
+	cfg.SFU = config.SFU{MaxParticipants: config.NoLimit, MaxTracksPerCPU: config.NoLimit}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the server's configuration: %w", err)

@@ -123,10 +123,14 @@ type step struct {
 	subscribers, members int
 	window               time.Duration
 	delivered, expected  int64 // packets of the window, over every subscriber
-	late                 int64 // packets that came too late to count
-	serverCPU, benchCPU  time.Duration
-	latency              []float64 // ms
-	remeasured           bool      // the first measurement lost over maxLoss
+	// medianLoss is the loss of the median subscriber: past capacity
+	// the SFU sheds a minority's video, which counts in loss but not
+	// in this.
+	medianLoss          float64
+	late                int64 // packets that came too late to count
+	serverCPU, benchCPU time.Duration
+	latency             []float64 // ms
+	remeasured          bool      // the first measurement lost over maxLoss
 	// The server's own counts over the window: packets it read from the
 	// publishers, NACKs it got from subscribers.
 	read, nacks float64
@@ -142,9 +146,9 @@ func (s step) rate() float64 { return float64(s.delivered) / s.window.Seconds() 
 func (s step) perCPU() float64 { return float64(s.delivered) / s.serverCPU.Seconds() }
 
 func (s step) String() string {
-	return fmt.Sprintf("%4d subscribers: %8.0f packets/s forwarded, server %4.0f%% CPU (%7.0f packets/CPU-s), bench %4.0f%% CPU, loss %6.3f%% (late %d), latency p50 %6.2f ms p99 %7.2f ms",
+	return fmt.Sprintf("%4d subscribers: %8.0f packets/s forwarded, server %4.0f%% CPU (%7.0f packets/CPU-s), bench %4.0f%% CPU, loss %6.3f%% (late %d; median subscriber %.3f%%), latency p50 %6.2f ms p99 %7.2f ms",
 		s.subscribers, s.rate(), 100*s.serverCPU.Seconds()/s.window.Seconds(), s.perCPU(),
-		100*s.benchCPU.Seconds()/s.window.Seconds(), 100*s.loss(), s.late,
+		100*s.benchCPU.Seconds()/s.window.Seconds(), 100*s.loss(), s.late, 100*s.medianLoss,
 		bench.Percentile(s.latency, 50), bench.Percentile(s.latency, 99)) +
 		fmt.Sprintf(", SFU read %.0f packets/s, %.0f NACKs/s", s.read/s.window.Seconds(), s.nacks/s.window.Seconds()) +
 		secondLook(s.remeasured)
@@ -406,10 +410,16 @@ func measure(ctx context.Context, srv *server, pubs []*publisher, subs []*subscr
 	if err := sleep(ctx, t.grace); err != nil {
 		return st, err
 	}
+	losses := make([]float64, 0, len(subs))
 	for _, s := range subs {
+		var delivered, expected int64
 		for p := range pubs {
-			st.delivered += s.received(p, from[p], to[p])
-			st.expected += int64(to[p] - from[p])
+			delivered += s.received(p, from[p], to[p])
+			expected += int64(to[p] - from[p])
+		}
+		st.delivered, st.expected = st.delivered+delivered, st.expected+expected
+		if expected > 0 {
+			losses = append(losses, 100*(1-float64(delivered)/float64(expected)))
 		}
 		lat, late := s.takeLatency()
 		st.latency, st.late = append(st.latency, lat...), st.late+late
@@ -417,6 +427,7 @@ func measure(ctx context.Context, srv *server, pubs []*publisher, subs []*subscr
 	if err := srv.exited(); err != nil {
 		return st, err
 	}
+	st.medianLoss = bench.Median(losses) / 100
 	if st.expected == 0 {
 		return st, errors.New("the publishers sent nothing in a measured window")
 	}

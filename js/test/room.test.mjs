@@ -235,6 +235,33 @@ async function roomScenario(members, mode) {
   // The two that stay still see each other.
   await Promise.all(members.slice(0, 2).map(({ page }) => waitPlaying(page, 1, 10_000)));
 
+  if (mode === "sfu") {
+    // The third page comes back: the SFU sends its tracks to the others on the m-lines its first visit left, so
+    // their PeerConnections keep as many transceivers, and they play it again under its peer ID.
+    const transceivers = () =>
+      Promise.all(members.slice(0, 2).map(({ page }) => page.evaluate((name) => window.peer.rooms[name].getPeerConnection().getTransceivers().length, name)));
+    const before = await transceivers();
+    const rejoining = Date.now();
+    await members[2].page.locator("#join").click();
+    await members[2].page.locator("#state[data-state=in-room]").waitFor();
+    // Page 1's canvas no longer draws (see above), so only page 3's own video is watched.
+    for (const { page } of members.slice(0, 2)) {
+      await page.waitForFunction(
+        (id) => {
+          const v = document.querySelector(`#remote-videos video[data-peer-id="${id}"]`);
+          return v?.videoWidth > 0 && !v.paused && v.getVideoPlaybackQuality().totalVideoFrames > 15;
+        },
+        members[2].id,
+        { timeout: 30_000, polling: 50 },
+      );
+    }
+    console.log(`${mode}: page 3 played again at the others ${Date.now() - rejoining} ms after it rejoined`);
+    for (const [i, { page, id }] of members.entries()) {
+      assert.deepEqual(await gridIds(page), ids.filter((x) => x !== id).sort(), `page ${i + 1}'s grid after page 3 rejoined`);
+    }
+    assert.deepEqual(await transceivers(), before, "pages 1 and 2 have as many transceivers after page 3 rejoined (m-lines reused)");
+  }
+
   for (const m of members) await backToIdle(m);
   for (const [i, { page }] of members.entries()) {
     const errors = await page.locator("#errors li").allTextContents();

@@ -521,3 +521,46 @@ func TestCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestSFULimits: the sfu: section's limits default from the benchmark,
+// -1 lifts one, anything below is refused, and NodeLimits scales the
+// tracks by the cores.
+func TestSFULimits(t *testing.T) {
+	const app = `apps:
+  - key: 0f6a7c3e-1d2b-4c5a-9e8f-112233445566
+    secret: a-secret-of-16-chars
+`
+	tests := []struct {
+		name                string
+		yaml                string
+		want                config.SFU
+		participants, downs int // NodeLimits(2)
+	}{
+		{"absent", "", config.DefaultSFU(), 1000, 500},
+		{"zero", "sfu:\n  maxParticipants: 0\n  maxTracksPerCPU: 0\n", config.DefaultSFU(), 1000, 500},
+		{"set", "sfu:\n  maxParticipants: 40\n  maxTracksPerCPU: 100\n", config.SFU{MaxParticipants: 40, MaxTracksPerCPU: 100}, 40, 200},
+		{"lifted", "sfu:\n  maxParticipants: -1\n  maxTracksPerCPU: -1\n", config.SFU{MaxParticipants: -1, MaxTracksPerCPU: -1}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse([]byte(app + tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SFU != tt.want {
+				t.Errorf("sfu = %+v, want %+v", c.SFU, tt.want)
+			}
+			if p, d := c.SFU.NodeLimits(2); p != tt.participants || d != tt.downs {
+				t.Errorf("NodeLimits(2) = %d, %d, want %d, %d", p, d, tt.participants, tt.downs)
+			}
+		})
+	}
+	for _, bad := range []string{"sfu:\n  maxParticipants: -2\n", "sfu:\n  maxTracksPerCPU: -5\n"} {
+		if _, err := config.Parse([]byte(app + bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if d, err := config.Dev(); err != nil || d.SFU != config.DefaultSFU() {
+		t.Errorf("dev mode's sfu: %+v, %v", d.SFU, err)
+	}
+}

@@ -31,9 +31,14 @@ type SFU struct {
 	// DropsCongestion, video paused because the subscriber's bandwidth
 	// estimate is far below the track's bitrate; DropsEvicted, gone from
 	// the shared buffer before the subscriber's turn came;
-	// DropsIngress, packets of a publisher overwritten in the ingress ring
-	// before the track's loop read them (once, whatever the subscribers).
-	DropsQueueFull, DropsKeyframeWait, DropsCongestion, DropsEvicted, DropsIngress prometheus.Counter
+	// DropsOverload, video of a subscriber shed while the SFU's send
+	// queues overflow; DropsIngress, packets of a publisher overwritten
+	// in the ingress ring before the track's loop read them (once,
+	// whatever the subscribers).
+	DropsQueueFull, DropsKeyframeWait, DropsCongestion, DropsOverload, DropsEvicted, DropsIngress prometheus.Counter
+	// Shed is the number of subscribers whose video the SFU has shed
+	// while its send queues overflow.
+	Shed prometheus.Gauge
 	// QueueDepth is the number of packets waiting in every subscriber's
 	// send queue, sampled every second; QueueDepthMax the deepest one.
 	QueueDepth, QueueDepthMax prometheus.Gauge
@@ -84,6 +89,9 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 		CongestionPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "skywasm_sfu_congestion_paused_subscribers", Help: "Subscribers whose video is paused for lack of bandwidth, sampled every second.",
 		}),
+		Shed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "skywasm_sfu_shed_subscribers", Help: "Subscribers whose video is shed while the SFU's send queues overflow.",
+		}),
 		AdmissionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skywasm_sfu_admissions_refused_total", Help: "SFU_GET_OFFERs refused with sfu-limited at the node's limits.",
 		}),
@@ -103,12 +111,13 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 	s.DropsQueueFull = drops.WithLabelValues("queue-full")
 	s.DropsKeyframeWait = drops.WithLabelValues("keyframe-wait")
 	s.DropsCongestion = drops.WithLabelValues("congestion")
+	s.DropsOverload = drops.WithLabelValues("overload")
 	s.DropsEvicted = drops.WithLabelValues("evicted")
 	s.DropsIngress = drops.WithLabelValues("ingress")
 	if reg != nil {
 		reg.MustRegister(s.Rooms, s.Participants, s.Tracks, s.PacketsForwarded, s.BytesForwarded, s.PacketsSent,
 			s.NACKs, s.Retransmissions, s.PLIs, s.KeyframeRequests, drops, s.QueueDepth, s.QueueDepthMax,
-			s.CongestionPaused, s.AdmissionsRefused)
+			s.CongestionPaused, s.Shed, s.AdmissionsRefused)
 	}
 	return s
 }

@@ -43,6 +43,12 @@ type Config struct {
 	// 2n(n-1)); a new participant that would take the SFU beyond it is
 	// refused with sfu-limited. 0: no limit.
 	MaxDownTracks int
+	// ShedLoad turns on load shedding (shed.go): past capacity, the
+	// newest joiners' video is shed while the send queues overflow. Off
+	// by default: on this 2-core machine, shared with other load, it did
+	// not measurably soften the cliff, and a subscriber that joins while
+	// the SFU sheds gets no video until it resumes.
+	ShedLoad bool
 	// InlineFanOut is the most subscribers a published track's own
 	// goroutine sends to; a track with more is sent by the SFU's
 	// workers, one per core. 0 sends every track through the workers.

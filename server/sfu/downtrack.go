@@ -43,9 +43,10 @@ type pktInfo struct {
 // layer (the track) it takes packets from, as it now pauses and resumes
 // its one source on congestion.
 type downTrack struct {
-	t  *track
-	q  *sendQueue
-	id string
+	t    *track
+	q    *sendQueue
+	id   string
+	slot *outSlot // the m-line it is sent on; owned by the participant's run
 
 	// Set by Bind before bound; read by the send loop after it.
 	ssrc   uint32
@@ -166,6 +167,11 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	m := d.t.pub.s.metrics
 	if video {
 		switch {
+		case d.q.shed.Load():
+			d.drop(p)
+			m.DropsOverload.Inc()
+			d.dropping = true
+			return false
 		case d.paused.Load():
 			d.drop(p)
 			m.DropsCongestion.Inc()
@@ -178,6 +184,7 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 		case p.frameStart && d.q.free() < frameHeadroom:
 			d.drop(p)
 			m.DropsQueueFull.Inc()
+			d.q.overflowed.Store(true)
 			d.dropping = true
 			d.t.keyframeForNewSubscriber()
 			return false
@@ -188,6 +195,7 @@ func (d *downTrack) push(p *pktInfo) (schedule bool) {
 	if !ok {
 		d.drop(p)
 		m.DropsQueueFull.Inc()
+		d.q.overflowed.Store(true)
 		if video {
 			d.dropping = true
 			d.t.keyframeForNewSubscriber()

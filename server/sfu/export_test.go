@@ -36,3 +36,24 @@ type Forwarder = forwarder
 func ForwardOne(t *Track, f *Forwarder, buf []byte) {
 	f.forward(t, buf, time.Now())
 }
+
+// Settled reports whether m's participant has no offer outstanding and
+// none due, asked on its own goroutine; false if it has none.
+func (s *SFU) Settled(m routing.Member) bool {
+	s.mu.Lock()
+	p := s.lookupLocked(m)
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	ch := make(chan bool, 1)
+	if !p.do(func() { ch <- !p.offering && !p.dirty }) {
+		return false
+	}
+	select {
+	case ok := <-ch:
+		return ok
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}

@@ -39,6 +39,7 @@ type participant struct {
 	peer     string
 	recv     routing.Receive
 	streamID string // of every track it publishes
+	joined   uint64 // its place in the order participants came in (shed.go)
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -52,11 +53,11 @@ type participant struct {
 
 	// Owned by run.
 	pc       *webrtc.PeerConnection
-	senders  map[*track]*webrtc.RTPSender
 	downs    map[*track]*downTrack
-	offering bool // an SFU_OFFER awaits its answer
-	again    bool // something changed while offering
-	dirty    bool // an offer is due
+	slots    []*outSlot // every m-line it sends on (outslot.go)
+	offering bool       // an SFU_OFFER awaits its answer
+	again    bool       // something changed while offering
+	dirty    bool       // an offer is due
 	early    []webrtc.ICECandidateInit
 	spare    []func()
 	wg       sync.WaitGroup // the goroutines this participant starts
@@ -71,7 +72,6 @@ func newParticipant(s *SFU, r *room, peer string, recv routing.Receive, cancel c
 		log:      s.log.With("key", r.key.key, "room", r.key.room, "peer", peer),
 		wake:     make(chan struct{}, 1),
 		cancel:   cancel,
-		senders:  make(map[*track]*webrtc.RTPSender),
 		downs:    make(map[*track]*downTrack),
 		q:        newSendQueue(sendQueueSize, s.workers[int(s.nextWorker.Add(1))%len(s.workers)]),
 	}
@@ -222,6 +222,9 @@ func (p *participant) negotiate(ctx context.Context) {
 		p.again = true
 		return
 	}
+	for _, sl := range p.slots {
+		sl.offered = sl.state == slotLeaving
+	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		p.fail(fmt.Errorf("failed to create an offer: %w", err))
@@ -239,8 +242,8 @@ func (p *participant) negotiate(ctx context.Context) {
 	case <-time.After(gatherTimeout):
 		p.log.Warn("ICE gathering incomplete; offering the candidates found so far")
 	}
-	msids := make(map[string]string, len(p.senders))
-	for t := range p.senders {
+	msids := make(map[string]string, len(p.downs))
+	for t := range p.downs {
 		msids[t.streamID] = t.pub.peer
 	}
 	frame, err := protocol.Marshal(protocol.SFUOffer, protocol.SFUOfferPayload{
@@ -276,6 +279,11 @@ func (p *participant) applyAnswer(desc webrtc.SessionDescription) {
 		return
 	}
 	p.offering = false
+	for _, sl := range p.slots {
+		if sl.offered {
+			sl.offered, sl.state = false, slotFree
+		}
+	}
 	for _, c := range p.early {
 		p.addCandidate(c)
 	}
@@ -302,41 +310,75 @@ func (p *participant) addCandidate(c webrtc.ICECandidateInit) {
 	}
 }
 
-// subscribe starts sending t to the peer, from the next offer.
+// subscribe starts sending t to the peer, from the next offer: on a free
+// m-line of its kind if there is one, else on a new one.
 func (p *participant) subscribe(t *track) {
-	if p.pc == nil || t.closed.Load() || p.senders[t] != nil {
+	if p.pc == nil || t.closed.Load() || p.downs[t] != nil {
 		return
 	}
-	// A transceiver of its own, never AddTrack: AddTrack would reuse the
-	// recvonly transceiver the peer publishes into.
 	d := newDownTrack(t, p.q)
-	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	sl, err := p.slotFor(d)
 	if err != nil {
 		p.log.Warn("failed to add a track", "track", t.id, "err", err)
 		return
 	}
-	sender := tr.Sender()
-	p.senders[t], p.downs[t] = sender, d
+	d.slot = sl
+	p.downs[t] = d
 	t.addDown(d)
 	p.dirty = true
+	sender := sl.sender
 	p.goroutine(func() { p.readRTCP(sender, d) })
 }
 
-// unsubscribe stops sending t to the peer, from the next offer.
+// slotFor puts d on a free m-line of its kind with a new sender, or on a
+// new m-line.
+func (p *participant) slotFor(d *downTrack) (*outSlot, error) {
+	for _, sl := range p.slots {
+		if sl.state != slotFree || sl.kind != d.t.kind {
+			continue
+		}
+		sender, err := p.s.api.NewRTPSender(d, p.pc.SCTP().Transport())
+		if err != nil {
+			return nil, fmt.Errorf("failed to create a sender: %w", err)
+		}
+		// Back to sendrecv, with the new sender's SSRC.
+		if err := sl.tr.SetSender(sender, d); err != nil {
+			_ = sender.Stop()
+			return nil, fmt.Errorf("failed to reuse an m-line: %w", err)
+		}
+		sl.sender, sl.state = sender, slotBusy
+		return sl, nil
+	}
+	// A transceiver of its own, never AddTrack: AddTrack would reuse the
+	// recvonly transceiver the peer publishes into. Sendrecv, though the
+	// peer sends nothing on it, so that removing its track makes it
+	// recvonly, not inactive (see outslot.go).
+	tr, err := p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
+		return nil, err
+	}
+	sl := &outSlot{tr: tr, sender: tr.Sender(), kind: d.t.kind, state: slotBusy}
+	p.slots = append(p.slots, sl)
+	return sl, nil
+}
+
+// unsubscribe stops sending t to the peer; the next offer says so, and
+// once it is answered the m-line can carry another track.
 func (p *participant) unsubscribe(t *track) {
-	sender := p.senders[t]
-	if sender == nil {
+	d := p.downs[t]
+	if d == nil {
 		return
 	}
-	delete(p.senders, t)
-	if d := p.downs[t]; d != nil {
-		t.removeDown(d)
-		delete(p.downs, t)
-	}
-	if err := p.pc.RemoveTrack(sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+	delete(p.downs, t)
+	t.removeDown(d)
+	sl := d.slot
+	p.dirty = true
+	// The sender goes and the m-line turns recvonly; its sender's
+	// goroutine ends.
+	if err := p.pc.RemoveTrack(sl.sender); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Info("failed to remove a track", "track", t.id, "err", err)
 	}
-	p.dirty = true
+	sl.sender, sl.state, sl.offered = nil, slotLeaving, false
 }
 
 // onTrack is pion's news of a track the peer publishes.

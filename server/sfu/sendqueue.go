@@ -2,7 +2,10 @@
 
 package sfu
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // sendItem is one packet waiting in a subscriber's send queue: where the
 // shared buffer of the track holds it, and the sequence number it goes
@@ -27,6 +30,10 @@ type sendItem struct {
 // until a take finds it empty.
 type sendQueue struct {
 	w *sendWorker // drains it when the pusher does not
+
+	// overflowed: a frame was dropped for want of room since the shedder
+	// last looked; shed: the subscriber's video is shed (shed.go).
+	overflowed, shed atomic.Bool
 
 	mu        sync.Mutex
 	ring      []sendItem

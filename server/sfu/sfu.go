@@ -45,6 +45,7 @@ type SFU struct {
 	mu     sync.Mutex
 	rooms  map[roomKey]*room
 	closed bool
+	joins  uint64 // participants created so far
 
 	ingressDropped atomic.Uint64 // packets the ingress rings overwrote
 	stop           chan struct{} // closed by Close: ends the sampler and the workers
@@ -89,6 +90,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 	s.api, s.mux, s.addr = api, mux, addr
 	s.wg.Go(s.sample)
+	if cfg.ShedLoad {
+		s.wg.Go(s.shedLoop)
+	}
 	for i := range runtime.GOMAXPROCS(0) {
 		w := newSendWorker(i)
 		s.workers = append(s.workers, w)
@@ -168,6 +172,8 @@ func (s *SFU) Offer(_ context.Context, m routing.Member, recv routing.Receive) e
 		// stop, which Close brings to every participant.
 		ctx, cancel := context.WithCancel(context.Background())
 		p = newParticipant(s, r, m.Peer, recv, cancel)
+		s.joins++
+		p.joined = s.joins
 		r.participants[m.Peer] = p
 		s.metrics.Participants.Inc()
 		s.wg.Go(func() { p.run(ctx) })
