@@ -23,7 +23,7 @@ import (
 
 // defaultBrotliQuality is the quality tools/precompress uses for
 // `make wasm`, so that the figures are those of the files served.
-const defaultBrotliQuality = 9
+const defaultBrotliQuality = 11
 
 // options are Main's flags.
 type options struct {
