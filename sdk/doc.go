@@ -58,4 +58,8 @@
 //   - PeerOptions.API can only carry what pion's browser SettingEngine has.
 //   - Blocking methods wait on JavaScript promises: never call them from a
 //     js.Func callback directly; start a goroutine.
+//   - PeerOptions.Logger is a *textlog.Logger (an internal package that
+//     the wasm bridge sets up), not a *slog.Logger: it writes the same
+//     lines with log/slog's TextHandler format, and keeps log/slog out of
+//     sdk.wasm.
 package sdk

@@ -3,7 +3,6 @@ package sdk
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,8 +47,9 @@ type PeerOptions struct {
 	// API creates the PeerConnections; nil means pion's defaults (natively:
 	// the default codecs and interceptors).
 	API *webrtc.API
-	// Logger receives the SDK's logs; nil discards them.
-	Logger *slog.Logger
+	// Logger receives the SDK's logs; nil discards them. It is a
+	// *slog.Logger, except in the browser build (see Logger).
+	Logger *Logger
 	// HTTPClient makes ListAllPeers and FetchPeerExists requests and the
 	// signaling socket's handshake (so its TLS settings apply to both); nil
 	// means http.DefaultClient. The browser build ignores it and uses the
@@ -149,7 +149,7 @@ func (o *PeerOptions) validate() error {
 		o.ICERestartTimeout = DefaultICERestartTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = discardLogger()
 	}
 	_, err := o.baseURL()
 	return err
