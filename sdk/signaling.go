@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 )
@@ -65,7 +65,7 @@ func (p *Peer) signalingURL() string {
 	cred := p.credential
 	p.mu.Unlock()
 	if cred != nil {
-		b, _ := json.Marshal(cred)
+		b, _ := minjson.Marshal(cred)
 		q.Set("credential", string(b))
 	}
 	u.RawQuery = q.Encode()
