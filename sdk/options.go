@@ -3,7 +3,6 @@ package sdk
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -40,7 +39,9 @@ type PeerOptions struct {
 	Credential *Credential
 	// Config is the RTCConfiguration of every PeerConnection. Its ICE
 	// servers are kept and the server's TURN servers are added to them.
-	Config webrtc.Configuration
+	// It is a webrtc.Configuration, except in the browser build (see
+	// Configuration).
+	Config Configuration
 	// DisableTURN leaves out the TURN servers the server offers in OPEN
 	// (SkyWay's `turn: false`).
 	DisableTURN bool
@@ -54,8 +55,10 @@ type PeerOptions struct {
 	// signaling socket's handshake (so its TLS settings apply to both); nil
 	// means http.DefaultClient. The browser build ignores it and uses the
 	// page's fetch and WebSocket, which keeps net/http's client (about 5 MB)
-	// out of sdk.wasm.
-	HTTPClient *http.Client
+	// out of sdk.wasm; there the field's type is an empty placeholder, so
+	// that net/http's Client, and through its responses crypto/x509's
+	// certificates, are not part of PeerOptions.
+	HTTPClient *httpClient
 
 	// ReconnectDelay is the first wait before reconnecting after an
 	// unexpected drop, doubled on every failure up to MaxReconnectDelay.

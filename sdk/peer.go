@@ -381,7 +381,7 @@ func (p *Peer) ICEServers() []webrtc.ICEServer { return p.rtcConfiguration().ICE
 // rtcConfiguration is the configuration of a new PeerConnection: the
 // application's, plus the server's TURN servers unless turned off.
 func (p *Peer) rtcConfiguration() webrtc.Configuration {
-	cfg := p.opts.Config
+	cfg := pionConfiguration(p.opts.Config)
 	cfg.ICEServers = append([]webrtc.ICEServer(nil), cfg.ICEServers...)
 	p.mu.Lock()
 	turn := p.turn

@@ -144,8 +144,8 @@ func credential(c safejs.Value) *protocol.Credential {
 // rtcConfiguration reads an RTCConfiguration through its JSON form, as the
 // browser would accept it: urls may be a string or a list. Certificates
 // cannot travel that way and are left out.
-func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
-	var cfg webrtc.Configuration
+func rtcConfiguration(v safejs.Value) (sdk.Configuration, error) {
+	var cfg sdk.Configuration
 	if !is(v, safejs.TypeObject) {
 		return cfg, nil
 	}
