@@ -134,7 +134,7 @@ func TestMarshalAsEncodingJSON(t *testing.T) {
 	t.Parallel()
 	u16, yes, mid := uint16(3), true, "0"
 	values := []any{
-		nil, true, 0, -12, uint64(math.MaxUint64), 1.5, float32(0.1), 1e21, 1e-7, -0.0, 123456789.0, 1e-6,
+		nil, true, 0, -12, uint64(math.MaxUint64), 1.5, float32(0.1), 1e21, 1e-7, math.Copysign(0, -1), 123456789.0, 1e-6,
 		"plain", "\"\\/\x00\x1f\x7f<>&\u2028\u2029é😀", "bad \xff utf-8",
 		[]string{"a", "b"}, []string(nil), []any{}, [2]int{1, 2}, map[string]int{"b": 2, "a": 1}, map[string]any(nil),
 		map[string]any{"x": []any{1.0, "y", nil, map[string]any{}}},
