@@ -2,8 +2,9 @@ package protocol
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
+
+	"github.com/skywasm/skywasm/internal/minjson"
 )
 
 // AppendRelay appends the message that the server delivers for a relayed
@@ -71,11 +72,11 @@ func SplitBinaryFrame(frame []byte) (header, data []byte, err error) {
 func Marshal(t MessageType, payload any) ([]byte, error) {
 	env := Envelope{Type: t}
 	if payload != nil {
-		p, err := json.Marshal(payload)
+		p, err := minjson.Marshal(payload)
 		if err != nil {
 			return nil, fmt.Errorf("failed to encode %s payload: %w", t, err)
 		}
 		env.Payload = p
 	}
-	return json.Marshal(env)
+	return minjson.Marshal(env)
 }

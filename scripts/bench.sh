@@ -49,7 +49,7 @@ began=$(date +%s)
 # The steps and their usual wall time in seconds on 2 cores (the run of
 # docs/benchmarks.md), for the time-left estimate; a smoke run takes a
 # fraction of it.
-steps="signaling:250 browser:160 sfu:110 sfu-livekit:300 sizes-build:40 sizes:5 report:5"
+steps="signaling:250 browser:160 sfu:110 sfu-livekit:300 sizes-build:40 sizes:45 report:5"
 total=$(echo "$steps" | wc -w)
 step=0
 

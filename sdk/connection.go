@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -305,7 +306,7 @@ func (c *conn) setRemote(t webrtc.SDPType, sdp string) error {
 // description is set.
 func (c *conn) handleCandidate(raw json.RawMessage) {
 	var cand webrtc.ICECandidateInit
-	if err := json.Unmarshal(raw, &cand); err != nil {
+	if err := minjson.Unmarshal(raw, &cand); err != nil {
 		c.peer.opts.Logger.Warn("malformed remote candidate", "connectionId", c.id, "err", err)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk/internal/datapack"
 )
@@ -144,7 +145,7 @@ func (p *Peer) Connect(remoteID string, opts *ConnectOptions) (*DataConnection, 
 	p.register(d)
 	var dcInitJSON json.RawMessage
 	if d.dcInit != nil {
-		dcInitJSON, _ = json.Marshal(d.dcInit)
+		dcInitJSON, _ = minjson.Marshal(d.dcInit)
 	}
 	d.ops.Push(func() {
 		pc, err := d.newPeerConnection()
@@ -180,7 +181,7 @@ func (p *Peer) incomingData(r *protocol.RelayPayload) {
 	var init *DataChannelInit
 	if len(r.DCInit) > 0 {
 		init = &DataChannelInit{}
-		if json.Unmarshal(r.DCInit, init) != nil {
+		if minjson.Unmarshal(r.DCInit, init) != nil {
 			init = nil
 		}
 	}
@@ -269,7 +270,7 @@ func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
 	var err error
 	switch d.serialization {
 	case SerializationJSON:
-		err = json.Unmarshal(msg.Data, &v)
+		err = unmarshalUserJSON(msg.Data, &v)
 	case SerializationNone:
 		if msg.IsString {
 			v = string(msg.Data)
@@ -307,7 +308,7 @@ func (d *DataConnection) Send(ctx context.Context, v any) error {
 	defer d.sendMu.Unlock()
 	switch d.serialization {
 	case SerializationJSON:
-		b, err := json.Marshal(v)
+		b, err := marshalUserJSON(v)
 		if err != nil {
 			return fmt.Errorf("sdk: encoding JSON: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk/internal/datapack"
 )
@@ -27,7 +28,7 @@ func (p *Peer) dispatch(typ websocket.MessageType, data []byte) (open bool) {
 		return false
 	}
 	var env protocol.Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := minjson.Unmarshal(data, &env); err != nil {
 		p.opts.Logger.Warn("unreadable message from the server", "err", err)
 		return false
 	}
@@ -39,21 +40,21 @@ func (p *Peer) dispatch(typ websocket.MessageType, data []byte) (open bool) {
 		p.dispatchError(env.Payload)
 	case protocol.Offer, protocol.Answer, protocol.Candidate, protocol.ForceClose:
 		var r protocol.RelayPayload
-		if err := json.Unmarshal(env.Payload, &r); err != nil || r.Src == "" || r.ConnectionID == "" {
+		if err := minjson.Unmarshal(env.Payload, &r); err != nil || r.Src == "" || r.ConnectionID == "" {
 			p.opts.Logger.Warn("malformed relayed message", "type", env.Type, "err", err)
 			return false
 		}
 		p.dispatchRelay(env, &r)
 	case protocol.Leave:
 		var l protocol.LeavePayload
-		if json.Unmarshal(env.Payload, &l) == nil {
+		if minjson.Unmarshal(env.Payload, &l) == nil {
 			for _, c := range p.connectionsOf(l.Src) {
 				c.base().shutdown(false, "the remote peer left")
 			}
 		}
 	case protocol.AuthExpiresIn:
 		var a protocol.AuthExpiresInPayload
-		if json.Unmarshal(env.Payload, &a) == nil {
+		if minjson.Unmarshal(env.Payload, &a) == nil {
 			emit(p.events, &p.onExpiresIn, a.Seconds)
 		}
 	case protocol.RoomUserJoin, protocol.RoomUserLeave, protocol.RoomLogs, protocol.RoomData,
@@ -69,7 +70,7 @@ func (p *Peer) dispatch(typ websocket.MessageType, data []byte) (open bool) {
 // the connection or the room it names.
 func (p *Peer) dispatchError(payload json.RawMessage) {
 	var e protocol.ErrorPayload
-	if err := json.Unmarshal(payload, &e); err != nil {
+	if err := minjson.Unmarshal(payload, &e); err != nil {
 		p.opts.Logger.Warn("malformed ERROR", "err", err)
 		return
 	}
@@ -140,7 +141,7 @@ func (p *Peer) dispatchRoom(env protocol.Envelope) {
 	var head struct {
 		RoomName string `json:"roomName"`
 	}
-	if err := json.Unmarshal(env.Payload, &head); err != nil {
+	if err := minjson.Unmarshal(env.Payload, &head); err != nil {
 		p.opts.Logger.Warn("malformed room message", "type", env.Type, "err", err)
 		return
 	}
@@ -154,17 +155,17 @@ func (p *Peer) dispatchRoom(env protocol.Envelope) {
 	switch env.Type {
 	case protocol.RoomUserJoin:
 		var j protocol.RoomUserJoinPayload
-		if err = json.Unmarshal(env.Payload, &j); err == nil {
+		if err = minjson.Unmarshal(env.Payload, &j); err == nil {
 			r.handleJoin(&j, p.ID())
 		}
 	case protocol.RoomUserLeave:
 		var l protocol.RoomUserLeavePayload
-		if err = json.Unmarshal(env.Payload, &l); err == nil && l.Src != p.ID() {
+		if err = minjson.Unmarshal(env.Payload, &l); err == nil && l.Src != p.ID() {
 			r.handleLeave(l.Src)
 		}
 	case protocol.RoomLogs:
 		var l protocol.RoomLogsPayload
-		if err = json.Unmarshal(env.Payload, &l); err == nil {
+		if err = minjson.Unmarshal(env.Payload, &l); err == nil {
 			emit(r.events, &r.onLog, l.Log)
 		}
 	case protocol.RoomData:
@@ -172,22 +173,22 @@ func (p *Peer) dispatchRoom(env protocol.Envelope) {
 			Src  string          `json:"src"`
 			Data json.RawMessage `json:"data"`
 		}
-		if err = json.Unmarshal(env.Payload, &d); err == nil {
+		if err = minjson.Unmarshal(env.Payload, &d); err == nil {
 			var v any
-			if err = json.Unmarshal(d.Data, &v); err == nil {
+			if err = unmarshalUserJSON(d.Data, &v); err == nil {
 				emit(r.events, &r.onData, RoomData{Src: d.Src, Data: v})
 			}
 		}
 	case protocol.SFUOffer:
 		s, ok := rm.(*SFURoom)
 		var o protocol.SFUOfferPayload
-		if err = json.Unmarshal(env.Payload, &o); ok && err == nil {
+		if err = minjson.Unmarshal(env.Payload, &o); ok && err == nil {
 			s.offer(&o)
 		}
 	case protocol.SFUCandidate:
 		s, ok := rm.(*SFURoom)
 		var c protocol.SFUCandidatePayload
-		if ok && json.Unmarshal(env.Payload, &c) == nil {
+		if ok && minjson.Unmarshal(env.Payload, &c) == nil {
 			s.candidate(c.Candidate)
 		}
 	}
@@ -201,11 +202,11 @@ func (p *Peer) dispatchBinary(frame []byte) {
 	header, data, err := protocol.SplitBinaryFrame(frame)
 	var env protocol.Envelope
 	if err == nil {
-		err = json.Unmarshal(header, &env)
+		err = minjson.Unmarshal(header, &env)
 	}
 	var d protocol.RoomDataPayload
 	if err == nil {
-		err = json.Unmarshal(env.Payload, &d)
+		err = minjson.Unmarshal(env.Payload, &d)
 	}
 	if err != nil || env.Type != protocol.RoomData {
 		p.opts.Logger.Warn("unreadable binary frame from the server", "type", env.Type, "err", err)

@@ -69,4 +69,12 @@
 //   - PeerOptions.API can only carry what pion's browser SettingEngine has.
 //   - Blocking methods wait on JavaScript promises: never call them from a
 //     js.Func callback directly; start a goroutine.
+//   - PeerOptions.Config is the package's own Configuration, the members
+//     of webrtc.Configuration that the browser takes, and HTTPClient's
+//     type is a placeholder (the page's fetch and WebSocket are used):
+//     both keep crypto/x509's certificate code out of sdk.wasm.
+//   - PeerOptions.Logger is a *textlog.Logger (an internal package that
+//     the wasm bridge sets up), not a *slog.Logger: it writes the same
+//     lines with log/slog's TextHandler format, and keeps log/slog out of
+//     sdk.wasm.
 package sdk

@@ -194,7 +194,7 @@ func (p *Peer) newConnectionArgs(remoteID, id, prefix string, metadata any) (str
 	}
 	var raw json.RawMessage
 	if metadata != nil {
-		b, err := json.Marshal(metadata)
+		b, err := marshalUserJSON(metadata)
 		if err != nil {
 			return "", nil, fmt.Errorf("sdk: metadata: %w", err)
 		}

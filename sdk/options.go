@@ -3,8 +3,6 @@ package sdk
 import (
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -47,21 +45,26 @@ type PeerOptions struct {
 	Credential *Credential
 	// Config is the RTCConfiguration of every PeerConnection. Its ICE
 	// servers are kept and the server's TURN servers are added to them.
-	Config webrtc.Configuration
+	// It is a webrtc.Configuration, except in the browser build (see
+	// Configuration).
+	Config Configuration
 	// DisableTURN leaves out the TURN servers the server offers in OPEN
 	// (SkyWay's `turn: false`).
 	DisableTURN bool
 	// API creates the PeerConnections; nil means pion's defaults (natively:
 	// the default codecs and interceptors).
 	API *webrtc.API
-	// Logger receives the SDK's logs; nil discards them.
-	Logger *slog.Logger
+	// Logger receives the SDK's logs; nil discards them. It is a
+	// *slog.Logger, except in the browser build (see Logger).
+	Logger *Logger
 	// HTTPClient makes ListAllPeers and FetchPeerExists requests and the
 	// signaling socket's handshake (so its TLS settings apply to both); nil
 	// means http.DefaultClient. The browser build ignores it and uses the
 	// page's fetch and WebSocket, which keeps net/http's client (about 5 MB)
-	// out of sdk.wasm.
-	HTTPClient *http.Client
+	// out of sdk.wasm; there the field's type is an empty placeholder, so
+	// that net/http's Client, and through its responses crypto/x509's
+	// certificates, are not part of PeerOptions.
+	HTTPClient *httpClient
 
 	// ReconnectDelay is the first wait before reconnecting after an
 	// unexpected drop, doubled on every failure up to MaxReconnectDelay.
@@ -155,7 +158,7 @@ func (o *PeerOptions) validate() error {
 		o.ICERestartTimeout = DefaultICERestartTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = discardLogger()
 	}
 	_, err := o.baseURL()
 	return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 )
@@ -239,7 +240,7 @@ func (p *Peer) WaitOpen(ctx context.Context) (string, error) {
 
 func (p *Peer) handleOpen(payload json.RawMessage) {
 	var o protocol.OpenPayload
-	if err := json.Unmarshal(payload, &o); err != nil || o.PeerID == "" {
+	if err := minjson.Unmarshal(payload, &o); err != nil || o.PeerID == "" {
 		p.opts.Logger.Warn("malformed OPEN", "err", err)
 	}
 	p.mu.Lock()
@@ -297,7 +298,7 @@ func (p *Peer) register(c connection) {
 	p.mu.Unlock()
 	for _, env := range early {
 		var r protocol.RelayPayload
-		if json.Unmarshal(env.Payload, &r) == nil {
+		if minjson.Unmarshal(env.Payload, &r) == nil {
 			p.dispatchRelay(env, &r)
 		}
 	}
@@ -384,7 +385,7 @@ func (p *Peer) ICEServers() []webrtc.ICEServer { return p.rtcConfiguration().ICE
 // rtcConfiguration is the configuration of a new PeerConnection: the
 // application's, plus the server's TURN servers unless turned off.
 func (p *Peer) rtcConfiguration() webrtc.Configuration {
-	cfg := p.opts.Config
+	cfg := pionConfiguration(p.opts.Config)
 	cfg.ICEServers = append([]webrtc.ICEServer(nil), cfg.ICEServers...)
 	p.mu.Lock()
 	turn := p.turn

@@ -2,11 +2,11 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/protocol"
 )
 
@@ -64,12 +64,12 @@ func (p *Peer) getJSON(ctx context.Context, path string, out any) error {
 			Type    ErrorType `json:"type"`
 			Message string    `json:"message"`
 		}
-		if json.Unmarshal(body, &e) != nil || e.Type == "" {
+		if minjson.Unmarshal(body, &e) != nil || e.Type == "" {
 			e.Type, e.Message = protocol.ErrServer, fmt.Sprintf("HTTP status %d", status)
 		}
 		return newError(e.Type, e.Message, nil)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := minjson.Unmarshal(body, out); err != nil {
 		return newError(protocol.ErrServer, fmt.Sprintf("unreadable answer from %s", path), err)
 	}
 	return nil

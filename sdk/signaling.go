@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 )
@@ -67,7 +67,7 @@ func (p *Peer) signalingURL(node *url.URL) string {
 	cred := p.credential
 	p.mu.Unlock()
 	if cred != nil {
-		b, _ := json.Marshal(cred)
+		b, _ := minjson.Marshal(cred)
 		q.Set("credential", string(b))
 	}
 	u.RawQuery = q.Encode()

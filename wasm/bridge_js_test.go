@@ -218,6 +218,18 @@ func TestRTCConfiguration(t *testing.T) {
 	if _, err := rtcConfiguration(eval(t, `{iceServers: [{urls: 5}]}`)); err == nil {
 		t.Error("urls: 5 was accepted")
 	}
+	cfg, err = rtcConfiguration(eval(t, `{bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", iceCandidatePoolSize: 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BundlePolicy != webrtc.BundlePolicyMaxBundle || cfg.RTCPMuxPolicy != webrtc.RTCPMuxPolicyRequire ||
+		cfg.ICETransportPolicy != webrtc.ICETransportPolicyAll || cfg.ICECandidatePoolSize != 2 {
+		t.Errorf("policies = %v, %v, %v, pool %d; want max-bundle, require, all, 2",
+			cfg.BundlePolicy, cfg.RTCPMuxPolicy, cfg.ICETransportPolicy, cfg.ICECandidatePoolSize)
+	}
+	if cfg, _ = rtcConfiguration(eval(t, `{bundlePolicy: "no-such"}`)); cfg.BundlePolicy != webrtc.BundlePolicyUnknown {
+		t.Errorf("an unknown bundlePolicy is %v, want unknown", cfg.BundlePolicy)
+	}
 }
 
 func TestJSError(t *testing.T) {

@@ -3,56 +3,45 @@
 package main
 
 import (
-	"bytes"
-	"log/slog"
-
 	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/internal/textlog"
 )
 
 // consoleLogger is the SDK's logger for SkyWay's debug option: 0 (or none)
 // logs nothing, 1 errors, 2 warnings too, 3 everything, to the console.
-func consoleLogger(debug safejs.Value) *slog.Logger {
+// It is a textlog.Logger, not log/slog, which would add about 40 KiB to
+// sdk.wasm's download.
+func consoleLogger(debug safejs.Value) *textlog.Logger {
 	level := int(numberOr(debug, 0))
-	var min slog.Level
+	var min textlog.Level
 	switch {
 	case level <= 0:
 		return nil
 	case level == 1:
-		min = slog.LevelError
+		min = textlog.LevelError
 	case level == 2:
-		min = slog.LevelWarn
+		min = textlog.LevelWarn
 	default:
-		min = slog.LevelDebug
+		min = textlog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(consoleWriter{}, &slog.HandlerOptions{
-		Level: min,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{} // the console stamps its own time
-			}
-			return a
-		},
-	}))
+	return textlog.New(min, consoleLine)
 }
 
-// consoleWriter writes each log line to the console method of its level,
-// which a TextHandler line starts with, so that the console's filters work.
-type consoleWriter struct{}
-
-func (consoleWriter) Write(p []byte) (int, error) {
+// consoleLine writes a log line to the console method of its level, so
+// that the console's filters work.
+func consoleLine(level textlog.Level, line string) {
 	method := "log"
 	switch {
-	case bytes.HasPrefix(p, []byte("level=ERROR")):
+	case level >= textlog.LevelError:
 		method = "error"
-	case bytes.HasPrefix(p, []byte("level=WARN")):
+	case level >= textlog.LevelWarn:
 		method = "warn"
-	case bytes.HasPrefix(p, []byte("level=DEBUG")):
+	case level < textlog.LevelInfo:
 		method = "debug"
 	}
-	consoleLog(method, "skywasm: "+string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
+	consoleLog(method, "skywasm: "+line)
 }
 
 // consoleLog calls console[method](msg). A page that replaced console with

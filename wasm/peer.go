@@ -14,6 +14,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
 )
@@ -146,8 +147,8 @@ func credential(c safejs.Value) *protocol.Credential {
 // rtcConfiguration reads an RTCConfiguration through its JSON form, as the
 // browser would accept it: urls may be a string or a list. Certificates
 // cannot travel that way and are left out.
-func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
-	var cfg webrtc.Configuration
+func rtcConfiguration(v safejs.Value) (sdk.Configuration, error) {
+	var cfg sdk.Configuration
 	if !is(v, safejs.TypeObject) {
 		return cfg, nil
 	}
@@ -157,23 +158,23 @@ func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
 			Username   string          `json:"username"`
 			Credential string          `json:"credential"`
 		} `json:"iceServers"`
-		ICETransportPolicy   webrtc.ICETransportPolicy `json:"iceTransportPolicy"`
-		BundlePolicy         webrtc.BundlePolicy       `json:"bundlePolicy"`
-		RTCPMuxPolicy        webrtc.RTCPMuxPolicy      `json:"rtcpMuxPolicy"`
-		ICECandidatePoolSize uint8                     `json:"iceCandidatePoolSize"`
+		ICETransportPolicy   string `json:"iceTransportPolicy"`
+		BundlePolicy         string `json:"bundlePolicy"`
+		RTCPMuxPolicy        string `json:"rtcpMuxPolicy"`
+		ICECandidatePoolSize uint8  `json:"iceCandidatePoolSize"`
 	}
 	text, err := stringify(v)
 	if err == nil {
-		err = json.Unmarshal([]byte(text), &raw)
+		err = minjson.Unmarshal([]byte(text), &raw)
 	}
 	if err != nil {
 		return cfg, fmt.Errorf("skywasm: options.config is not an RTCConfiguration: %w", err)
 	}
 	for _, s := range raw.ICEServers {
 		var urls []string
-		if json.Unmarshal(s.URLs, &urls) != nil {
+		if minjson.Unmarshal(s.URLs, &urls) != nil {
 			var one string
-			if err := json.Unmarshal(s.URLs, &one); err != nil {
+			if err := minjson.Unmarshal(s.URLs, &one); err != nil {
 				return cfg, fmt.Errorf("skywasm: options.config.iceServers: urls is neither a string nor a list of strings")
 			}
 			urls = []string{one}
@@ -184,9 +185,24 @@ func rtcConfiguration(v safejs.Value) (webrtc.Configuration, error) {
 		}
 		cfg.ICEServers = append(cfg.ICEServers, server)
 	}
-	cfg.ICETransportPolicy, cfg.BundlePolicy, cfg.RTCPMuxPolicy = raw.ICETransportPolicy, raw.BundlePolicy, raw.RTCPMuxPolicy
+	// By name, as pion's UnmarshalJSON would read them (an unknown name is
+	// the zero Unknown), without those methods: they call encoding/json.
+	cfg.ICETransportPolicy = webrtc.NewICETransportPolicy(raw.ICETransportPolicy)
+	cfg.BundlePolicy = byName(raw.BundlePolicy, webrtc.BundlePolicyBalanced, webrtc.BundlePolicyMaxCompat, webrtc.BundlePolicyMaxBundle)
+	cfg.RTCPMuxPolicy = byName(raw.RTCPMuxPolicy, webrtc.RTCPMuxPolicyNegotiate, webrtc.RTCPMuxPolicyRequire)
 	cfg.ICECandidatePoolSize = raw.ICECandidatePoolSize
 	return cfg, nil
+}
+
+// byName is the one of values whose String is name, or the zero value.
+func byName[T fmt.Stringer](name string, values ...T) T {
+	for _, v := range values {
+		if v.String() == name {
+			return v
+		}
+	}
+	var zero T
+	return zero
 }
 
 // callPeerID is peer.id: null until the server has given the peer one.

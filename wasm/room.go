@@ -13,6 +13,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"github.com/skywasm/skywasm/internal/jsutil"
+	"github.com/skywasm/skywasm/internal/minjson"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/sdk"
@@ -166,7 +167,7 @@ func logValue(roomName string, entries []protocol.LogEntry) any {
 	}
 	out := make([]any, 0, len(entries))
 	for _, e := range entries {
-		text, err := json.Marshal(entry{e.MessageType, message{roomName, e.Src, e.Data, e.Size}, e.Timestamp})
+		text, err := minjson.Marshal(entry{e.MessageType, message{roomName, e.Src, e.Data, e.Size}, e.Timestamp})
 		if err != nil {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,6 +85,10 @@ func TestSizes(t *testing.T) {
 			if c.wantOther != "" && *sec.Rows[0].Other != 80 {
 				t.Errorf("PeerJS raw %v KiB, want 80", *sec.Rows[0].Other)
 			}
+			if notes := strings.Join(sec.Notes, " "); !strings.Contains(notes, "Goal: sdk.wasm at most 1300 KiB at brotli quality 11; this build is") ||
+				!strings.Contains(notes, "KiB under it.") {
+				t.Errorf("notes %q do not say that this small sdk.wasm is under the goal", sec.Notes)
+			}
 			absent := strings.Contains(strings.Join(sec.Notes, " "), "absent")
 			if absent != (c.wantOther == "") {
 				t.Errorf("notes %q: absence said %v", sec.Notes, absent)
@@ -103,5 +108,57 @@ func TestMainErrors(t *testing.T) {
 		if err := Main(context.Background(), args, &out, &out); err == nil {
 			t.Errorf("Main(%q) did not fail", args)
 		}
+	}
+}
+
+func TestGoalNote(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		bytes, quality int
+		want           string
+	}{
+		{1431584, 11, "Goal: sdk.wasm at most 1300 KiB at brotli quality 11; this build is 98.0 KiB over it."},
+		{1300 << 10, 11, "Goal: sdk.wasm at most 1300 KiB at brotli quality 11; this build is 0.0 KiB under it."},
+		{1000 << 10, 9, "Goal: sdk.wasm at most 1300 KiB at brotli quality 11; this build is 300.0 KiB under it (measured at quality 9)."},
+	}
+	for _, tt := range tests {
+		if got := goalNote(tt.bytes, tt.quality); got != tt.want {
+			t.Errorf("goalNote(%d, %d) = %q, want %q", tt.bytes, tt.quality, got, tt.want)
+		}
+	}
+}
+
+// TestPackageRows measures a real Go wasm module with its names: the rows
+// per package come after the four of the files, and the note that says
+// how they were measured is the last.
+func TestPackageRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm module")
+	}
+	dir := t.TempDir()
+	src, names := filepath.Join(dir, "main.go"), filepath.Join(dir, "names.wasm")
+	if err := os.WriteFile(src, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", names, src)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "sizes.json")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-wasm", names, "-with", "", "-peerjs", filepath.Join(dir, "absent.js"), "-names", names, "-brotli-quality", "1", "-json", out}
+	if err := Main(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	sec, err := bench.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sec.Rows) < 6 || !strings.HasPrefix(sec.Rows[4].Metric, "sdk.wasm code of ") || sec.Rows[len(sec.Rows)-1].Metric != "sdk.wasm data section" {
+		t.Errorf("rows %d, the fifth %q, the last %q", len(sec.Rows), sec.Rows[min(4, len(sec.Rows)-1)].Metric, sec.Rows[len(sec.Rows)-1].Metric)
+	}
+	if last := sec.Notes[len(sec.Notes)-1]; !strings.HasPrefix(last, "Size per package:") {
+		t.Errorf("the last note is %q, want the one on the size per package", last)
 	}
 }

@@ -108,6 +108,33 @@ func (it *Iter) Next() (Member, bool) {
 	return m, true
 }
 
+// ElemIter walks the elements of an array that Value has already
+// validated.
+type ElemIter struct {
+	data []byte
+	pos  int
+}
+
+// Elements starts an ElemIter over arr, which must be an array span returned
+// by Value (or a value of kind Array within one); it is not validated again.
+func Elements(arr []byte) ElemIter {
+	return ElemIter{data: arr, pos: 1}
+}
+
+// Next returns the next element's span and kind, or false after the last.
+func (it *ElemIter) Next() ([]byte, Kind, bool) {
+	p := skipSpace(it.data, it.pos)
+	if p >= len(it.data) || it.data[p] == ']' {
+		return nil, Invalid, false
+	}
+	if it.data[p] == ',' {
+		p = skipSpace(it.data, p+1)
+	}
+	end := endOfValue(it.data, p)
+	it.pos = end
+	return it.data[p:end], kindOf(it.data[p]), true
+}
+
 // endOfValue returns the end of the valid value starting at p.
 func endOfValue(data []byte, p int) int {
 	switch data[p] {

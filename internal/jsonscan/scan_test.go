@@ -66,6 +66,29 @@ func TestMembers(t *testing.T) {
 	}
 }
 
+func TestElements(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{`[]`, ``},
+		{`[ ]`, ``},
+		{`[1]`, `1:number`},
+		{`[ 1 , "a,]" ,{"x":[1,2]}, [ ] ,true,null,-2.5e3 ]`, `1:number|"a,]":string|{"x":[1,2]}:object|[ ]:array|true:true|null:null|-2.5e3:number`},
+	} {
+		span, _, err := Value([]byte(tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		it := Elements(span)
+		for v, k, ok := it.Next(); ok; v, k, ok = it.Next() {
+			got = append(got, string(v)+":"+k.String())
+		}
+		if strings.Join(got, "|") != tt.want {
+			t.Errorf("Elements(%s) = %q, want %q", tt.in, strings.Join(got, "|"), tt.want)
+		}
+	}
+}
+
 func TestUnquote(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{`plain`, `a\"b\\c\/d\b\f\n\r\t`, `\u00e9\u4e2d`, `\ud83d\ude00`, `\ud83d`, `\ude00x`, `mixed é 中`} {
@@ -101,7 +124,7 @@ func TestMembersAllocatesNothing(t *testing.T) {
 // documents (within the depth limit and for UTF-8 text), and a string decodes
 // to the same text.
 func FuzzValue(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `"\ud83d\ude00"`, `-1.5e10`, `[]`, `{"a":"\u0000"}`, `{"a" :tru}`} {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `[1, "x" ,[],{}]`, `"\ud83d\ude00"`, `-1.5e10`, `[]`, `{"a":"\u0000"}`, `{"a" :tru}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -137,6 +160,25 @@ func FuzzValue(f *testing.F) {
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(span, &obj) == nil && n < len(obj) {
 				t.Fatalf("iterated %d members of %q, encoding/json found %d keys", n, span, len(obj))
+			}
+		case Array:
+			var want []json.RawMessage
+			if err := json.Unmarshal(span, &want); err != nil {
+				t.Fatalf("encoding/json refused the array %q: %v", span, err)
+			}
+			it := Elements(span)
+			n := 0
+			for v, k, ok := it.Next(); ok; v, k, ok = it.Next() {
+				if _, vk, err := Value(v); err != nil || vk != k {
+					t.Fatalf("element %q of %q scans as %v, %v; Next said %v", v, span, vk, err, k)
+				}
+				if n < len(want) && !json.Valid(v) {
+					t.Fatalf("element %d of %q is %q, not a value", n, span, v)
+				}
+				n++
+			}
+			if n != len(want) {
+				t.Fatalf("iterated %d elements of %q, encoding/json found %d", n, span, len(want))
 			}
 		}
 	})

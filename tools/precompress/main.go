@@ -31,12 +31,15 @@ import (
 	"github.com/skywasm/skywasm/server/static"
 )
 
-// defaultBrotliQuality is brotli's quality for a build. On the 7.6 MB
-// sdk.wasm, on one core of a 2-core machine: quality 9 takes 1.3 to 2.3 s
-// for 22.6 % of the size, 10 takes 12 s for 20.5 %, 11 takes 19 s for
-// 20.1 % (gzip -9: 0.8 s, 27.4 %). Quality 9 keeps a rebuild quick; a
-// release that wants the last 11 % of bytes passes -brotli-quality 11.
-const defaultBrotliQuality = 9
+// defaultBrotliQuality is brotli's quality for a build: the smallest. On
+// the 7.9 MB sdk.wasm, on one core of a 2-core machine: quality 9 takes 2 s
+// idle (8.5 s busy) for 22.3 % of the size, 10 takes 12 s (41 s busy) for
+// 20.5 %, 11 takes 19 s (90 s busy) for 19.7 % (gzip -9: 0.8 s, 27.1 %).
+// Quality 11 is 11 % fewer bytes than 9 for every page that loads the SDK,
+// paid once per changed sdk.wasm: `make wasm` keeps an unchanged sdk.wasm's
+// time, so its variant stays current and is not compressed again. The
+// other files are small enough that quality does not show in the time.
+const defaultBrotliQuality = 11
 
 // Exit codes.
 const (

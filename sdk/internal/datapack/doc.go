@@ -51,4 +51,11 @@
 // a Reassembler, but for what Encode learned of each Go type it met (its
 // fields, its methods), kept for the life of the process as encoding/json
 // does.
+//
+// # Wasm
+//
+// With GOOS=js, Encode packs only the types JavaScript values become (nil,
+// bool, the integer and float kinds, string, []byte, File, time.Time, []any,
+// map[string]any) and refuses any other with ErrUnsupported: the reflection
+// encoder stays out of sdk.wasm.
 package datapack
