@@ -11,19 +11,23 @@
 //     instantiate, Go's start, the signaling handshake, open's delivery);
 //   - whether Chromium's wasm code cache served the module (from a trace),
 //     and Go's package init times (GODEBUG=inittrace=1);
-//   - peer.call() to the caller's stream event, p50 and p95.
+//   - peer.call() to the caller's stream event, p50 and p95, and its phases
+//     (offer, the callee, the server's relaying, the answer's handling);
+//   - each page's main-thread CPU per MiB moved (DevTools thread ticks).
 //
 // Every comparison alternates the two sides within the run, reversing the
 // order each round, and reports medians, since these machines are noisy.
 //
 // Usage (in a loopback-only network namespace, after `make build`):
 //
-//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST]
+//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST] [--profile DIR]
 //
 // --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
 // filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
 // --parts runs only the listed parts (throughput, open, startup, calls), to
 // measure one thing while working on it; the others' rows stay empty.
+// --profile writes the sending and receiving pages' CPU profiles of the
+// first round's transfers to DIR (open them in DevTools' Performance panel).
 //
 // The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
 // peerjs-server (bench/browser/peerserver.mjs) and a static server in this
@@ -43,7 +47,7 @@ import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
-const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls]";
+const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls] [--profile DIR]";
 
 /** What one run does: sizes and counts for a full run and for --smoke. */
 function plan(args) {
@@ -240,7 +244,10 @@ export async function run(args) {
           `transfer of ${sizeLabel(p.warmUp)} per contender. skywasm awaits each send(); PeerJS and the bare channel wait for ` +
           "bufferedamountlow when more than 1 MiB is queued, down to 256 KiB, the marks skywasm's send() uses inside. " +
           "Every channel is reliable and ordered: PeerJS's connections are opened with reliable: true, since its default " +
-          "channel is unordered and delivers a file's slices out of order.",
+          "channel is unordered and delivers a file's slices out of order. The bare channel also sends each slice as four " +
+          "messages of 16 KiB, the size of skywasm's binary chunks (and about PeerJS's). Main thread per MiB: the CPU time " +
+          "of each page's main-thread tasks during the transfer (DevTools protocol, thread ticks), which the machine's load " +
+          "moves far less than the wall time.",
         "Open: new Peer() to its open event, the library's script already loaded; cold is a fresh browser context " +
           "(empty cache), warm the same page loaded again in that context (the pages and PeerJS answer no-cache with an " +
           "ETag, so their bytes come from the cache after a 304; skywasm.js likewise, and it names sdk.wasm and " +
@@ -252,7 +259,9 @@ export async function run(args) {
           "to the bridge's ready; the handshake runs from there to the server's first message on the signaling " +
           "WebSocket; delivery from that message to the page's open listener.",
         `Calls: ${p.calls} per library, alternating, after one untimed warm-up call each; Chromium's fake camera and ` +
-          "microphone; the callee answers with its own stream; both sides hang up between calls. " +
+          "microphone; the callee answers with its own stream; both sides hang up between calls. The phases come from " +
+          "wrappers of the page's WebSocket and RTCPeerConnection, installed before either library loads, on both pages' " +
+          "shared clock. " +
           "No ICE servers on either side (PeerJS given config.iceServers [], skywasm's default).",
         `Wall time ${wall.toFixed(0)} s.`,
         ...failures,
@@ -271,7 +280,7 @@ export async function run(args) {
  * @returns {Promise<Record<string, number[]>>} MB/s samples by contender
  */
 async function throughput(env, p, openPage, openPeerPage) {
-  const samples = { skyBinary: [], skyNone: [], pjBinary: [], pjRaw: [], raw: [], cpu: {} };
+  const samples = { skyBinary: [], skyNone: [], pjBinary: [], pjRaw: [], raw: [], raw16: [], cpu: {} };
   await withContext(env, async ({ context, open }) => {
     const pair = async (lib, connections) => {
       const a = await openPeerPage(open, lib);
@@ -297,7 +306,7 @@ async function throughput(env, p, openPage, openPeerPage) {
     const offer = await rawA.evaluate(() => B.rawOffer());
     const answer = await rawB.evaluate((o) => B.rawAnswer(o), offer);
     await rawA.evaluate((a) => B.rawAccept(a), answer);
-    for (const page of [rawA, rawB]) await page.evaluate(() => B.accepted("raw"));
+    for (const page of [rawA, rawB]) await page.evaluate(() => Promise.all([B.accepted("raw"), B.accepted("raw16")]));
 
     const contenders = [
       { key: "skyBinary", from: skyA, to: skyB, label: "binary" },
@@ -305,6 +314,7 @@ async function throughput(env, p, openPage, openPeerPage) {
       { key: "skyNone", from: skyA, to: skyB, label: "none" },
       { key: "pjRaw", from: pjA, to: pjB, label: "raw" },
       { key: "raw", from: rawA, to: rawB, label: "raw" },
+      { key: "raw16", from: rawA, to: rawB, label: "raw16" },
     ];
     const warmUp = p.warmUp;
     for (const page of [skyA, pjA, rawA]) await page.evaluate(([t, c]) => B.prepare(t, c), [warmUp, p.chunk]);
@@ -368,7 +378,7 @@ async function mainThread(context, page) {
 
 /** Moves total bytes (the sender's prepared chunks) from one page to another; resolves with MB/s. */
 async function transfer({ key, from, to, label }, total) {
-  await to.evaluate((t) => B.expect(t), total);
+  await to.evaluate(([t, sliced]) => B.expect(t, sliced), [total, label === "raw16"]);
   // Slow enough to fail on purpose: 1 MB/s.
   const limit = Math.max(30_000, total / 1e3);
   const [sent, got] = await Promise.all([
@@ -678,10 +688,13 @@ function rows(p, results, peerjsVersion) {
     tRow(`data channel, ${size}: skywasm none vs PeerJS raw`, "skyNone", "pjRaw", "PeerJS raw"),
     tRow(`data channel, ${size}: skywasm binary vs the bare channel`, "skyBinary", "raw", "RTCPeerConnection"),
     tRow(`data channel, ${size}: skywasm none vs the bare channel`, "skyNone", "raw", "RTCPeerConnection"),
+    tRow(`data channel, ${size}: skywasm binary vs the bare channel in 16 KiB messages`, "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
     cpuRow("send", "skyBinary", "raw", "RTCPeerConnection"),
     cpuRow("receive", "skyBinary", "raw", "RTCPeerConnection"),
     cpuRow("send", "skyNone", "raw", "RTCPeerConnection"),
     cpuRow("receive", "skyNone", "raw", "RTCPeerConnection"),
+    cpuRow("send", "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
+    cpuRow("receive", "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
     oRow("new Peer() to open, cold cache (wasm load included)", "cold"),
     oRow("new Peer() to open, warm cache", "warm"),
     {

@@ -241,10 +241,14 @@
       await T.until(open, 20_000, `the ${label} connection to open on this side`);
     },
 
-    /** Offers a bare RTCPeerConnection with one reliable, ordered channel; returns the offer. */
+    /**
+     * Offers a bare RTCPeerConnection with two reliable, ordered channels, raw and raw16 (which sends each slice in
+     * messages of 16 KiB, as the binary serializations' chunks are); returns the offer.
+     */
     async rawOffer() {
       const pc = (B.pc = new RTCPeerConnection());
       B.rawChannel(pc.createDataChannel("raw"));
+      B.rawChannel(pc.createDataChannel("raw16"));
       await pc.setLocalDescription();
       await gathered(pc);
       return pc.localDescription.toJSON();
@@ -269,7 +273,7 @@
     rawChannel(dc) {
       dc.binaryType = "arraybuffer";
       dc.addEventListener("message", (e) => B.take(e.data));
-      B.conns.raw = dc;
+      B.conns[dc.label] = dc;
     },
 
     /** Makes B.chunks: total bytes in ArrayBuffers of size bytes, each starting with its index. */
@@ -285,10 +289,10 @@
     },
 
     /** Arms the receiver for a transfer of total bytes. */
-    expect(total) {
+    expect(total, sliced = false) {
       let resolve;
       const done = new Promise((r) => (resolve = r));
-      B.rx = { total, bytes: 0, messages: 0, next: 0, error: null, endAt: 0, done, resolve };
+      B.rx = { total, sliced, bytes: 0, messages: 0, next: 0, error: null, endAt: 0, done, resolve };
     },
 
     /**
@@ -308,9 +312,11 @@
         rx.error ??= `received a ${Object.prototype.toString.call(data)}, want an ArrayBuffer or a view of one`;
         return;
       }
-      const index = view.byteLength >= 4 ? view.getUint32(0) : -1;
-      if (index !== rx.next) rx.error ??= `received chunk ${index} when chunk ${rx.next} was due`;
-      rx.next++;
+      if (!rx.sliced) {
+        const index = view.byteLength >= 4 ? view.getUint32(0) : -1;
+        if (index !== rx.next) rx.error ??= `received chunk ${index} when chunk ${rx.next} was due`;
+        rx.next++;
+      }
       rx.bytes += view.byteLength;
       if (rx.bytes >= rx.total) {
         rx.endAt = now();
@@ -353,7 +359,9 @@
       for (const chunk of B.chunks) {
         while (dc.bufferedAmount > highWater) await drained(dc);
         if (lib === "peerjs") conn.send(chunk);
-        else dc.send(chunk);
+        else if (label === "raw16") {
+          for (let at = 0; at < chunk.byteLength; at += 16 << 10) dc.send(new Uint8Array(chunk, at, Math.min(16 << 10, chunk.byteLength - at)));
+        } else dc.send(chunk);
       }
       return { startAt };
     },
