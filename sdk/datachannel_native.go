@@ -4,11 +4,11 @@ package sdk
 
 import "github.com/pion/webrtc/v4"
 
-// sendBuffer is the browser's reused send buffer (datachannel_js.go);
-// natively pion sends from the slice it is given.
-type sendBuffer struct{}
+// browserIO is the browser's send buffer and OnRawData handler
+// (datachannel_js.go); natively pion sends from the slice it is given.
+type browserIO struct{}
 
-func (*sendBuffer) write(dc *webrtc.DataChannel, b []byte) error { return dc.Send(b) }
+func (*browserIO) write(dc *webrtc.DataChannel, b []byte) error { return dc.Send(b) }
 
 // receiveMessages hands the channel's messages to d.receive.
 func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) { dc.OnMessage(d.receive) }

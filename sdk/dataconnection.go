@@ -80,10 +80,10 @@ type DataConnection struct {
 
 	low    chan struct{} // the channel's buffered amount fell to sendLowWater
 	sendMu sync.Mutex    // one message's frames at a time
-	// Guarded by sendMu: the browser's send buffer, the frame being
-	// built, and an upper bound of the channel's buffered amount (see
-	// write).
-	sendBuf  sendBuffer
+	// The browser's send buffer, guarded by sendMu, and OnRawData.
+	io browserIO
+	// Guarded by sendMu: the frame being built, and an upper bound of
+	// the channel's buffered amount (see write).
 	frame    []byte
 	buffered int
 	nextID   atomic.Uint32
@@ -108,7 +108,7 @@ func (d *DataConnection) OnOpen(f func()) { d.onOpen.set(func(struct{}) { f() })
 // OnData sets the handler of received values: for binary, nil, bool,
 // int64, uint64, float64, string, []byte, File, []any or map[string]any;
 // for json, what encoding/json decodes into an any; for none, string or
-// []byte.
+// []byte (in the browser, OnRawData can take the bytes as they came).
 func (d *DataConnection) OnData(f func(any)) { d.onData.set(f) }
 
 func validSerialization(s string) bool {
@@ -398,7 +398,7 @@ func (d *DataConnection) write(ctx context.Context, dc *webrtc.DataChannel, b []
 	if text {
 		err = dc.SendText(string(b))
 	} else {
-		err = d.sendBuf.write(dc, b)
+		err = d.io.write(dc, b)
 	}
 	if err != nil {
 		return fmt.Errorf("sdk: data channel send: %w", err)

@@ -182,6 +182,36 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
     });
   }
 
+  it("none: binary messages reach the page as the channel delivered them, with no copy", { timeout: 60_000 }, async () => {
+    await withContext(env, async ({ open }) => {
+      const a = await openSdkPage(open);
+      const b = await openSdkPage(open);
+      // Every ArrayBuffer a data channel's message event carries on b, recorded before the SDK's listener sees it.
+      await b.evaluate(() => {
+        window.delivered = new WeakSet();
+        const add = RTCDataChannel.prototype.addEventListener;
+        RTCDataChannel.prototype.addEventListener = function (name, listener, ...rest) {
+          if (name !== "message" || typeof listener !== "function") return add.call(this, name, listener, ...rest);
+          return add.call(this, name, (e) => {
+            if (e.data instanceof ArrayBuffer) window.delivered.add(e.data);
+            return listener.call(this, e);
+          }, ...rest);
+        };
+      });
+      await connectPages(a, b, { serialization: "none" });
+      await a.evaluate(async () => {
+        for (const v of [new Uint8Array([1, 2, 3]).buffer, "text", new Uint8Array(100 << 10).fill(7)]) {
+          if (!(await T.deadline(window.conn.send(v), 10_000, "send"))) throw new Error("send failed");
+        }
+      });
+      const got = await b.evaluate(async () => {
+        await T.until(() => window.received.length >= 3, 10_000, "3 values");
+        return window.received.map((v) => (typeof v === "string" ? v : { bytes: v.byteLength, same: window.delivered.has(v) }));
+      });
+      assert.deepEqual(got, [{ bytes: 3, same: true }, "text", { bytes: 100 << 10, same: true }]);
+    });
+  });
+
   it("binary: both directions at once", { timeout: 60_000 }, async () => {
     await withContext(env, async ({ open }) => {
       const a = await openSdkPage(open);
