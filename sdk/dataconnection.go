@@ -81,8 +81,14 @@ type DataConnection struct {
 
 	low    chan struct{} // the channel's buffered amount fell to sendLowWater
 	sendMu sync.Mutex    // one message's frames at a time
-	nextID atomic.Uint32
-	reasm  datapack.Reassembler // only the channel's message callback uses it
+	// The browser's send buffer, guarded by sendMu, and OnRawData.
+	io browserIO
+	// Guarded by sendMu: the frame being built, and an upper bound of
+	// the channel's buffered amount (see write).
+	frame    []byte
+	buffered int
+	nextID   atomic.Uint32
+	reasm    datapack.Reassembler // only the channel's message callback uses it
 
 	dcMu sync.Mutex
 	dc   *webrtc.DataChannel
@@ -103,7 +109,7 @@ func (d *DataConnection) OnOpen(f func()) { d.onOpen.set(func(struct{}) { f() })
 // OnData sets the handler of received values: for binary, nil, bool,
 // int64, uint64, float64, string, []byte, File, []any or map[string]any;
 // for json, what encoding/json decodes into an any; for none, string or
-// []byte.
+// []byte (in the browser, OnRawData can take the bytes as they came).
 func (d *DataConnection) OnData(f func(any)) { d.onData.set(f) }
 
 func validSerialization(s string) bool {
@@ -230,7 +236,7 @@ func (d *DataConnection) attach(dc *webrtc.DataChannel) {
 	})
 	dc.OnOpen(d.opened)
 	dc.OnClose(func() { go d.shutdown(false, "the data channel closed") })
-	dc.OnMessage(d.receive)
+	d.receiveMessages(dc)
 	if dc.ReadyState() == webrtc.DataChannelStateOpen {
 		d.opened()
 	}
@@ -326,10 +332,9 @@ func (d *DataConnection) Send(ctx context.Context, v any) error {
 	if err != nil {
 		return fmt.Errorf("sdk: encoding MessagePack: %w", err)
 	}
-	var frame []byte
 	for i := range sp.Frames() {
-		frame = sp.AppendFrame(frame[:0], i)
-		if err := d.write(ctx, dc, frame, false); err != nil {
+		d.frame = sp.AppendFrame(d.frame[:0], i)
+		if err := d.write(ctx, dc, d.frame, false); err != nil {
 			return err
 		}
 	}
@@ -362,32 +367,44 @@ func split(id uint32, v any) (*datapack.Splitter, error) {
 	return datapack.NewSplitter(id, head, body), nil
 }
 
-// write hands one message to the channel once it has room.
+// write hands one message to the channel once it has room: while more
+// than sendHighWater bytes are queued in it, it waits. Reading the queued
+// amount is a call into the browser, so it is read only when the bound
+// kept in d.buffered says the channel might be that full: the amount last
+// read plus what was written since, which only the channel's sending can
+// lower. write runs under sendMu.
 func (d *DataConnection) write(ctx context.Context, dc *webrtc.DataChannel, b []byte, text bool) error {
-	for dc.BufferedAmount() > sendHighWater {
-		// The timer is a safety net: the low event is the signal.
-		t := time.NewTimer(100 * time.Millisecond)
-		select {
-		case <-d.low:
-		case <-t.C:
-		case <-d.done:
+	if d.buffered+len(b) > sendHighWater {
+		for {
+			d.buffered = int(dc.BufferedAmount())
+			if d.buffered <= sendHighWater {
+				break
+			}
+			// The timer is a safety net: the low event is the signal.
+			t := time.NewTimer(100 * time.Millisecond)
+			select {
+			case <-d.low:
+			case <-t.C:
+			case <-d.done:
+				t.Stop()
+				return ErrClosed
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
 			t.Stop()
-			return ErrClosed
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
 		}
-		t.Stop()
 	}
 	var err error
 	if text {
 		err = dc.SendText(string(b))
 	} else {
-		err = dc.Send(b)
+		err = d.io.write(dc, b)
 	}
 	if err != nil {
 		return fmt.Errorf("sdk: data channel send: %w", err)
 	}
+	d.buffered += len(b)
 	return nil
 }
 

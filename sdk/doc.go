@@ -67,6 +67,10 @@
 //     RTCPeerConnection through its JavaScript object, because pion's browser
 //     build has no tracks of its own.
 //   - PeerOptions.API can only carry what pion's browser SettingEngine has.
+//   - A DataConnection reads and writes the page's RTCDataChannel itself:
+//     its frames go out from one reused buffer, and its messages are read
+//     on the event loop. DataConnection.OnRawData takes a `none`
+//     connection's binary messages as the ArrayBuffers they arrived in.
 //   - Blocking methods wait on JavaScript promises: never call them from a
 //     js.Func callback directly; start a goroutine.
 //   - PeerOptions.Config is the package's own Configuration, the members

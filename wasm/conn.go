@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"syscall/js"
 
 	"github.com/hack-pad/safejs"
 
@@ -107,6 +108,8 @@ func (b *bridge) adopt(c sdk.Connection) (safejs.Value, error) {
 		c.OnOpen(func() { b.emit(self, "open") })
 		b.recoveryEvents(self, c)
 		c.OnData(func(v any) { b.emit(self, "data", toJS(v)) })
+		// A `none` connection's ArrayBuffers reach the page as they came.
+		c.OnRawData(func(v js.Value) { b.emit(self, "data", safejs.Safe(v)) })
 		c.OnError(func(err error) { b.emitError(self, err) })
 		c.OnClose(func() {
 			b.emit(self, "close")

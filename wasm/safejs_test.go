@@ -23,6 +23,10 @@ var jsAllowed = map[string][]string{
 	// a Go program hands the SDK what it got from syscall/js; the file
 	// wraps it at once and calls nothing of syscall/js.
 	"sdk/mediastream_js.go": {"Value"},
+	// Likewise DataConnection.OnRawData hands its handler the js.Value
+	// of an ArrayBuffer; wasm's handler wraps it at once to emit it.
+	"sdk/datachannel_js.go": {"Value"},
+	"wasm/conn.go":          {"Value"},
 	// safejs wraps a thrown value as a js.Error and offers no accessor for
 	// it: reading the exception's name and message needs the type.
 	"internal/jsutil/jsutil_js.go": {"Error"},

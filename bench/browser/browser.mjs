@@ -11,19 +11,23 @@
 //     instantiate, Go's start, the signaling handshake, open's delivery);
 //   - whether Chromium's wasm code cache served the module (from a trace),
 //     and Go's package init times (GODEBUG=inittrace=1);
-//   - peer.call() to the caller's stream event, p50 and p95.
+//   - peer.call() to the caller's stream event, p50 and p95, and its phases
+//     (offer, the callee, the server's relaying, the answer's handling);
+//   - each page's main-thread CPU per MiB moved (DevTools thread ticks).
 //
 // Every comparison alternates the two sides within the run, reversing the
 // order each round, and reports medians, since these machines are noisy.
 //
 // Usage (in a loopback-only network namespace, after `make build`):
 //
-//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST]
+//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST] [--profile DIR]
 //
 // --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
 // filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
 // --parts runs only the listed parts (throughput, open, startup, calls), to
 // measure one thing while working on it; the others' rows stay empty.
+// --profile writes the sending and receiving pages' CPU profiles of the
+// first round's transfers to DIR (open them in DevTools' Performance panel).
 //
 // The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
 // peerjs-server (bench/browser/peerserver.mjs) and a static server in this
@@ -43,7 +47,7 @@ import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
-const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls]";
+const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls] [--profile DIR]";
 
 /** What one run does: sizes and counts for a full run and for --smoke. */
 function plan(args) {
@@ -61,12 +65,14 @@ function plan(args) {
     // one cold and one warm sample.
     openSamples: smoke ? 1 : 2 * args.rounds,
     calls: smoke ? 2 : 20,
+    // A directory for the sending and receiving pages' CPU profiles of the first round's transfers.
+    profile: args.profile,
   };
 }
 
 /** Parses argv (without node and the script); throws a usage error. */
 export function parseArgs(argv) {
-  const args = { json: null, smoke: false, rounds: 3, parts: null };
+  const args = { json: null, smoke: false, rounds: 3, parts: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -76,6 +82,7 @@ export function parseArgs(argv) {
     if (arg === "--json") args.json = value();
     else if (arg === "--smoke") args.smoke = true;
     else if (arg === "--parts") args.parts = value().split(",");
+    else if (arg === "--profile") args.profile = value();
     else if (arg === "--rounds") {
       args.rounds = Number(value());
       if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error(`--rounds must be a positive integer\n${usage}`);
@@ -237,7 +244,10 @@ export async function run(args) {
           `transfer of ${sizeLabel(p.warmUp)} per contender. skywasm awaits each send(); PeerJS and the bare channel wait for ` +
           "bufferedamountlow when more than 1 MiB is queued, down to 256 KiB, the marks skywasm's send() uses inside. " +
           "Every channel is reliable and ordered: PeerJS's connections are opened with reliable: true, since its default " +
-          "channel is unordered and delivers a file's slices out of order.",
+          "channel is unordered and delivers a file's slices out of order. The bare channel also sends each slice as four " +
+          "messages of 16 KiB, the size of skywasm's binary chunks (and about PeerJS's). Main thread per MiB: the CPU time " +
+          "of each page's main-thread tasks during the transfer (DevTools protocol, thread ticks), which the machine's load " +
+          "moves far less than the wall time.",
         "Open: new Peer() to its open event, the library's script already loaded; cold is a fresh browser context " +
           "(empty cache), warm the same page loaded again in that context (the pages and PeerJS answer no-cache with an " +
           "ETag, so their bytes come from the cache after a 304; skywasm.js likewise, and it names sdk.wasm and " +
@@ -249,7 +259,9 @@ export async function run(args) {
           "to the bridge's ready; the handshake runs from there to the server's first message on the signaling " +
           "WebSocket; delivery from that message to the page's open listener.",
         `Calls: ${p.calls} per library, alternating, after one untimed warm-up call each; Chromium's fake camera and ` +
-          "microphone; the callee answers with its own stream; both sides hang up between calls. " +
+          "microphone; the callee answers with its own stream; both sides hang up between calls. The phases come from " +
+          "wrappers of the page's WebSocket and RTCPeerConnection, installed before either library loads, on both pages' " +
+          "shared clock. " +
           "No ICE servers on either side (PeerJS given config.iceServers [], skywasm's default).",
         `Wall time ${wall.toFixed(0)} s.`,
         ...failures,
@@ -268,8 +280,8 @@ export async function run(args) {
  * @returns {Promise<Record<string, number[]>>} MB/s samples by contender
  */
 async function throughput(env, p, openPage, openPeerPage) {
-  const samples = { skyBinary: [], skyNone: [], pjBinary: [], pjRaw: [], raw: [] };
-  await withContext(env, async ({ open }) => {
+  const samples = { skyBinary: [], skyNone: [], pjBinary: [], pjRaw: [], raw: [], raw16: [], cpu: {} };
+  await withContext(env, async ({ context, open }) => {
     const pair = async (lib, connections) => {
       const a = await openPeerPage(open, lib);
       const b = await openPeerPage(open, lib);
@@ -294,7 +306,7 @@ async function throughput(env, p, openPage, openPeerPage) {
     const offer = await rawA.evaluate(() => B.rawOffer());
     const answer = await rawB.evaluate((o) => B.rawAnswer(o), offer);
     await rawA.evaluate((a) => B.rawAccept(a), answer);
-    for (const page of [rawA, rawB]) await page.evaluate(() => B.accepted("raw"));
+    for (const page of [rawA, rawB]) await page.evaluate(() => Promise.all([B.accepted("raw"), B.accepted("raw16")]));
 
     const contenders = [
       { key: "skyBinary", from: skyA, to: skyB, label: "binary" },
@@ -302,26 +314,71 @@ async function throughput(env, p, openPage, openPeerPage) {
       { key: "skyNone", from: skyA, to: skyB, label: "none" },
       { key: "pjRaw", from: pjA, to: pjB, label: "raw" },
       { key: "raw", from: rawA, to: rawB, label: "raw" },
+      { key: "raw16", from: rawA, to: rawB, label: "raw16" },
     ];
     const warmUp = p.warmUp;
     for (const page of [skyA, pjA, rawA]) await page.evaluate(([t, c]) => B.prepare(t, c), [warmUp, p.chunk]);
     for (const c of contenders) await transfer(c, warmUp);
     for (const page of [skyA, pjA, rawA]) await page.evaluate(([t, c]) => B.prepare(t, c), [p.total, p.chunk]);
+    for (const c of contenders) {
+      c.cpu = await Promise.all([mainThread(context, c.from), mainThread(context, c.to)]);
+      samples.cpu[c.key] = { send: [], receive: [] };
+    }
     for (let round = 0; round < p.rounds; round++) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const c of order) {
+        const before = await Promise.all(c.cpu.map((m) => m.busy()));
+        const profiling = p.profile && round === 0 ? await Promise.all(c.cpu.map((m) => m.profile())) : null;
         const mbps = await transfer(c, p.total);
+        const after = await Promise.all(c.cpu.map((m) => m.busy()));
+        if (profiling) {
+          for (const [i, side] of ["send", "receive"].entries()) {
+            const file = path.join(p.profile, `${c.key}-${side}.cpuprofile`);
+            writeFileSync(file, JSON.stringify(await profiling[i]()));
+            console.error(`browser bench: wrote ${file}`);
+          }
+        }
         samples[c.key].push(mbps);
-        console.error(`browser bench: round ${round + 1} ${c.key}: ${mbps.toFixed(1)} MB/s`);
+        // Main-thread CPU time per MiB moved: the library's own work, which the machine's load hardly changes.
+        const perMiB = (i) => ((after[i] - before[i]) * 1000) / (p.total / (1 << 20));
+        samples.cpu[c.key].send.push(perMiB(0));
+        samples.cpu[c.key].receive.push(perMiB(1));
+        console.error(
+          `browser bench: round ${round + 1} ${c.key}: ${mbps.toFixed(1)} MB/s; main thread ` +
+            `${perMiB(0).toFixed(1)} ms/MiB sending, ${perMiB(1).toFixed(1)} ms/MiB receiving`,
+        );
       }
     }
   });
   return samples;
 }
 
+/**
+ * The main thread of page's renderer through the DevTools protocol: busy() is the CPU seconds it has spent in
+ * tasks so far (Performance.getMetrics' TaskDuration, counted in thread time: the work of the page's scripts, the
+ * library's included, which the machine's load hardly changes, unlike the wall time); profile() starts the
+ * sampling profiler and returns the function that stops it and gives the profile.
+ */
+async function mainThread(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
+  return {
+    async busy() {
+      const { metrics } = await cdp.send("Performance.getMetrics");
+      return metrics.find((m) => m.name === "TaskDuration").value;
+    },
+    async profile() {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+      await cdp.send("Profiler.start");
+      return async () => (await cdp.send("Profiler.stop")).profile;
+    },
+  };
+}
+
 /** Moves total bytes (the sender's prepared chunks) from one page to another; resolves with MB/s. */
 async function transfer({ key, from, to, label }, total) {
-  await to.evaluate((t) => B.expect(t), total);
+  await to.evaluate(([t, sliced]) => B.expect(t, sliced), [total, label === "raw16"]);
   // Slow enough to fail on purpose: 1 MB/s.
   const limit = Math.max(30_000, total / 1e3);
   const [sent, got] = await Promise.all([
@@ -461,7 +518,7 @@ async function startupProbe(env, libs, openPage) {
  * @returns {Promise<{skywasm: number[], peerjs: number[]}>} ms per call
  */
 async function callTimes(env, p, openPeerPage) {
-  const out = { skywasm: [], peerjs: [] };
+  const out = { skywasm: [], peerjs: [], phases: { skywasm: [], peerjs: [] } };
   await withContext(env, async ({ open }) => {
     const pairs = {};
     for (const lib of ["skywasm", "peerjs"]) {
@@ -472,23 +529,52 @@ async function callTimes(env, p, openPeerPage) {
     }
     const call = async (lib) => {
       const { caller, callee, id } = pairs[lib];
-      const ms = await caller.evaluate((id) => B.call(id), id);
+      await callee.evaluate(() => B.watchCall());
+      const { ms, start, marks } = await caller.evaluate((id) => B.call(id), id);
+      const far = await callee.evaluate(() => B.callMarks());
       await caller.evaluate(() => B.hangUp());
       await callee.evaluate(() => B.hangUp());
       // Let both sides finish closing before the next call starts.
       await sleep(200);
-      return ms;
+      if (process.env.BENCH_DEBUG) console.error(`browser bench: ${lib} call marks ${JSON.stringify({ start, marks, far })}`);
+      return { ms, phases: callPhases(start, marks, far) };
     };
     for (const lib of ["skywasm", "peerjs"]) await call(lib);
     for (let i = 0; i < p.calls; i++) {
       for (const lib of i % 2 === 0 ? ["skywasm", "peerjs"] : ["peerjs", "skywasm"]) {
-        const ms = await call(lib);
+        const { ms, phases } = await call(lib);
         out[lib].push(ms);
-        console.error(`browser bench: call ${i + 1} ${lib}: ${ms.toFixed(0)} ms`);
+        out.phases[lib].push(phases);
+        const shown = Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+        console.error(`browser bench: call ${i + 1} ${lib}: ${ms.toFixed(0)} ms (${shown.join(", ")})`);
       }
     }
   });
   return out;
+}
+
+/**
+ * The phases of one call in ms, from the caller's moments (marks) and the callee's (far), all on the clock every
+ * page shares, start being peer.call(): until the offer left the caller (its creation and the caller's library);
+ * from there until the answer came back, of which the callee held it from the offer's arrival to the answer's
+ * leaving (the rest being the server's relaying, both ways); and from the answer to the caller's stream event: the
+ * library's handling of the answer until it set it, the browser's until its track event (which comes before that
+ * call's promise settles), and the event's delivery. A phase whose moments were not seen is NaN.
+ */
+function callPhases(start, marks, far) {
+  const span = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? b - a : NaN);
+  return {
+    offer: span(start, marks.offerSent),
+    createOffer: span(marks.offerCalled, marks.offerDone),
+    roundTrip: span(marks.offerSent, marks.answerReceived),
+    callee: span(far.offerReceived, far.answerSent),
+    calleeEvent: span(far.offerReceived, far.callEvent),
+    relay: span(marks.offerSent, far.offerReceived) + span(far.answerSent, marks.answerReceived),
+    answerToStream: span(marks.answerReceived, marks.stream),
+    answerToSetRemote: span(marks.answerReceived, marks.setRemoteCalled),
+    setRemoteToTrack: span(marks.setRemoteCalled, marks.track),
+    trackToStream: span(marks.track, marks.stream),
+  };
 }
 
 /** The section's rows from the parts' samples; a part that failed leaves its figures null. */
@@ -562,11 +648,53 @@ function rows(p, results, peerjsVersion) {
     detail: `${of(p.calls, "call")} each, alternating`,
   });
 
+  const phaseLabels = {
+    offer: "peer.call() until the offer left",
+    createOffer: "createOffer()",
+    roundTrip: "the offer's leaving until the answer came back",
+    callee: "the callee, from the offer's arrival to the answer's leaving",
+    calleeEvent: "the callee, from the offer's arrival to its call event",
+    relay: "the server's relaying, offer and answer",
+    answerToStream: "the answer's arrival until the stream event",
+    answerToSetRemote: "the answer's arrival until setRemoteDescription(answer)",
+    setRemoteToTrack: "setRemoteDescription(answer) until the track event",
+    trackToStream: "the track event until the stream event",
+  };
+  const phaseRow = (key) => {
+    const samples = (lib) => c?.phases[lib].map((x) => x[key]).filter((x) => Number.isFinite(x)) ?? [];
+    const [sky, pj] = [samples("skywasm"), samples("peerjs")];
+    return {
+      metric: `peer.call(), p50 of a phase: ${phaseLabels[key]}`,
+      unit: "ms",
+      skywasm: fig(sky.length ? median(sky) : undefined),
+      other: fig(pj.length ? median(pj) : undefined),
+      otherName: `PeerJS ${peerjsVersion}`,
+      better: "lower",
+      detail: `median of ${of(sky.length, "call")}; ranges ${range(sky)} vs ${range(pj)}`,
+    };
+  };
+  const cpuRow = (side, sky, other, otherName) => ({
+    metric: `data channel, ${size}: the ${side === "send" ? "sender" : "receiver"}'s main thread per MiB, skywasm ${sky === "skyBinary" ? "binary" : "none"} vs ${otherName}`,
+    unit: "ms",
+    skywasm: fig(t?.cpu?.[sky] && median(t.cpu[sky][side])),
+    other: fig(t?.cpu?.[other] && median(t.cpu[other][side])),
+    otherName,
+    better: "lower",
+    detail: `CPU time of its tasks (DevTools protocol, thread ticks); median of ${of(p.rounds, "round")}; ranges ${range(t?.cpu?.[sky]?.[side])} vs ${range(t?.cpu?.[other]?.[side])}`,
+  });
+
   return [
     tRow(`data channel, ${size}: skywasm binary vs PeerJS default`, "skyBinary", "pjBinary", "PeerJS default"),
     tRow(`data channel, ${size}: skywasm none vs PeerJS raw`, "skyNone", "pjRaw", "PeerJS raw"),
     tRow(`data channel, ${size}: skywasm binary vs the bare channel`, "skyBinary", "raw", "RTCPeerConnection"),
     tRow(`data channel, ${size}: skywasm none vs the bare channel`, "skyNone", "raw", "RTCPeerConnection"),
+    tRow(`data channel, ${size}: skywasm binary vs the bare channel in 16 KiB messages`, "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
+    cpuRow("send", "skyBinary", "raw", "RTCPeerConnection"),
+    cpuRow("receive", "skyBinary", "raw", "RTCPeerConnection"),
+    cpuRow("send", "skyNone", "raw", "RTCPeerConnection"),
+    cpuRow("receive", "skyNone", "raw", "RTCPeerConnection"),
+    cpuRow("send", "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
+    cpuRow("receive", "skyBinary", "raw16", "RTCPeerConnection, 16 KiB messages"),
     oRow("new Peer() to open, cold cache (wasm load included)", "cold"),
     oRow("new Peer() to open, warm cache", "warm"),
     {
@@ -596,6 +724,7 @@ function rows(p, results, peerjsVersion) {
     },
     cRow(50),
     cRow(95),
+    ...Object.keys(phaseLabels).map(phaseRow),
   ];
 }
 

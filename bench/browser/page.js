@@ -29,16 +29,63 @@
    * listener runs before any of the SDK's.
    */
   const ws = { created: NaN, opened: NaN, firstMessage: NaN };
-  if (lib === "skywasm" && typeof WebSocket === "function") {
+
+  /**
+   * A call's moments on either side, for either library (both use the page's RTCPeerConnection and WebSocket):
+   * each the first time after B.watchCall(), as a time every page shares (see now). Recorded by the wrappers
+   * below, which run before any of the library's code; offers and answers are told by their signaling messages'
+   * type.
+   */
+  let callMarks = null;
+  const callMark = (name) => {
+    if (callMarks && !(name in callMarks)) callMarks[name] = performance.timeOrigin + performance.now();
+  };
+  const signal = (data, sent) => {
+    const m = typeof data === "string" && /"type":"(?:SEND_)?(OFFER|ANSWER)"/.exec(data);
+    if (m) callMark(`${m[1].toLowerCase()}${sent ? "Sent" : "Received"}`);
+  };
+  if (lib !== "raw" && typeof WebSocket === "function") {
     const Base = WebSocket;
+    const baseSend = Base.prototype.send;
+    Base.prototype.send = function (data) {
+      signal(data, true);
+      return baseSend.call(this, data);
+    };
     globalThis.WebSocket = class extends Base {
       constructor(...args) {
         super(...args);
-        if (Number.isNaN(ws.created)) {
+        this.addEventListener("message", (e) => signal(e.data, false));
+        if (lib === "skywasm" && Number.isNaN(ws.created)) {
           ws.created = performance.now();
           this.addEventListener("open", () => (ws.opened = performance.now()), { once: true });
           this.addEventListener("message", () => (ws.firstMessage = performance.now()), { once: true });
         }
+      }
+    };
+  }
+  if (lib !== "raw" && typeof RTCPeerConnection === "function") {
+    const proto = RTCPeerConnection.prototype;
+    for (const [method, name] of [
+      ["createOffer", "offer"],
+      ["createAnswer", "answer"],
+      ["setLocalDescription", "setLocal"],
+      ["setRemoteDescription", "setRemote"],
+    ]) {
+      const base = proto[method];
+      proto[method] = function (...args) {
+        callMark(`${name}Called`);
+        return base.apply(this, args).then((v) => {
+          callMark(`${name}Done`);
+          return v;
+        });
+      };
+    }
+    const Base = RTCPeerConnection;
+    globalThis.RTCPeerConnection = class extends Base {
+      constructor(...args) {
+        super(...args);
+        callMark("pcCreated");
+        this.addEventListener("track", () => callMark("track"));
       }
     };
   }
@@ -158,6 +205,7 @@
         B.conns[conn.label] = conn;
       });
       peer.on("call", (call) => {
+        callMark("callEvent");
         B.calls.push(call);
         call.answer(B.stream);
       });
@@ -193,10 +241,14 @@
       await T.until(open, 20_000, `the ${label} connection to open on this side`);
     },
 
-    /** Offers a bare RTCPeerConnection with one reliable, ordered channel; returns the offer. */
+    /**
+     * Offers a bare RTCPeerConnection with two reliable, ordered channels, raw and raw16 (which sends each slice in
+     * messages of 16 KiB, as the binary serializations' chunks are); returns the offer.
+     */
     async rawOffer() {
       const pc = (B.pc = new RTCPeerConnection());
       B.rawChannel(pc.createDataChannel("raw"));
+      B.rawChannel(pc.createDataChannel("raw16"));
       await pc.setLocalDescription();
       await gathered(pc);
       return pc.localDescription.toJSON();
@@ -221,7 +273,7 @@
     rawChannel(dc) {
       dc.binaryType = "arraybuffer";
       dc.addEventListener("message", (e) => B.take(e.data));
-      B.conns.raw = dc;
+      B.conns[dc.label] = dc;
     },
 
     /** Makes B.chunks: total bytes in ArrayBuffers of size bytes, each starting with its index. */
@@ -237,10 +289,10 @@
     },
 
     /** Arms the receiver for a transfer of total bytes. */
-    expect(total) {
+    expect(total, sliced = false) {
       let resolve;
       const done = new Promise((r) => (resolve = r));
-      B.rx = { total, bytes: 0, messages: 0, next: 0, error: null, endAt: 0, done, resolve };
+      B.rx = { total, sliced, bytes: 0, messages: 0, next: 0, error: null, endAt: 0, done, resolve };
     },
 
     /**
@@ -260,9 +312,11 @@
         rx.error ??= `received a ${Object.prototype.toString.call(data)}, want an ArrayBuffer or a view of one`;
         return;
       }
-      const index = view.byteLength >= 4 ? view.getUint32(0) : -1;
-      if (index !== rx.next) rx.error ??= `received chunk ${index} when chunk ${rx.next} was due`;
-      rx.next++;
+      if (!rx.sliced) {
+        const index = view.byteLength >= 4 ? view.getUint32(0) : -1;
+        if (index !== rx.next) rx.error ??= `received chunk ${index} when chunk ${rx.next} was due`;
+        rx.next++;
+      }
       rx.bytes += view.byteLength;
       if (rx.bytes >= rx.total) {
         rx.endAt = now();
@@ -305,7 +359,9 @@
       for (const chunk of B.chunks) {
         while (dc.bufferedAmount > highWater) await drained(dc);
         if (lib === "peerjs") conn.send(chunk);
-        else dc.send(chunk);
+        else if (label === "raw16") {
+          for (let at = 0; at < chunk.byteLength; at += 16 << 10) dc.send(new Uint8Array(chunk, at, Math.min(16 << 10, chunk.byteLength - at)));
+        } else dc.send(chunk);
       }
       return { startAt };
     },
@@ -315,13 +371,32 @@
       B.stream = await T.deadline(navigator.mediaDevices.getUserMedia({ video: true, audio: true }), 15_000, "getUserMedia");
     },
 
-    /** Calls remoteId with B.stream; resolves with the ms from peer.call() to the call's stream event. */
+    /**
+     * Calls remoteId with B.stream; resolves with the ms from peer.call() to the call's stream event, when it
+     * started (now()) and this side's moments of the call (callMarks).
+     */
     async call(remoteId) {
+      B.watchCall();
+      const start = now();
       const t0 = performance.now();
       const call = B.peer.call(remoteId, B.stream);
       B.calls.push(call);
       await T.event(call, "stream", 20_000, `${lib}'s stream event`);
-      return performance.now() - t0;
+      const ms = performance.now() - t0;
+      callMark("stream");
+      return { ms, start, marks: B.callMarks() };
+    },
+
+    /** Starts recording a call's moments on this page (callMarks). */
+    watchCall() {
+      callMarks = {};
+    },
+
+    /** The moments recorded since watchCall(), and stops recording. */
+    callMarks() {
+      const marks = callMarks;
+      callMarks = null;
+      return marks;
     },
 
     /** Closes this side's calls. */

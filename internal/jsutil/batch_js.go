@@ -48,14 +48,14 @@ func (b *Batch) Index(v safejs.Value, i int) safejs.Value {
 	if b.err != nil {
 		return safejs.Undefined()
 	}
-	r, err := reflectCall("get", v, i)
+	r, err := invoke(reflectGet, v, i)
 	return value(b, r, err)
 }
 
 // Set is v[p] = x.
 func (b *Batch) Set(v safejs.Value, p string, x any) {
 	if b.err == nil {
-		_, err := reflectCall("set", v, p, x)
+		_, err := invoke(reflectSet, v, p, x)
 		b.Fail(err)
 	}
 }
@@ -63,7 +63,7 @@ func (b *Batch) Set(v safejs.Value, p string, x any) {
 // SetIndex is v[i] = x.
 func (b *Batch) SetIndex(v safejs.Value, i int, x any) {
 	if b.err == nil {
-		_, err := reflectCall("set", v, i, x)
+		_, err := invoke(reflectSet, v, i, x)
 		b.Fail(err)
 	}
 }
@@ -173,7 +173,7 @@ func (b *Batch) InstanceOf(v, t safejs.Value) bool {
 	if b.err != nil {
 		return false
 	}
-	r, err := reflectCall("apply", isPrototypeOf, proto, []any{v})
+	r, err := invoke(callFn, isPrototypeOf, proto, v)
 	return b.Bool(value(b, r, err))
 }
 

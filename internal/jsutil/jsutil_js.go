@@ -75,11 +75,21 @@ func fromGo(err error) error {
 // an exception only in a call (valueCall, valueInvoke, valueNew); one
 // thrown by a getter or a Proxy trap during a plain get, set or instanceof
 // (valueGet, valueSet, valueInstanceOf) escapes into the wasm program and
-// ends it, safejs or not. Reflect and isPrototypeOf are looked up once,
-// before a page's script can replace them.
+// ends it, safejs or not. Reflect's functions and isPrototypeOf are looked
+// up once, before a page's script can replace them, and invoked as
+// functions: Value.Call would send the method's name, a string JavaScript
+// decodes anew each time, and an argument list becomes a JavaScript array
+// built an element at a time, where Invoke passes its arguments as they
+// are. That is most of the cost of a property read, which the data path
+// makes per message.
 var (
 	jsReflect     = mustGlobal("Reflect")
+	reflectGet    = mustGet(jsReflect, "get")
+	reflectSet    = mustGet(jsReflect, "set")
 	isPrototypeOf = mustGet(mustGet(mustGlobal("Object"), "prototype"), "isPrototypeOf")
+	// callFn(f, this, ...args) is f.call(this, ...args):
+	// Function.prototype.call bound to itself.
+	callFn = mustBind(mustGet(mustGet(mustGlobal("Function"), "prototype"), "call"))
 )
 
 func mustGlobal(name string) safejs.Value { return mustGet(safejs.Global(), name) }
@@ -92,8 +102,17 @@ func mustGet(v safejs.Value, p string) safejs.Value {
 	return r
 }
 
-func reflectCall(m string, args ...any) (safejs.Value, error) {
-	r, err := jsReflect.Call(m, args...)
+// mustBind is f.bind(f).
+func mustBind(f safejs.Value) safejs.Value {
+	r, err := f.Call("bind", f)
+	if err != nil {
+		panic("jsutil: cannot bind Function.prototype.call: " + err.Error())
+	}
+	return r
+}
+
+func invoke(f safejs.Value, args ...any) (safejs.Value, error) {
+	r, err := f.Invoke(args...)
 	return r, fromGo(err)
 }
 
@@ -103,13 +122,13 @@ func Get(v safejs.Value, p string) (safejs.Value, error) {
 	if t, ok := TypeOf(v); !ok || t != safejs.TypeObject && t != safejs.TypeFunction {
 		return safejs.Undefined(), fmt.Errorf("jsutil: reading %s of a %s", p, typeName(v))
 	}
-	return reflectCall("get", v, p)
+	return invoke(reflectGet, v, p)
 }
 
-// CallMethod is v.m(args...), as Reflect.apply(Reflect.get(v, m), v,
-// args): Value.Call of syscall/js, after catching an exception, reads v[m]
-// again to word its panic, and that second read is not caught — a getter
-// or a revoked Proxy that threw once throws again, uncaught.
+// CallMethod is v.m(args...), as Reflect.get(v, m).call(v, ...args):
+// Value.Call of syscall/js, after catching an exception, reads v[m] again
+// to word its panic, and that second read is not caught — a getter or a
+// revoked Proxy that threw once throws again, uncaught.
 func CallMethod(v safejs.Value, m string, args ...any) (safejs.Value, error) {
 	f, err := Get(v, m)
 	if err != nil {
@@ -118,10 +137,7 @@ func CallMethod(v safejs.Value, m string, args ...any) (safejs.Value, error) {
 	if f.Type() != safejs.TypeFunction {
 		return safejs.Undefined(), fmt.Errorf("jsutil: %s is a %s, not a method", m, typeName(f))
 	}
-	if args == nil {
-		args = []any{}
-	}
-	return reflectCall("apply", f, v, args)
+	return invoke(callFn, append([]any{f, v}, args...)...)
 }
 
 // Await waits for promise to settle and returns its value, or its reason as
