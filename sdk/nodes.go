@@ -2,11 +2,12 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/skywasm/skywasm/internal/minjson"
 )
 
 // This file is how a Peer picks the server it connects to. A skywasm
@@ -54,7 +55,7 @@ func parseDispatch(body []byte, secure bool) ([]*url.URL, error) {
 			URL string `json:"url"`
 		} `json:"nodes"`
 	}
-	if err := json.Unmarshal(body, &answer); err != nil {
+	if err := minjson.Unmarshal(body, &answer); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDispatch, err)
 	}
 	if answer.Nodes == nil {
