@@ -109,22 +109,7 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 // gets a fresh SSRC, and the far side a new stream event.
 func replaceStream(_ context.Context, pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
 	for _, kind := range kinds {
-		var sender *webrtc.RTPSender
-		for _, tr := range pc.GetTransceivers() {
-			if tr.Kind() == kind && tr.Sender() != nil && tr.Sender().Track() != nil {
-				sender = tr.Sender()
-				break
-			}
-		}
-		var track webrtc.TrackLocal
-		if s != nil {
-			for _, t := range s.local {
-				if t.Kind() == kind {
-					track = t
-					break
-				}
-			}
-		}
+		sender, track := senderAndTrack(pc, s, kind)
 		if sender != nil && sender.Track() == track {
 			continue
 		}
@@ -144,6 +129,28 @@ func replaceStream(_ context.Context, pc *webrtc.PeerConnection, s *MediaStream)
 		}
 	}
 	return renegotiate, nil
+}
+
+// senderAndTrack finds pc's sender of kind that is sending a track, and
+// s's track of kind; either may be nil.
+func senderAndTrack(pc *webrtc.PeerConnection, s *MediaStream, kind webrtc.RTPCodecType) (*webrtc.RTPSender, webrtc.TrackLocal) {
+	var sender *webrtc.RTPSender
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() == kind && tr.Sender() != nil && tr.Sender().Track() != nil {
+			sender = tr.Sender()
+			break
+		}
+	}
+	var track webrtc.TrackLocal
+	if s != nil {
+		for _, t := range s.local {
+			if t.Kind() == kind {
+				track = t
+				break
+			}
+		}
+	}
+	return sender, track
 }
 
 // codecSupported reports whether the default native API has codec, which

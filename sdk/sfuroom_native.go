@@ -38,22 +38,7 @@ func sfuSendStream(s *MediaStream) *MediaStream {
 // kind added or removed).
 func sfuReplaceStream(_ context.Context, pc *webrtc.PeerConnection, s *MediaStream) (renegotiate bool, err error) {
 	for _, kind := range kinds {
-		var sender *webrtc.RTPSender
-		for _, tr := range pc.GetTransceivers() {
-			if tr.Kind() == kind && tr.Sender() != nil && tr.Sender().Track() != nil {
-				sender = tr.Sender()
-				break
-			}
-		}
-		var track webrtc.TrackLocal
-		if s != nil {
-			for _, t := range s.local {
-				if t.Kind() == kind {
-					track = t
-					break
-				}
-			}
-		}
+		sender, track := senderAndTrack(pc, s, kind)
 		switch {
 		case sender == nil && track == nil:
 		case sender == nil:

@@ -96,20 +96,7 @@ func startTestCluster(t *testing.T, n int, cfg *config.Config, tune func(*cluste
 		if tune != nil {
 			tune(&ccfg)
 		}
-		// JetStream elects its leaders for a while after the servers
-		// start.
-		for try := 0; ; try++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			nd.router, err = cluster.New(ctx, nd.nc, ccfg)
-			cancel()
-			if err == nil || try == 20 {
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("%s: cluster.New: %v", nd.name, err)
-		}
+		nd.router = newClusterRouter(t, nd.name, nd.nc, ccfg)
 		nd.srv, err = server.New(server.Options{
 			Config: cfg,
 			Router: nd.router,
@@ -233,5 +220,23 @@ func (l *killableListener) kill() {
 			_ = tc.SetLinger(0) // a reset, as the kernel sends for a killed process
 		}
 		_ = c.Close()
+	}
+}
+
+// newClusterRouter joins a node's router to the cluster, retrying while
+// JetStream elects its leaders after the servers start.
+func newClusterRouter(t *testing.T, name string, nc *nats.Conn, cfg cluster.Config) *cluster.Router {
+	t.Helper()
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r, err := cluster.New(ctx, nc, cfg)
+		cancel()
+		if err == nil {
+			return r
+		}
+		if try == 20 {
+			t.Fatalf("%s: cluster.New: %v", name, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

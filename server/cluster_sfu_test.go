@@ -95,18 +95,7 @@ func startNodes(t *testing.T, n int) []*node {
 		// machine while JetStream elects new leaders after a kill, and a
 		// node whose lease lapsed evicts its peers.
 		cfg.ReclaimWindow = 5 * time.Second
-		for try := 0; ; try++ { // JetStream elects its leaders first
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			nd.router, err = cluster.New(ctx, nd.nc, cfg)
-			cancel()
-			if err == nil || try == 20 {
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", nd.name, err)
-		}
+		nd.router = newClusterRouter(t, nd.name, nd.nc, cfg)
 		fcfg := sfu.DefaultConfig()
 		nd.srv, err = server.New(server.Options{
 			Config: testConfig(), Router: nd.router, Ready: nd.router.Ready, SFU: &fcfg,
