@@ -23,7 +23,7 @@ var comparePublishers = []int{1, 4}
 // cooler machine), with 1 and with 4 publishers, and writes the SFU
 // comparison section: each row the median of the rounds.
 func compare(ctx context.Context, o options, t timing, stdout, progress io.Writer) error {
-	targets := []target{skywasmTarget(o.skywasm), livekitTarget(o.livekit)}
+	targets := []target{skywasmTarget(o.skywasm, o.shed), livekitTarget(o.livekit)}
 	pubCounts := comparePublishers
 	if o.smoke {
 		pubCounts = pubCounts[:1]

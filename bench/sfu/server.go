@@ -45,7 +45,7 @@ const startupWait = 15 * time.Second
 // URL. Its configuration is dev mode's — one app with a fresh key, the SFU
 // allowed — except that a room may hold members peers (dev mode's 100 is
 // below what this machine holds) and the SFU has no admission limits. Its log goes to logs.
-func startServer(ctx context.Context, skywasm string, members int, logs io.Writer) (*server, error) {
+func startServer(ctx context.Context, skywasm string, shed bool, members int, logs io.Writer) (*server, error) {
 	cfg, err := config.Dev()
 	if err != nil {
 		return nil, fmt.Errorf("failed to make the server's configuration: %w", err)
@@ -53,7 +53,7 @@ func startServer(ctx context.Context, skywasm string, members int, logs io.Write
 	cfg.Addr = ""
 	cfg.Apps[0].Limits = config.Limits{MaxPeers: members + 16, MaxRoomMembers: members}
 	// The ramp goes past what the node holds, to find where it breaks.
-	cfg.SFU = config.SFU{MaxParticipants: config.NoLimit, MaxTracksPerCPU: config.NoLimit}
+	cfg.SFU = config.SFU{MaxParticipants: config.NoLimit, MaxTracksPerCPU: config.NoLimit, ShedLoad: shed}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the server's configuration: %w", err)

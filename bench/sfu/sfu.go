@@ -44,6 +44,7 @@ type options struct {
 	budget     time.Duration
 	args       []string
 	livekit    string // compare with this LiveKit binary
+	shed       bool   // skywasm with sfu.shedLoad
 	rounds     int    // turns of each server, with livekit
 	target     target // the server under test; skywasm's when unset
 }
@@ -72,6 +73,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("skywasm-bench sfu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.skywasm, "skywasm", "bin/skywasm", "the skywasm `binary` to run as the server")
+	fs.BoolVar(&o.shed, "shed", false, "run skywasm with sfu.shedLoad: past capacity the newest joiners' video pauses")
 	fs.StringVar(&o.json, "json", "", "write the results as JSON to `file`")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds' run with 1 and 2 subscribers, for tests")
 	fs.IntVar(&o.publishers, "publishers", 1, "publishing bots, 1 to 4")
@@ -197,7 +199,7 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 	res := &result{best: -1, timing: t}
 	tgt := o.target
 	if tgt.name == "" {
-		tgt = skywasmTarget(o.skywasm)
+		tgt = skywasmTarget(o.skywasm, o.shed)
 	}
 	srv, err := tgt.start(ctx, o.maxSubs+o.publishers, progress)
 	if err != nil {

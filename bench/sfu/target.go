@@ -22,12 +22,12 @@ type target struct {
 }
 
 // skywasmTarget is `skywasm serve` from the binary bin, with bots on the
-// Go SDK.
-func skywasmTarget(bin string) target {
+// Go SDK; shed turns on the SFU's load shedding.
+func skywasmTarget(bin string, shed bool) target {
 	return target{
 		name: "skywasm",
 		start: func(ctx context.Context, members int, logs io.Writer) (*server, error) {
-			return startServer(ctx, bin, members, logs)
+			return startServer(ctx, bin, shed, members, logs)
 		},
 		publisher:  startPublisher,
 		subscriber: startSubscriber,

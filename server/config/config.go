@@ -480,6 +480,10 @@ type SFU struct {
 	// per CPU core (a room of one publisher of audio and video and n
 	// subscribers takes 2n).
 	MaxTracksPerCPU int `yaml:"maxTracksPerCPU"`
+	// ShedLoad turns on load shedding past capacity: the newest joiners'
+	// video pauses while the SFU's send queues overflow, and resumes from
+	// a keyframe (server/sfu/shed.go). Off by default.
+	ShedLoad bool `yaml:"shedLoad"`
 }
 
 // DefaultSFU returns the limits a node gets when its file sets none.
