@@ -16,6 +16,7 @@ import (
 type sfuCounters struct {
 	read  float64 // packets read from publishers
 	nacks float64 // NACK packets received from subscribers
+	shed  float64 // subscribers whose video the SFU sheds now (a gauge)
 }
 
 // counters scrapes the server's /metrics.
@@ -50,6 +51,8 @@ func (s *server) counters(ctx context.Context) (sfuCounters, error) {
 			dst = &c.read
 		case "skywasm_sfu_nacks_total":
 			dst = &c.nacks
+		case "skywasm_sfu_shed_subscribers":
+			dst = &c.shed
 		default:
 			continue
 		}

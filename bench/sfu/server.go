@@ -53,7 +53,7 @@ func startServer(ctx context.Context, skywasm string, shed bool, members int, lo
 	cfg.Addr = ""
 	cfg.Apps[0].Limits = config.Limits{MaxPeers: members + 16, MaxRoomMembers: members}
 	// The ramp goes past what the node holds, to find where it breaks.
-	cfg.SFU = config.SFU{MaxParticipants: config.NoLimit, MaxTracksPerCPU: config.NoLimit, ShedLoad: shed}
+	cfg.SFU = config.SFU{MaxParticipants: config.NoLimit, MaxTracksPerCPU: config.NoLimit, ShedLoad: &shed}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the server's configuration: %w", err)

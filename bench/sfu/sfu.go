@@ -73,7 +73,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("skywasm-bench sfu", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.skywasm, "skywasm", "bin/skywasm", "the skywasm `binary` to run as the server")
-	fs.BoolVar(&o.shed, "shed", false, "run skywasm with sfu.shedLoad: past capacity the newest joiners' video pauses")
+	fs.BoolVar(&o.shed, "shed", true, "skywasm's sfu.shedLoad: past capacity the newest joiners' video pauses (-shed=false: the SFU without it)")
 	fs.StringVar(&o.json, "json", "", "write the results as JSON to `file`")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds' run with 1 and 2 subscribers, for tests")
 	fs.IntVar(&o.publishers, "publishers", 1, "publishing bots, 1 to 4")
@@ -136,6 +136,7 @@ type step struct {
 	// The server's own counts over the window: packets it read from the
 	// publishers, NACKs it got from subscribers.
 	read, nacks float64
+	shed        int   // subscribers whose video the SFU shed at the window's end
 	rss         int64 // the server's resident memory, bytes, after the window
 }
 
@@ -152,7 +153,7 @@ func (s step) String() string {
 		s.subscribers, s.rate(), 100*s.serverCPU.Seconds()/s.window.Seconds(), s.perCPU(),
 		100*s.benchCPU.Seconds()/s.window.Seconds(), 100*s.loss(), s.late, 100*s.medianLoss,
 		bench.Percentile(s.latency, 50), bench.Percentile(s.latency, 99)) +
-		fmt.Sprintf(", SFU read %.0f packets/s, %.0f NACKs/s", s.read/s.window.Seconds(), s.nacks/s.window.Seconds()) +
+		fmt.Sprintf(", SFU read %.0f packets/s, %.0f NACKs/s, %d shed", s.read/s.window.Seconds(), s.nacks/s.window.Seconds(), s.shed) +
 		secondLook(s.remeasured)
 }
 
@@ -318,7 +319,14 @@ func run(ctx context.Context, o options, t timing, progress io.Writer) (*result,
 // addSubscribers adds subscribers from index have up to want, t.parallel
 // at a time, and waits until each receives every publisher's video. It
 // returns those that joined, also on error.
+//
+// A subscriber that joined while the SFU sheds video (see waitMedia) has
+// joined: its missing video counts as loss in the steps.
 func addSubscribers(ctx context.Context, tgt target, srv *server, api *webrtc.API, room string, have, want, publishers int, epoch time.Time, recording *atomic.Bool, t timing) ([]*subscriber, error) {
+	shedding := func(ctx context.Context) bool {
+		c, err := srv.counters(ctx)
+		return err == nil && c.shed > 0
+	}
 	var (
 		mu    sync.Mutex
 		added []*subscriber
@@ -340,7 +348,10 @@ func addSubscribers(ctx context.Context, tgt target, srv *server, api *webrtc.AP
 				jctx, cancel := context.WithTimeout(ctx, t.join)
 				s, err := tgt.subscriber(jctx, srv, api, room, i, publishers, epoch, recording)
 				if err == nil {
-					err = s.waitMedia(jctx)
+					err = s.waitMedia(jctx, shedding)
+					if errors.Is(err, errShed) {
+						err = nil
+					}
 				}
 				cancel()
 				mu.Lock()
@@ -403,7 +414,7 @@ func measure(ctx context.Context, srv *server, pubs []*publisher, subs []*subscr
 	if err != nil {
 		return st, err
 	}
-	st.read, st.nacks = sfu1.read-sfu0.read, sfu1.nacks-sfu0.nacks
+	st.read, st.nacks, st.shed = sfu1.read-sfu0.read, sfu1.nacks-sfu0.nacks, int(sfu1.shed)
 	if st.rss, err = srv.rss(); err != nil {
 		return st, err
 	}
@@ -482,10 +493,10 @@ func (r *result) section(o options) (bench.Section, error) {
 			float64(r.sent)/r.sentFor.Seconds()/float64(pubs), meanPacket, maxPayload, keyframeFactor, keyframeEvery, r.plis),
 		fmt.Sprintf("Subscribers are receive-only room members, each an sdk.Peer with its own PeerConnection to the SFU, joining %d at a time; they read RTP and RTCP so that pion's NACK, receiver reports and TWCC run as in a browser. Publishers receive nothing.", r.timing.parallel),
 		fmt.Sprintf("Each step: %v settling after the new subscribers receive, a %v window, %v more for its last packets. Loss counts the window's packets that did not reach a subscriber within %v of being sent (ITU-T G.114's bound for interactive use): an SFU that falls behind queues seconds of video in pion's buffers instead of dropping it, and such packets are lost to a call. A step over %.0f%% is measured once more before the ramp stops.", r.timing.settle, r.timing.measure, r.timing.grace, lateLimit, 100*maxLoss),
-		"The server is `skywasm serve` as a child process with dev mode's configuration (one app, SFU allowed, UDP on 127.0.0.1) but a room limit above dev mode's 100 members; its CPU time is utime+stime from /proc/PID/stat. Nothing is compared here: no other SFU is run.",
+		fmt.Sprintf("The server is `skywasm serve` as a child process with dev mode's configuration (one app, SFU allowed, UDP on 127.0.0.1) but a room limit above dev mode's 100 members, no sfu: admission limits and sfu.shedLoad %v; its CPU time is utime+stime from /proc/PID/stat. Nothing is compared here: no other SFU is run.", o.shed),
 		fmt.Sprintf("The bots run in the bench process on the same cores as the server (at the largest step the bots used %.0f%% of a core, the server %.0f%%), so the largest room is what this machine holds with both, not the SFU's own limit. There the SFU read %.0f packets/s from the publisher(s) and got %.0f NACKs/s from subscribers (its /metrics).",
 			100*b.benchCPU.Seconds()/b.window.Seconds(), 100*b.serverCPU.Seconds()/b.window.Seconds(), b.read/b.window.Seconds(), b.nacks/b.window.Seconds()),
-		"Ramp (subscribers: loss, forwarded packets/s, server CPU): " + r.rampSummary(),
+		"Ramp (subscribers: loss (the median subscriber's), forwarded packets/s, server CPU): " + r.rampSummary(),
 		fmt.Sprintf("Wall time %v.", r.wallTime.Round(time.Second)),
 	}
 	sec.Series = r.series()
@@ -496,7 +507,7 @@ func (r *result) section(o options) (bench.Section, error) {
 func (r *result) rampSummary() string {
 	var parts []string
 	for _, s := range r.steps {
-		parts = append(parts, fmt.Sprintf("%d: %.2f%%, %.0f/s, %.0f%%", s.subscribers, 100*s.loss(), s.rate(), 100*s.serverCPU.Seconds()/s.window.Seconds()))
+		parts = append(parts, fmt.Sprintf("%d: %.2f%% (median %.2f%%), %.0f/s, %.0f%%", s.subscribers, 100*s.loss(), 100*s.medianLoss, s.rate(), 100*s.serverCPU.Seconds()/s.window.Seconds()))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -231,13 +231,45 @@ func (s *subscriber) takeLatency() ([]float64, int64) {
 	return l, late
 }
 
-// waitMedia waits until video from every publisher has arrived.
-func (s *subscriber) waitMedia(ctx context.Context) error {
-	select {
-	case <-s.first:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("subscriber %s received no video: %w", s.name, ctx.Err())
+// shedGrace is how long a subscriber whose PeerConnection is up waits for
+// video before a shedding server's word counts: the SFU sheds the newest
+// joiners first, and a shed joiner gets no video until it resumes.
+const shedGrace = 2 * time.Second
+
+// errShed says that a subscriber joined but gets no video because the
+// server sheds it: a join, whose missing packets count as loss.
+var errShed = errors.New("joined while the SFU sheds video: no video yet")
+
+// waitMedia waits until video from every publisher has arrived, or until
+// shedding says (its /metrics) that the server withholds it from some
+// subscribers while this one's PeerConnection has been up for shedGrace
+// without video: then it returns errShed.
+func (s *subscriber) waitMedia(ctx context.Context, shedding func(context.Context) bool) error {
+	tick := time.NewTicker(shedGrace / 4)
+	defer tick.Stop()
+	var upSince time.Time
+	for {
+		select {
+		case <-s.first:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("subscriber %s received no video: %w", s.name, ctx.Err())
+		case now := <-tick.C:
+			if s.room == nil || shedding == nil {
+				continue // LiveKit's bot: no such word from the server
+			}
+			pc := s.room.PeerConnection()
+			if pc == nil || pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+				upSince = time.Time{}
+				continue
+			}
+			if upSince.IsZero() {
+				upSince = now
+			}
+			if now.Sub(upSince) >= shedGrace && shedding(ctx) {
+				return errShed
+			}
+		}
 	}
 }
 

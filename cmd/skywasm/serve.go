@@ -149,7 +149,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	// The node's admission limits: past them a new SFU participant gets
 	// sfu-limited and the rooms' members are unaffected.
 	sfuCfg.MaxParticipants, sfuCfg.MaxDownTracks = cfg.SFU.NodeLimits(runtime.NumCPU())
-	sfuCfg.ShedLoad = cfg.SFU.ShedLoad
+	sfuCfg.ShedLoad = cfg.SFU.Shedding()
 	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs, cfg.Network.TURNPerIP)
 	if errors.Is(err, errTURNWildcard) {
 		logger.Warn(err.Error())

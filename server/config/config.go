@@ -480,11 +480,14 @@ type SFU struct {
 	// per CPU core (a room of one publisher of audio and video and n
 	// subscribers takes 2n).
 	MaxTracksPerCPU int `yaml:"maxTracksPerCPU"`
-	// ShedLoad turns on load shedding past capacity: the newest joiners'
-	// video pauses while the SFU's send queues overflow, and resumes from
-	// a keyframe (server/sfu/shed.go). Off by default.
-	ShedLoad bool `yaml:"shedLoad"`
+	// ShedLoad is load shedding past capacity: the newest joiners' video
+	// pauses while the SFU's send queues overflow, and resumes from a
+	// keyframe (server/sfu/shed.go). Nil means the default, on.
+	ShedLoad *bool `yaml:"shedLoad"`
 }
+
+// Shedding reports whether the node sheds load past capacity.
+func (s SFU) Shedding() bool { return s.ShedLoad == nil || *s.ShedLoad }
 
 // DefaultSFU returns the limits a node gets when its file sets none.
 func DefaultSFU() SFU {

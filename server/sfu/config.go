@@ -44,10 +44,9 @@ type Config struct {
 	// refused with sfu-limited. 0: no limit.
 	MaxDownTracks int
 	// ShedLoad turns on load shedding (shed.go): past capacity, the
-	// newest joiners' video is shed while the send queues overflow. Off
-	// by default: on this 2-core machine, shared with other load, it did
-	// not measurably soften the cliff, and a subscriber that joins while
-	// the SFU sheds gets no video until it resumes.
+	// newest joiners' video is shed while the send queues overflow, so
+	// that the others keep all of theirs. Off in DefaultConfig; a node's
+	// `sfu.shedLoad` is on unless its file says false.
 	ShedLoad bool
 	// InlineFanOut is the most subscribers a published track's own
 	// goroutine sends to; a track with more is sent by the SFU's

@@ -32,6 +32,11 @@ const (
 	// once, which shedding would not help.
 	shedTriggerCount = 3
 	shedTriggerShare = 0.10
+	// shedMinSubscribers: with fewer video subscribers no overflow is the
+	// SFU past capacity (a few PeerConnections are nothing to a core),
+	// only a stalled machine, and shedding one of a small room's members
+	// would take a person's picture away for nothing.
+	shedMinSubscribers = 20
 	// shedStep is the share of video subscribers shed per tick of
 	// overload, shedMax the most shed at once: a minority.
 	shedStep = 0.10
@@ -94,7 +99,7 @@ func (sh *shedder) step(s *SFU) []*track {
 	if n == 0 {
 		return nil
 	}
-	hot := overflowed >= shedTriggerCount && float64(overflowed) >= shedTriggerShare*float64(n)
+	hot := n >= shedMinSubscribers && overflowed >= shedTriggerCount && float64(overflowed) >= shedTriggerShare*float64(n)
 	hot, sh.hot = hot && sh.hot, hot
 	if hot {
 		sh.calm = 0

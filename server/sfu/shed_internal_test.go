@@ -90,3 +90,31 @@ func TestShedNewestFirst(t *testing.T) {
 		t.Fatalf("%d shed, want 7: the calm spell began again at the overflow", n)
 	}
 }
+
+// TestShedNotSmallRooms: a node with fewer than shedMinSubscribers video
+// subscribers sheds nobody, however many of their queues overflow: that is
+// a stalled machine, not an SFU past capacity.
+func TestShedNotSmallRooms(t *testing.T) {
+	s := &SFU{metrics: metrics.NewSFU(nil), rooms: map[roomKey]*room{}}
+	r := &room{key: roomKey{"k", "r"}, participants: map[string]*participant{}}
+	s.rooms[r.key] = r
+	var ps []*participant
+	for i := range shedMinSubscribers - 1 {
+		p := &participant{s: s, room: r, peer: fmt.Sprint(i), recv: routing.Receive{Video: true}, joined: uint64(i + 1),
+			q: newSendQueue(4, nil)}
+		r.participants[p.peer] = p
+		ps = append(ps, p)
+	}
+	var sh shedder
+	for range 8 {
+		for _, p := range ps {
+			p.q.overflowed.Store(true)
+		}
+		sh.step(s)
+	}
+	for _, p := range ps {
+		if p.q.shed.Load() {
+			t.Fatalf("%d video subscribers, every queue overflowing: %s shed", len(ps), p.peer)
+		}
+	}
+}
