@@ -76,7 +76,7 @@ type DataConnection struct {
 	serialization string
 	dcInit        *DataChannelInit
 
-	onOpen handler[struct{}]
+	onOpen latch[struct{}]
 	onData handler[any]
 
 	low    chan struct{} // the channel's buffered amount fell to sendLowWater
@@ -104,7 +104,8 @@ func (d *DataConnection) Serialization() string { return d.serialization }
 func (d *DataConnection) DCInit() *DataChannelInit { return d.dcInit }
 
 // OnOpen sets the handler of the open event: the channel can carry data.
-func (d *DataConnection) OnOpen(f func()) { d.onOpen.set(func(struct{}) { f() }) }
+// An open that came before the handler was set is delivered when it is set.
+func (d *DataConnection) OnOpen(f func()) { d.onOpen.set(d.events, func(struct{}) { f() }) }
 
 // OnData sets the handler of received values: for binary, nil, bool,
 // int64, uint64, float64, string, []byte, File, []any or map[string]any;
@@ -253,7 +254,7 @@ func (d *DataConnection) opened() {
 	defer d.mu.Unlock()
 	if !d.closed && !d.open {
 		d.open = true
-		emit(d.events, &d.onOpen, struct{}{})
+		d.onOpen.fire(d.events, struct{}{})
 	}
 }
 

@@ -46,3 +46,46 @@ func emit[T any](q *serial, h *handler[T], v T) {
 		}
 	})
 }
+
+// latch holds the handler of an event that fires once per object, such as
+// open. In JavaScript a handler set right after the object is made is always
+// in place before its first event; in Go the event can come first, so one
+// that finds no handler is kept and delivered, on the same queue, when a
+// handler is set.
+type latch[T any] struct {
+	mu     sync.Mutex
+	f      func(T)
+	missed bool // fired with no handler, and not yet delivered
+	v      T
+}
+
+// set sets the handler, and delivers a missed event to it.
+func (l *latch[T]) set(q *serial, f func(T)) {
+	l.mu.Lock()
+	l.f = f
+	l.mu.Unlock()
+	q.Push(func() {
+		l.mu.Lock()
+		missed, v := l.missed, l.v
+		l.missed = false
+		l.mu.Unlock()
+		if missed {
+			f(v)
+		}
+	})
+}
+
+// fire queues the delivery of v on q, or keeps v for set.
+func (l *latch[T]) fire(q *serial, v T) {
+	q.Push(func() {
+		l.mu.Lock()
+		f := l.f
+		if f == nil {
+			l.missed, l.v = true, v
+		}
+		l.mu.Unlock()
+		if f != nil {
+			f(v)
+		}
+	})
+}

@@ -56,7 +56,7 @@ type Peer struct {
 	token string
 
 	events         *serial
-	onOpen         handler[string]
+	onOpen         latch[string]
 	onCall         handler[*MediaConnection]
 	onConnection   handler[*DataConnection]
 	onClose        handler[struct{}]
@@ -160,8 +160,9 @@ func (p *Peer) Open() bool {
 // OnOpen sets the handler of the open event: the server accepted the peer
 // under id. As in SkyWay it fires once per Peer, and again only after an
 // explicit Reconnect: a transparent reconnection of the signaling socket is
-// OnReconnected's.
-func (p *Peer) OnOpen(f func(id string)) { p.onOpen.set(f) }
+// OnReconnected's. An open that came before the handler was set is
+// delivered to it when it is set.
+func (p *Peer) OnOpen(f func(id string)) { p.onOpen.set(p.events, f) }
 
 // OnReconnected sets the handler of the reconnected event, which SkyWay
 // lacked: the signaling socket dropped (OnDisconnected) and the Peer
@@ -253,7 +254,7 @@ func (p *Peer) handleOpen(payload json.RawMessage) {
 	p.opts.Logger.Debug("open", "id", o.PeerID, "first", first)
 	p.rejoinRooms()
 	if first {
-		emit(p.events, &p.onOpen, o.PeerID)
+		p.onOpen.fire(p.events, o.PeerID)
 	} else {
 		emit(p.events, &p.onReconnected, o.PeerID)
 	}

@@ -55,6 +55,26 @@ func TestOpenAndChosenID(t *testing.T) {
 	}
 }
 
+// TestLateOpenHandler: an open event that fires before OnOpen is set, as it
+// can in Go (in JavaScript it cannot), is delivered when the handler is set,
+// once.
+func TestLateOpenHandler(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.peer(sdk.PeerOptions{ID: "late"})
+	opened := make(chan string, 2)
+	p.OnOpen(func(id string) { opened <- id })
+	if id := recv(t, opened, "open"); id != "late" {
+		t.Errorf("open %q", id)
+	}
+	p.OnOpen(func(id string) { opened <- id })
+	select {
+	case id := <-opened:
+		t.Errorf("open delivered twice (%q)", id)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 func TestUnavailableID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -139,7 +139,7 @@ type room struct {
 	kind roomKind
 
 	events      *serial
-	onOpen      handler[struct{}]
+	onOpen      latch[struct{}]
 	onPeerJoin  handler[string]
 	onPeerLeave handler[string]
 	onStream    handler[*MediaStream]
@@ -157,7 +157,6 @@ type room struct {
 
 	mu         sync.Mutex
 	open       bool
-	openMissed bool // open was delivered before OnOpen was set
 	closed     bool
 	members    []string
 	stream     *MediaStream
@@ -198,31 +197,7 @@ func (r *room) Open() bool {
 // OnOpen sets the handler of the open event: this peer is in the room. The
 // server can let the peer in before JoinRoom's caller has set the handler;
 // such an open event is delivered to the handler when it is set.
-func (r *room) OnOpen(f func()) {
-	r.onOpen.set(func(struct{}) { f() })
-	r.events.Push(func() {
-		r.mu.Lock()
-		missed := r.openMissed
-		r.openMissed = false
-		r.mu.Unlock()
-		if missed {
-			f()
-		}
-	})
-}
-
-// emitOpen delivers the open event, or keeps it for OnOpen.
-func (r *room) emitOpen() {
-	r.events.Push(func() {
-		if f := r.onOpen.get(); f != nil {
-			f(struct{}{})
-			return
-		}
-		r.mu.Lock()
-		r.openMissed = true
-		r.mu.Unlock()
-	})
-}
+func (r *room) OnOpen(f func()) { r.onOpen.set(r.events, func(struct{}) { f() }) }
 
 // OnPeerJoin sets the handler of the peerJoin event.
 func (r *room) OnPeerJoin(f func(string)) { r.onPeerJoin.set(f) }
@@ -472,7 +447,7 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 		r.sendQ.Release()
 		r.mu.Unlock()
 		if first {
-			r.emitOpen()
+			r.onOpen.fire(r.events, struct{}{})
 		}
 		for _, id := range left {
 			r.kind.peerLeft(id)
