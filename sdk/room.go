@@ -155,11 +155,11 @@ type room struct {
 	// done is closed by close: it ends sendFrame's waits.
 	done chan struct{}
 
-	mu         sync.Mutex
-	open       bool
-	closed     bool
-	members    []string
-	stream     *MediaStream
+	mu      sync.Mutex
+	open    bool
+	closed  bool
+	members []string
+	stream  *MediaStream
 }
 
 // newRoom makes the part of a room both kinds share.
