@@ -320,7 +320,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 		h.inbox = inbox
 		r.mu.Unlock()
 		if prev != inbox {
-			prev.Evict()
+			prev.Evict(routing.Reclaimed)
 		}
 		return nil
 	}
@@ -417,7 +417,7 @@ func (r *Router) hold(ctx context.Context, c routing.Claim, inbox routing.Inbox,
 		r.mu.Unlock()
 		_ = sub.Unsubscribe()
 		if old != inbox {
-			old.Evict()
+			old.Evict(routing.Reclaimed)
 		}
 		return nil
 	}

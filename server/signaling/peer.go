@@ -98,16 +98,21 @@ func (p *peer) Deliver(msg *routing.Message) {
 	}
 }
 
-// Evict implements routing.Inbox: the ID went to another socket.
-func (p *peer) Evict() {
+// Evict implements routing.Inbox: the ID went to another socket, or the
+// Router gave it up. Either way the peer lives on elsewhere: only this
+// server's state goes.
+func (p *peer) Evict(why routing.Eviction) {
 	p.mu.Lock()
 	sess := p.sess
 	p.mu.Unlock()
-	if sess != nil {
+	switch {
+	case sess == nil:
+		p.end(endQuiet)
+	case why == routing.Fenced:
+		sess.close(protocol.CloseFenced, "this node gave up the peer ID: reconnect with the token", endQuiet, nil)
+	default:
 		sess.close(protocol.CloseReplaced, "peer ID reclaimed by a newer connection", endQuiet, nil)
-		return
 	}
-	p.end(endQuiet)
 }
 
 // contact returns id as a string remembered for LEAVE, allocating only the
@@ -327,6 +332,8 @@ func closeCodeFor(code websocket.StatusCode) string {
 		return "idle"
 	case protocol.CloseReplaced:
 		return "replaced"
+	case protocol.CloseFenced:
+		return "fenced"
 	case protocol.CloseSlowConsumer:
 		return "slow-consumer"
 	}
