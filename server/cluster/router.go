@@ -19,7 +19,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
 )
@@ -41,7 +40,6 @@ type Router struct {
 	wg   sync.WaitGroup
 
 	peers, rooms, nodes, pins jetstream.KeyValue
-	logs                      jetstream.Stream
 
 	reconnects uint64 // NATS reconnections counted so far; the lease loop's own
 
@@ -49,14 +47,15 @@ type Router struct {
 	nodeSub *nats.Subscription // evictions, on the node's own subject
 
 	mu      sync.Mutex
-	inc     string                // this incarnation of the node
-	nodeRev uint64                // the revision of this node's lease
-	leaseOK time.Time             // when the lease was last refreshed
-	holders map[string]*holder    // by peer subject
-	counts  map[string]*counter   // peer counts being written, by key
-	local   map[string]*localRoom // rooms with members joined here, by room subject
-	remote  map[peerKey]*remote   // remote peers the local ones talked to
-	live    map[string]NodeInfo   // live nodes by incarnation
+	inc     string                      // this incarnation of the node
+	nodeRev uint64                      // the revision of this node's lease
+	leaseOK time.Time                   // when the lease was last refreshed
+	holders map[string]*holder          // by peer subject
+	counts  map[string]*counter         // peer counts being written, by key
+	local   map[string]*localRoom       // rooms with members joined here, by room subject
+	logs    map[string]jetstream.Stream // room-log streams by key, made on first use
+	remote  map[peerKey]*remote         // remote peers the local ones talked to
+	live    map[string]NodeInfo         // live nodes by incarnation
 	closed  bool
 	sfu     *SFU // the pinned SFU, if the node has one
 }
@@ -78,6 +77,10 @@ type localRoom struct {
 	key, name, epoch string
 	sub              *nats.Subscription
 	members          map[string]struct{}
+	// logJSON is the room's log encoded for ROOM_LOGS, as of the log's
+	// stream sequence logSeq (see RoomLogJSON).
+	logJSON []byte
+	logSeq  uint64
 }
 
 // remote is a peer on another node that local peers talked to: when its
@@ -124,6 +127,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		holders: make(map[string]*holder),
 		counts:  make(map[string]*counter),
 		local:   make(map[string]*localRoom),
+		logs:    make(map[string]jetstream.Stream),
 		remote:  make(map[peerKey]*remote),
 		live:    make(map[string]NodeInfo),
 	}
@@ -165,17 +169,6 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 	}
 	if r.pins, err = kv(pinsBucket, 0); err != nil {
 		return nil, err
-	}
-	sc := jetstream.StreamConfig{
-		Name: logStream, Subjects: []string{logPrefix + ">"}, Storage: jetstream.MemoryStorage,
-		Replicas: cfg.Replicas, MaxMsgsPerSubject: protocol.MaxRoomLog, Discard: jetstream.DiscardOld,
-	}
-	r.logs, err = js.CreateStream(ctx, sc)
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		r.logs, err = js.Stream(ctx, logStream)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cluster: stream %s: %w", logStream, err)
 	}
 	nodeSub, err := nc.ChanSubscribe(nodeSubject(cfg.Node), r.ch)
 	if err != nil {
