@@ -73,7 +73,9 @@ func startCluster(ctx context.Context, sky *target, n int, progress io.Writer) (
 			cmd := sky.command(port)
 			// Each node would take TURN's default port, 3478: the
 			// benchmark uses no TURN, so the nodes run without it.
-			cmd.Args = append(cmd.Args, "-turn-addr", "off", "-node", "n"+strconv.Itoa(i+1),
+			// At level info a node logs each failed attempt to join
+			// the cluster, which a slow start shows; nothing per peer.
+			cmd.Args = append(cmd.Args, "-log-level", "info", "-turn-addr", "off", "-node", "n"+strconv.Itoa(i+1),
 				"-nats-embed", "127.0.0.1:"+strconv.Itoa(ports[i]), "-nats-routes", strings.Join(routes, ","))
 			return cmd
 		}

@@ -158,16 +158,21 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		}
 		return timedKV{b, m.KV}, nil
 	}
-	if r.peers, err = kv(peersBucket, 0); err != nil {
-		return nil, err
+	// The buckets at once: each costs JetStream consensus rounds (create,
+	// update, a leader election), which on a loaded machine took over 5 s
+	// a bucket one after another.
+	buckets := []struct {
+		name string
+		ttl  time.Duration
+		kv   *jetstream.KeyValue
+	}{{peersBucket, 0, &r.peers}, {roomsBucket, 0, &r.rooms}, {nodesBucket, cfg.Lease, &r.nodes}, {pinsBucket, 0, &r.pins}}
+	errs := make([]error, len(buckets))
+	var wg sync.WaitGroup
+	for i, b := range buckets {
+		wg.Go(func() { *b.kv, errs[i] = kv(b.name, b.ttl) })
 	}
-	if r.rooms, err = kv(roomsBucket, 0); err != nil {
-		return nil, err
-	}
-	if r.nodes, err = kv(nodesBucket, cfg.Lease); err != nil {
-		return nil, err
-	}
-	if r.pins, err = kv(pinsBucket, 0); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	nodeSub, err := nc.ChanSubscribe(nodeSubject(cfg.Node), r.ch)
