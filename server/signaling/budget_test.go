@@ -283,6 +283,7 @@ func TestSimultaneousBigSenders(t *testing.T) {
 	if n := testutil.ToFloat64(e.metrics.Closed.WithLabelValues("slow-consumer")); n != 0 {
 		t.Fatalf("%v sockets closed as slow consumers", n)
 	}
+	within(t, heavyWait, "budget given back", func() bool { return e.srv.LargeInFlight() == 0 })
 }
 
 // TestRoomLogsRateLimit: ROOM_GET_LOGS has its own, much lower, rate: a
