@@ -26,6 +26,14 @@ func AppendRelay(buf []byte, m *ClientMessage, src string) []byte {
 // from src, to the other members: a text frame with the data as sent, or a
 // binary frame (see BinaryFrame) when m came as one.
 func AppendRoomData(buf []byte, m *ClientMessage, src string) []byte {
+	buf = appendRoomDataHead(buf, m, src)
+	buf = append(buf, m.Data...)
+	return append(buf, roomDataTail(m.Binary)...)
+}
+
+// appendRoomDataHead appends what comes before the data in AppendRoomData's
+// frame.
+func appendRoomDataHead(buf []byte, m *ClientMessage, src string) []byte {
 	start := len(buf)
 	if m.Binary {
 		buf = append(buf, 0, 0, 0, 0)
@@ -37,11 +45,49 @@ func AppendRoomData(buf []byte, m *ClientMessage, src string) []byte {
 	if m.Binary {
 		buf = append(buf, `"}}`...)
 		binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
-		return append(buf, m.Data...)
+		return buf
 	}
-	buf = append(buf, `","data":`...)
-	buf = append(buf, m.Data...)
-	return append(buf, `}}`...)
+	return append(buf, `","data":`...)
+}
+
+// roomDataTail is what follows the data in AppendRoomData's frame.
+func roomDataTail(binary bool) string {
+	if binary {
+		return ""
+	}
+	return "}}"
+}
+
+// RoomDataHeadroom is what RoomDataInPlace may need before a frame in its
+// buffer: ROOM_DATA's header with the longest room name and peer ID, less
+// nothing that the ROOM_SEND_DATA before it is sure to have.
+const RoomDataHeadroom = 2 << 10
+
+// RoomDataInPlace turns the buffer a ROOM_SEND_DATA was read into into the
+// frame AppendRoomData would append, without copying the data, which may
+// be 20 MiB: the ROOM_DATA header is written just before m.Data, over the
+// frame's own header and up to RoomDataHeadroom bytes free before the
+// frame, and its tail just after, over the frame's. buf ends where the
+// frame does, and m was parsed from the frame. It returns the new frame, a
+// part of buf, or false, with buf untouched, if m.Data is not in buf or the
+// header does not fit.
+func RoomDataInPlace(buf []byte, m *ClientMessage, src string) ([]byte, bool) {
+	d := cap(buf) - cap(m.Data) // where m.Data starts, if it is a part of buf
+	if len(m.Data) == 0 || d < 0 || d+len(m.Data) > len(buf) || &buf[d] != &m.Data[0] {
+		return nil, false
+	}
+	// The header is built apart first: the room name it copies may lie
+	// where it goes.
+	var scratch [RoomDataHeadroom]byte
+	head := appendRoomDataHead(scratch[:0], m, src)
+	tail := roomDataTail(m.Binary)
+	end := d + len(m.Data)
+	if len(head) > d || end+len(tail) > len(buf) {
+		return nil, false
+	}
+	copy(buf[end:], tail)
+	copy(buf[d-len(head):], head)
+	return buf[d-len(head) : end+len(tail)], true
 }
 
 // BinaryFrame returns a binary frame: the 4-byte big-endian length of the

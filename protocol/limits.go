@@ -74,4 +74,8 @@ const (
 	CloseReplaced      = 4008 // the same token reconnected elsewhere
 	ClosePeerLimit     = 4009 // the key has maxPeers peers
 	CloseSlowConsumer  = 4010 // the client read too slowly; messages were queued past the limit
+	// CloseFenced: the server gave up the peer's ID (a cluster node that
+	// lost its lease), without a word to its contacts or rooms; the client
+	// reconnects with its token, through the dispatcher, as after a drop.
+	CloseFenced = 4011
 )

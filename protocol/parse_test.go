@@ -164,6 +164,58 @@ func TestAppendRoomData(t *testing.T) {
 	}
 }
 
+// TestRoomDataInPlace: the frame made in the read buffer is the one
+// AppendRoomData makes, whatever precedes or follows the data, and a header
+// that cannot fit leaves the buffer alone.
+func TestRoomDataInPlace(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat(`\ud83d\ude00`, MaxRoomNameLength/2) // escaped, as long as a name may be sent
+	src := strings.Repeat("p", MaxPeerIDLength)
+	tests := []struct {
+		name     string
+		frame    []byte
+		binary   bool
+		headroom int
+		ok       bool
+	}{
+		{"text, name first", []byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r","data":{"a":[1,2,"}}"]}}}`), false, RoomDataHeadroom, true},
+		{"text, data first", []byte(`{"payload":{"data":"xyz","roomName":"r"},"type":"ROOM_SEND_DATA"}`), false, RoomDataHeadroom, true},
+		{"text, longest name", []byte(`{"type":"ROOM_SEND_DATA","payload":{"data":1,"roomName":"` + long + `"}}`), false, RoomDataHeadroom, true},
+		{"binary", BinaryFrame([]byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r"}}`), []byte{0, 1, 2, 0xff}), true, RoomDataHeadroom, true},
+		{"binary, longest name", BinaryFrame([]byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"`+long+`"}}`), []byte{9}), true, RoomDataHeadroom, true},
+		{"no headroom", []byte(`{"payload":{"data":"xyz","roomName":"r"},"type":"ROOM_SEND_DATA"}`), false, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			buf := append(make([]byte, tt.headroom), tt.frame...)
+			var m ClientMessage
+			if err := Parse(&m, buf[tt.headroom:], tt.binary); err != nil {
+				t.Fatal(err)
+			}
+			want := AppendRoomData(nil, &m, src)
+			before := string(buf)
+			got, ok := RoomDataInPlace(buf, &m, src)
+			switch {
+			case ok != tt.ok:
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			case !ok && string(buf) != before:
+				t.Fatal("a refusal changed the buffer")
+			case ok && string(got) != string(want):
+				t.Fatalf("in place:\n%q\nAppendRoomData:\n%q", got, want)
+			}
+		})
+	}
+	// Data that is not a part of the buffer.
+	var m ClientMessage
+	if err := Parse(&m, []byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r","data":1}}`), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := RoomDataInPlace(make([]byte, 4096), &m, "a"); ok {
+		t.Fatal("made a frame around data outside the buffer")
+	}
+}
+
 func TestParseBinary(t *testing.T) {
 	t.Parallel()
 	hdr := []byte(`{"type":"ROOM_SEND_DATA","payload":{"roomName":"r"}}`)
@@ -244,6 +296,15 @@ func FuzzParse(f *testing.F) {
 		switch {
 		case m.Type == RoomSendData:
 			out = AppendRoomData(nil, &m, "srv")
+			// The same frame made in place, in a copy with headroom.
+			buf := append(make([]byte, RoomDataHeadroom), frame...)
+			var in ClientMessage
+			if Parse(&in, buf[RoomDataHeadroom:], binary) != nil {
+				t.Fatal("a frame parsed once and not twice")
+			}
+			if got, ok := RoomDataInPlace(buf, &in, "srv"); ok != (len(in.Data) > 0) || ok && string(got) != string(out) {
+				t.Fatalf("RoomDataInPlace = %q, %v; want %q", got, ok, out)
+			}
 			if m.Binary {
 				if out, _, _ = SplitBinaryFrame(out); out == nil {
 					t.Fatal("binary room data lost its header")

@@ -91,7 +91,10 @@ func (p *Peer) run(ctx context.Context) {
 			p.nodes.opened()
 		}
 		var dialErr *dialError
-		if errors.As(err, &dialErr) {
+		// A node that gave the ID up (its cluster lease lapsed) is as
+		// good as one that cannot be dialled: another takes the peer back.
+		moved := errors.As(err, &dialErr) || websocket.CloseStatus(err) == protocol.CloseFenced
+		if moved {
 			p.nodes.dialFailed(node)
 		}
 		fatal := p.sessionEnded(opened, err, &reported)
@@ -101,7 +104,7 @@ func (p *Peer) run(ctx context.Context) {
 			p.mu.Unlock()
 			return
 		}
-		if dialErr != nil && p.nodes.untried() {
+		if moved && p.nodes.untried() {
 			// Another node of the cluster is left to try: its node died,
 			// and the Peer's ID waits for it there only so long.
 			p.opts.Logger.Debug("trying another node", "failed", node.String(), "err", err)
@@ -177,6 +180,10 @@ func closeCodeError(code websocket.StatusCode) (ErrorType, bool) {
 		return protocol.ErrDisconnected, true
 	case websocket.StatusPolicyViolation:
 		return protocol.ErrInvalidMessage, true
+	case protocol.CloseFenced:
+		// The node gave the ID up, to be reclaimed with the token: on
+		// another node, as after a drop.
+		return protocol.ErrSocket, false
 	}
 	return protocol.ErrSocket, false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -27,17 +28,44 @@ type clusterDeployment struct {
 
 // startCluster starts n nodes of sky's server and waits until each answers
 // /healthz and the dispatcher lists all of them, so that every node's lease
-// is in the key-value store before the first peer arrives.
-func startCluster(ctx context.Context, sky *target, n int) (*clusterDeployment, error) {
+// is in the key-value store before the first peer arrives. The whole start
+// is bounded by clusterStartTimeout. A start still under way after
+// clusterSlowStart says on progress which step it is on, with the end of
+// each node's standard error, and so does a start that fails: one in six
+// once never became ready, and nothing said why.
+func startCluster(ctx context.Context, sky *target, n int, progress io.Writer) (*clusterDeployment, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, clusterStartTimeout, fmt.Errorf("the cluster did not start within %v", clusterStartTimeout))
+	defer cancel()
+	began := time.Now()
+	c := &clusterDeployment{}
+	var (
+		mu   sync.Mutex
+		step = "choosing ports"
+	)
+	at := func(s string) {
+		mu.Lock()
+		step = s
+		mu.Unlock()
+	}
+	where := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("%s, %v in", step, time.Since(began).Round(time.Second))
+	}
+	fail := func(err error) (*clusterDeployment, error) {
+		err = fmt.Errorf("starting a cluster of %d nodes, %s: %w; the nodes' standard error:%s", n, where(), err, c.lastLines(clusterLogLines))
+		c.stop()
+		return nil, err
+	}
 	ports, err := freePorts(n)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	routes := make([]string, n)
 	for i, p := range ports {
 		routes[i] = "nats-route://127.0.0.1:" + strconv.Itoa(p)
 	}
-	c := &clusterDeployment{}
+	at("launching the nodes")
 	for i := range n {
 		t := *sky
 		t.name = fmt.Sprintf("%s node %d/%d", sky.name, i+1, n)
@@ -45,19 +73,26 @@ func startCluster(ctx context.Context, sky *target, n int) (*clusterDeployment, 
 			cmd := sky.command(port)
 			// Each node would take TURN's default port, 3478: the
 			// benchmark uses no TURN, so the nodes run without it.
-			cmd.Args = append(cmd.Args, "-turn-addr", "off", "-node", "n"+strconv.Itoa(i+1),
+			// At level info a node logs each failed attempt to join
+			// the cluster, which a slow start shows; nothing per peer.
+			cmd.Args = append(cmd.Args, "-log-level", "info", "-turn-addr", "off", "-node", "n"+strconv.Itoa(i+1),
 				"-nats-embed", "127.0.0.1:"+strconv.Itoa(ports[i]), "-nats-routes", strings.Join(routes, ","))
 			return cmd
 		}
 		p, err := launch(&t)
 		if err != nil {
-			c.stop()
-			return nil, err
+			return fail(err)
 		}
 		c.nodes = append(c.nodes, p)
 	}
+	// c.nodes is complete: the slow-start report may read it.
+	slow := time.AfterFunc(clusterSlowStart, func() {
+		fmt.Fprintf(progress, "\nthe cluster start is slow: %s; the nodes' standard error so far:%s\n", where(), c.lastLines(clusterLogLines))
+	})
+	defer slow.Stop()
 	// The nodes wait for each other: they are all started before any is
 	// waited for.
+	at("waiting for every node's " + sky.readyPath)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, p := range c.nodes {
@@ -65,14 +100,34 @@ func startCluster(ctx context.Context, sky *target, n int) (*clusterDeployment, 
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		c.stop()
-		return nil, err
+		return fail(err)
 	}
+	at("waiting for the dispatcher to list every node")
 	if err := c.waitDispatched(ctx); err != nil {
-		c.stop()
-		return nil, err
+		return fail(err)
 	}
 	return c, nil
+}
+
+// lastLines is the last k lines each node wrote to standard error.
+func (c *clusterDeployment) lastLines(k int) string {
+	var b strings.Builder
+	for _, p := range c.nodes {
+		lines := strings.Split(strings.TrimRight(p.logs(), "\n"), "\n")
+		fmt.Fprintf(&b, "\n--- %s (pid %d, %s):", p.name, p.cmd.Process.Pid, state(p))
+		for _, l := range lines[max(0, len(lines)-k):] {
+			b.WriteString("\n  " + l)
+		}
+	}
+	return b.String()
+}
+
+// state says whether p runs.
+func state(p *process) string {
+	if err := p.alive(); err != nil {
+		return "exited"
+	}
+	return "running"
 }
 
 // waitDispatched polls the first node's dispatcher until it lists every

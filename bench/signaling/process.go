@@ -31,6 +31,13 @@ type process struct {
 const (
 	readyTimeout        = 20 * time.Second
 	clusterReadyTimeout = 90 * time.Second
+	// clusterStartTimeout bounds a cluster's whole start, each node ready
+	// and listed; clusterSlowStart is when a start still under way reports
+	// where it is, and clusterLogLines how much of each node's standard
+	// error it shows.
+	clusterStartTimeout = 2 * time.Minute
+	clusterSlowStart    = 30 * time.Second
+	clusterLogLines     = 12
 )
 
 // startProcess starts t's server on a free loopback port and waits until it
@@ -96,7 +103,7 @@ func (p *process) waitReady(ctx context.Context, path string, within time.Durati
 		case <-p.exited:
 			return p.alive()
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not answer on %s within %v: %w", p.name, p.addr, within, ctx.Err())
+			return fmt.Errorf("%s did not answer on %s: %w", p.name, p.addr, context.Cause(ctx))
 		case <-tick.C:
 		}
 	}

@@ -243,7 +243,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			if o.cluster > 0 {
 				progress(round, n, fmt.Sprintf("skywasm cluster of %d", o.cluster))
-				start := func(ctx context.Context) (deployment, error) { return startCluster(ctx, sky, o.cluster) }
+				start := func(ctx context.Context) (deployment, error) { return startCluster(ctx, sky, o.cluster, stderr) }
 				if err := measureFleet(ctx, o, sky, start, n, i == 0, clustered, stderr); err != nil {
 					fmt.Fprintln(stderr, "failed")
 					return fmt.Errorf("round %d, %d peers, cluster: %w", round+1, n, err)

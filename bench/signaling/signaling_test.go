@@ -3,8 +3,10 @@ package signaling
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,5 +141,37 @@ func TestParseRelayedRefuses(t *testing.T) {
 		if _, _, ok := parseRelayed([]byte(msg)); ok {
 			t.Errorf("parseRelayed(%s) accepted it", msg)
 		}
+	}
+}
+
+// TestClusterStartSaysWhy: a cluster that does not become ready fails
+// within its bound, naming the step and showing each node's last lines of
+// standard error, and leaves no process behind.
+func TestClusterStartSaysWhy(t *testing.T) {
+	sky := &target{
+		name: "stuck",
+		command: func(port int) *exec.Cmd {
+			// Writes a line, then never answers HTTP.
+			return exec.Command("sh", "-c", "echo 'nats: waiting for JetStream leaders' >&2; exec sleep 60")
+		},
+		readyPath: "/healthz",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	c, err := startCluster(ctx, sky, 3, io.Discard)
+	if err == nil {
+		c.stop()
+		t.Fatal("a cluster whose nodes never answer started")
+	}
+	msg := err.Error()
+	t.Log(msg)
+	for _, want := range []string{"waiting for every node's /healthz", "stuck node 3/3", "nats: waiting for JetStream leaders"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the failed start took %v", took)
 	}
 }

@@ -34,7 +34,7 @@ const (
 type nopInbox struct{}
 
 func (nopInbox) Deliver(m *routing.Message) { m.Release() }
-func (nopInbox) Evict()                     {}
+func (nopInbox) Evict(routing.Eviction)     {}
 
 // newAPI serves the API for keyA and keyB, with peers claimed directly on
 // the router: carol, alice and bob under keyA, and alice and dave under keyB.

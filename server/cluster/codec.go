@@ -28,10 +28,10 @@ const (
 	peerPrefix = "skywasm.peer."
 	roomPrefix = "skywasm.room."
 	nodePrefix = "skywasm.node."
-	logPrefix  = "skywasm.log."
+	logPrefix  = "skywasm.roomlog."
 	sfuPrefix  = "skywasm.sfu."      // + node: SFU requests to the node
 	sfuLeave   = "skywasm.sfu.leave" // SFU leaves, to every node
-	logStream  = "SKYWASM_ROOMLOG"
+	logStream  = "SKYWASM_ROOMLOG_"  // and the key's token: one stream a key
 
 	peersBucket = "skywasm_peers"
 	roomsBucket = "skywasm_rooms"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/metrics"
+	"github.com/skywasm/skywasm/server/routing"
 )
 
 // Config sets up a Router.
@@ -39,6 +40,13 @@ type Config struct {
 	// Metrics receives the node's figures; nil counts into collectors
 	// that nobody registers.
 	Metrics *metrics.Cluster
+	// RoomLogBytes and KeyLogBytes bound the room logs in bytes, as
+	// routing.Local's are: a room's log keeps the newest events with at
+	// most RoomLogBytes of text, and an API key's stream of room logs
+	// (events, text and framing) at most KeyLogBytes, its oldest events
+	// dropped first.
+	RoomLogBytes int
+	KeyLogBytes  int64
 	// KVConn, if set, carries the key-value store, the room log and the
 	// lease, apart from the connection given to New, which carries the
 	// deliveries: a 20 MiB broadcast queued on one connection cannot then
@@ -55,6 +63,8 @@ func DefaultConfig() Config {
 		Timeout:       3 * time.Second,
 		Replicas:      1,
 		QueueLength:   8192,
+		RoomLogBytes:  routing.MaxRoomLogBytes,
+		KeyLogBytes:   routing.MaxKeyLogBytes,
 	}
 }
 
@@ -73,6 +83,8 @@ func (c *Config) Validate() error {
 		return errors.New("cluster: Config.Replicas must be 1 to 5")
 	case c.QueueLength < 1:
 		return errors.New("cluster: Config.QueueLength must be positive")
+	case c.RoomLogBytes < protocol.MaxLoggedData || c.KeyLogBytes < int64(c.RoomLogBytes):
+		return errors.New("cluster: Config.RoomLogBytes must hold one logged text, and KeyLogBytes one room's")
 	}
 	return nil
 }

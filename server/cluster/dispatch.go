@@ -60,7 +60,7 @@ func (r *Router) onPeer(m *nats.Msg) {
 		if h != nil {
 			_ = h.sub.Unsubscribe()
 			r.forgetRooms(h)
-			h.inbox.Evict()
+			h.inbox.Evict(routing.Reclaimed)
 		}
 		r.reply(m, "ok", inc)
 		return

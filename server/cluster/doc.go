@@ -17,8 +17,11 @@
 //     refreshing vanishes from it.
 //   - Bucket skywasm_sfu: key <key>.<room> holds the node an sfu room is
 //     pinned to (name, incarnation) and the room's epoch; see SFU.
-//   - Stream SKYWASM_ROOMLOG, subjects skywasm.log.<key>.<room>.<epoch>:
-//     each room's log, at most protocol.MaxRoomLog messages per subject.
+//   - Stream SKYWASM_ROOMLOG_<key>, one per API key, subjects
+//     skywasm.roomlog.<key>.<room>.<epoch>: each room's log, at most
+//     protocol.MaxRoomLog messages per subject and Config.RoomLogBytes of
+//     text (older events are purged as the log is read), and at most
+//     Config.KeyLogBytes per key (the stream's MaxBytes, oldest first).
 //   - Subject skywasm.peer.<key>.<id>: requests delivering to one peer,
 //     answered by the node holding it; no responders means no such peer.
 //   - Subject skywasm.room.<key>.<room>: a room's broadcasts, subscribed by

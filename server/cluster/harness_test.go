@@ -262,7 +262,7 @@ func (in *inbox) Deliver(m *routing.Message) {
 	}
 }
 
-func (in *inbox) Evict() { in.evicted.Add(1) }
+func (in *inbox) Evict(routing.Eviction) { in.evicted.Add(1) }
 
 // wait returns once n messages are in, or fails.
 func (in *inbox) wait(tb testing.TB, n int, d time.Duration) []*routing.Message {

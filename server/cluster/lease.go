@@ -61,7 +61,7 @@ func (r *Router) fence() {
 	}
 	for _, h := range holders {
 		_ = h.sub.Unsubscribe()
-		h.inbox.Evict()
+		h.inbox.Evict(routing.Fenced)
 	}
 }
 

@@ -164,9 +164,7 @@ func (r *Router) LeaveRoom(ctx context.Context, key, name, peer string) (int, er
 			return 0, fmt.Errorf("cluster: leaving room %q: %w", name, err)
 		}
 		if len(v.Members) == 0 {
-			if err := r.logs.Purge(ctx, jetstream.WithPurgeSubject(logSubject(key, name, v.Epoch))); err != nil {
-				r.log.Warn("purging a room log failed", "room", name, "err", err)
-			}
+			r.purgeLog(ctx, key, name, logSubject(key, name, v.Epoch), 0)
 			return 0, nil
 		}
 		r.appendLog(ctx, key, name, v.Epoch, logValue{Type: protocol.RoomUserLeave, Src: peer})
@@ -264,6 +262,9 @@ func (r *Router) appendLog(ctx context.Context, key, name, epoch string, e logVa
 }
 
 func (r *Router) appendLogErr(ctx context.Context, key, name, epoch string, e logValue) error {
+	if _, err := r.logStream(ctx, key); err != nil {
+		return err
+	}
 	e.At = r.now().UnixMilli()
 	if _, err := r.js.Publish(ctx, logSubject(key, name, epoch), mustJSON(e)); err != nil {
 		return fmt.Errorf("cluster: logging to room %q: %w", name, err)
@@ -271,35 +272,176 @@ func (r *Router) appendLogErr(ctx context.Context, key, name, epoch string, e lo
 	return nil
 }
 
+// logStream returns the stream of key's room logs, made on first use. One
+// stream a key lets JetStream bound a key's logs in bytes (MaxBytes, its
+// oldest events dropped first) as well as each room's in events
+// (MaxMsgsPerSubject).
+func (r *Router) logStream(ctx context.Context, key string) (jetstream.Stream, error) {
+	r.mu.Lock()
+	s := r.logs[key]
+	r.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	name := logStream + token(key)
+	sc := jetstream.StreamConfig{
+		Name: name, Subjects: []string{logPrefix + token(key) + ".>"}, Storage: jetstream.MemoryStorage,
+		Replicas: r.cfg.Replicas, MaxMsgsPerSubject: protocol.MaxRoomLog, MaxBytes: r.cfg.KeyLogBytes,
+		Discard: jetstream.DiscardOld,
+	}
+	s, err := r.js.CreateStream(ctx, sc)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		s, err = r.js.Stream(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: stream %s: %w", name, err)
+	}
+	r.mu.Lock()
+	r.logs[key] = s
+	r.mu.Unlock()
+	return s, nil
+}
+
+// purgeLog drops the events of a room's log before stream sequence keep,
+// or all of them with keep 0.
+func (r *Router) purgeLog(ctx context.Context, key, name, subj string, keep uint64) {
+	s, err := r.logStream(ctx, key)
+	if err == nil {
+		opts := []jetstream.StreamPurgeOpt{jetstream.WithPurgeSubject(subj)}
+		if keep > 0 {
+			opts = append(opts, jetstream.WithPurgeSequence(keep))
+		}
+		err = s.Purge(ctx, opts...)
+	}
+	if err != nil {
+		r.log.Warn("purging a room log failed", "room", name, "err", err)
+	}
+}
+
 // RoomLog implements routing.Router.
 func (r *Router) RoomLog(ctx context.Context, key, name string) ([]protocol.LogEntry, error) {
 	ctx, cancel := r.bound(ctx)
 	defer cancel()
-	v, _, err := r.getRoom(ctx, key, name)
-	if v == nil || err != nil {
+	epoch, err := r.roomEpoch(ctx, key, name)
+	if epoch == "" || err != nil {
 		return nil, err
 	}
-	subj := logSubject(key, name, v.Epoch)
-	last, err := r.logs.GetLastMsgForSubject(ctx, subj)
+	log, _, err := r.readLog(ctx, key, name, epoch, 0)
+	return log, err
+}
+
+// RoomLogJSON implements routing.LogEncoder. A room with members on this
+// node keeps its log encoded as of the stream's last sequence for the
+// room, so that an unchanged log costs one look-up, not a read of up to
+// protocol.MaxRoomLog events and their encoding.
+func (r *Router) RoomLogJSON(ctx context.Context, key, name string) ([]byte, error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	epoch, err := r.roomEpoch(ctx, key, name)
+	if err != nil {
+		return nil, err
+	}
+	if epoch == "" {
+		return []byte("[]"), nil
+	}
+	s, err := r.logStream(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	subj := logSubject(key, name, epoch)
+	last, err := s.GetLastMsgForSubject(ctx, subj)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return nil, nil
+		return []byte("[]"), nil
 	case err != nil:
 		return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 	}
-	cons, err := r.logs.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
-	if err != nil {
-		return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+	rs := roomSubject(key, name)
+	r.mu.Lock()
+	if lr := r.local[rs]; lr != nil && lr.epoch == epoch && lr.logJSON != nil && lr.logSeq == last.Sequence {
+		enc := lr.logJSON
+		r.mu.Unlock()
+		return enc, nil
 	}
-	var out []protocol.LogEntry
-	for {
+	r.mu.Unlock()
+	log, seq, err := r.readLog(ctx, key, name, epoch, last.Sequence)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := json.Marshal(log)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: encoding the log of room %q: %w", name, err)
+	}
+	r.mu.Lock()
+	if lr := r.local[rs]; lr != nil && lr.epoch == epoch && seq >= lr.logSeq {
+		lr.logJSON, lr.logSeq = enc, seq
+	}
+	r.mu.Unlock()
+	return enc, nil
+}
+
+// roomEpoch returns the epoch of a room, "" if there is none.
+func (r *Router) roomEpoch(ctx context.Context, key, name string) (string, error) {
+	r.mu.Lock()
+	var epoch string
+	if lr := r.local[roomSubject(key, name)]; lr != nil {
+		epoch = lr.epoch
+	}
+	r.mu.Unlock()
+	if epoch != "" {
+		return epoch, nil
+	}
+	v, _, err := r.getRoom(ctx, key, name)
+	if v == nil || err != nil {
+		return "", err
+	}
+	return v.Epoch, nil
+}
+
+// readLog reads a room's log up to stream sequence last (0: the last there
+// is), and returns it with the sequence of its last event. It keeps the
+// newest events with at most RoomLogBytes of text, and purges the older
+// ones from the stream.
+func (r *Router) readLog(ctx context.Context, key, name, epoch string, last uint64) ([]protocol.LogEntry, uint64, error) {
+	s, err := r.logStream(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	subj := logSubject(key, name, epoch)
+	if last == 0 {
+		m, err := s.GetLastMsgForSubject(ctx, subj)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			return nil, 0, nil
+		case err != nil:
+			return nil, 0, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+		}
+		last = m.Sequence
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+	}
+	var (
+		out  []protocol.LogEntry
+		seqs []uint64
+	)
+	for done := false; !done; {
 		batch, err := cons.FetchNoWait(protocol.MaxRoomLog)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+			return nil, 0, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 		}
-		n, done := 0, false
+		n := 0
 		for m := range batch.Messages() {
 			n++
+			md, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			if md.Sequence.Stream > last {
+				done = true
+				continue
+			}
 			var e logValue
 			if json.Unmarshal(m.Data(), &e) == nil {
 				le := protocol.LogEntry{MessageType: e.Type, Src: e.Src, Timestamp: e.At, Size: e.Size}
@@ -307,23 +449,28 @@ func (r *Router) RoomLog(ctx context.Context, key, name string) ([]protocol.LogE
 					le.Data = json.RawMessage(e.Data)
 				}
 				out = append(out, le)
+				seqs = append(seqs, md.Sequence.Stream)
 			}
-			if md, err := m.Metadata(); err == nil && md.Sequence.Stream >= last.Sequence {
+			if md.Sequence.Stream >= last {
 				done = true
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
+			return nil, 0, fmt.Errorf("cluster: reading the log of room %q: %w", name, err)
 		}
-		if done {
-			break
-		}
-		if n == 0 && !backoff(ctx, 1) {
-			return nil, fmt.Errorf("cluster: reading the log of room %q: %w", name, ctx.Err())
+		if !done && n == 0 && !backoff(ctx, 1) {
+			return nil, 0, fmt.Errorf("cluster: reading the log of room %q: %w", name, ctx.Err())
 		}
 	}
-	if len(out) > protocol.MaxRoomLog {
-		out = out[len(out)-protocol.MaxRoomLog:]
+	// The newest events within the room's bytes of text.
+	from, text := len(out), 0
+	for from > 0 && text+len(out[from-1].Data) <= r.cfg.RoomLogBytes {
+		from--
+		text += len(out[from].Data)
 	}
-	return out, nil
+	from = max(from, len(out)-protocol.MaxRoomLog)
+	if from > 0 {
+		r.purgeLog(ctx, key, name, subj, seqs[from])
+	}
+	return out[from:], last, nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/metrics"
 	"github.com/skywasm/skywasm/server/routing"
 )
@@ -41,7 +40,6 @@ type Router struct {
 	wg   sync.WaitGroup
 
 	peers, rooms, nodes, pins jetstream.KeyValue
-	logs                      jetstream.Stream
 
 	reconnects uint64 // NATS reconnections counted so far; the lease loop's own
 
@@ -49,14 +47,15 @@ type Router struct {
 	nodeSub *nats.Subscription // evictions, on the node's own subject
 
 	mu      sync.Mutex
-	inc     string                // this incarnation of the node
-	nodeRev uint64                // the revision of this node's lease
-	leaseOK time.Time             // when the lease was last refreshed
-	holders map[string]*holder    // by peer subject
-	counts  map[string]*counter   // peer counts being written, by key
-	local   map[string]*localRoom // rooms with members joined here, by room subject
-	remote  map[peerKey]*remote   // remote peers the local ones talked to
-	live    map[string]NodeInfo   // live nodes by incarnation
+	inc     string                      // this incarnation of the node
+	nodeRev uint64                      // the revision of this node's lease
+	leaseOK time.Time                   // when the lease was last refreshed
+	holders map[string]*holder          // by peer subject
+	counts  map[string]*counter         // peer counts being written, by key
+	local   map[string]*localRoom       // rooms with members joined here, by room subject
+	logs    map[string]jetstream.Stream // room-log streams by key, made on first use
+	remote  map[peerKey]*remote         // remote peers the local ones talked to
+	live    map[string]NodeInfo         // live nodes by incarnation
 	closed  bool
 	sfu     *SFU // the pinned SFU, if the node has one
 }
@@ -78,6 +77,10 @@ type localRoom struct {
 	key, name, epoch string
 	sub              *nats.Subscription
 	members          map[string]struct{}
+	// logJSON is the room's log encoded for ROOM_LOGS, as of the log's
+	// stream sequence logSeq (see RoomLogJSON).
+	logJSON []byte
+	logSeq  uint64
 }
 
 // remote is a peer on another node that local peers talked to: when its
@@ -124,6 +127,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		holders: make(map[string]*holder),
 		counts:  make(map[string]*counter),
 		local:   make(map[string]*localRoom),
+		logs:    make(map[string]jetstream.Stream),
 		remote:  make(map[peerKey]*remote),
 		live:    make(map[string]NodeInfo),
 	}
@@ -154,28 +158,22 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Router, error) {
 		}
 		return timedKV{b, m.KV}, nil
 	}
-	if r.peers, err = kv(peersBucket, 0); err != nil {
+	// The buckets at once: each costs JetStream consensus rounds (create,
+	// update, a leader election), which on a loaded machine took over 5 s
+	// a bucket one after another.
+	buckets := []struct {
+		name string
+		ttl  time.Duration
+		kv   *jetstream.KeyValue
+	}{{peersBucket, 0, &r.peers}, {roomsBucket, 0, &r.rooms}, {nodesBucket, cfg.Lease, &r.nodes}, {pinsBucket, 0, &r.pins}}
+	errs := make([]error, len(buckets))
+	var wg sync.WaitGroup
+	for i, b := range buckets {
+		wg.Go(func() { *b.kv, errs[i] = kv(b.name, b.ttl) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
-	}
-	if r.rooms, err = kv(roomsBucket, 0); err != nil {
-		return nil, err
-	}
-	if r.nodes, err = kv(nodesBucket, cfg.Lease); err != nil {
-		return nil, err
-	}
-	if r.pins, err = kv(pinsBucket, 0); err != nil {
-		return nil, err
-	}
-	sc := jetstream.StreamConfig{
-		Name: logStream, Subjects: []string{logPrefix + ">"}, Storage: jetstream.MemoryStorage,
-		Replicas: cfg.Replicas, MaxMsgsPerSubject: protocol.MaxRoomLog, Discard: jetstream.DiscardOld,
-	}
-	r.logs, err = js.CreateStream(ctx, sc)
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		r.logs, err = js.Stream(ctx, logStream)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cluster: stream %s: %w", logStream, err)
 	}
 	nodeSub, err := nc.ChanSubscribe(nodeSubject(cfg.Node), r.ch)
 	if err != nil {
@@ -320,7 +318,7 @@ func (r *Router) Claim(ctx context.Context, c routing.Claim, inbox routing.Inbox
 		h.inbox = inbox
 		r.mu.Unlock()
 		if prev != inbox {
-			prev.Evict()
+			prev.Evict(routing.Reclaimed)
 		}
 		return nil
 	}
@@ -417,7 +415,7 @@ func (r *Router) hold(ctx context.Context, c routing.Claim, inbox routing.Inbox,
 		r.mu.Unlock()
 		_ = sub.Unsubscribe()
 		if old != inbox {
-			old.Evict()
+			old.Evict(routing.Reclaimed)
 		}
 		return nil
 	}

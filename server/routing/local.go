@@ -70,7 +70,7 @@ func (l *Local) Claim(_ context.Context, c Claim, inbox Inbox) error {
 	}
 	l.mu.Unlock()
 	if taken && prev.inbox != inbox {
-		prev.inbox.Evict()
+		prev.inbox.Evict(Reclaimed)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func (in *inbox) Deliver(m *Message) {
 	in.mu.Unlock()
 }
 
-func (in *inbox) Evict() { in.evicted.Add(1) }
+func (in *inbox) Evict(Eviction) { in.evicted.Add(1) }
 
 // releaseAll releases every kept message and returns how many there were.
 func (in *inbox) releaseAll() int {

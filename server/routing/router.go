@@ -56,11 +56,24 @@ type Inbox interface {
 	// message is written or dropped. It must not block, nor call back into
 	// the Router.
 	Deliver(msg *Message)
-	// Evict tells the holder that a connection with the same token has
-	// claimed its ID: it must close its socket without leaving its rooms
-	// or announcing a departure, since the peer lives on.
-	Evict()
+	// Evict tells the holder that it no longer holds its ID, and why: it
+	// must close its socket without leaving its rooms or announcing a
+	// departure, since the peer lives on.
+	Evict(why Eviction)
 }
+
+// Eviction says why an Inbox was evicted.
+type Eviction int
+
+const (
+	// Reclaimed: a connection with the same token claimed the ID; the
+	// peer lives on in it.
+	Reclaimed Eviction = iota
+	// Fenced: the Router gave the ID up (a cluster node whose lease
+	// lapsed, which the other nodes may have buried); the peer should
+	// reconnect with its token, elsewhere if need be.
+	Fenced
+)
 
 // Claim asks for a peer ID.
 type Claim struct {

@@ -211,7 +211,7 @@ func (c *client) Deliver(msg *routing.Message) {
 }
 
 // Evict implements routing.Inbox.
-func (c *client) Evict() {}
+func (c *client) Evict(routing.Eviction) {}
 
 // offer sends SFU_GET_OFFER.
 func (c *client) offer() {

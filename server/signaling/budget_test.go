@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/config"
+	"github.com/skywasm/skywasm/server/routing"
 	"github.com/skywasm/skywasm/server/signaling"
 )
 
@@ -27,19 +29,23 @@ func bigRoomData(room string, n int) []byte {
 func TestLargeFrameBudget(t *testing.T) {
 	t.Parallel()
 	const (
-		budget = protocol.MaxFrameSize + 8<<20
+		budget = signaling.FrameBufferSize + 8<<20
 		size   = 2 << 20
 	)
 	tests := []struct {
 		name string
 		// held is what other sockets' frames hold of the budget.
 		held int64
+		// routed: the message comes through the Router as a cluster node
+		// would hand it over, not read from a socket of this server.
+		routed bool
 		// senderError and recipientError say who gets the ERROR.
 		senderError, recipientError bool
 	}{
-		{"within the budget the message goes through", 0, false, false},
-		{"a sender over the budget gets an ERROR", budget - protocol.MaxFrameSize + 1, true, false},
-		{"a recipient over the budget gets an ERROR", budget - protocol.MaxFrameSize - size/2, false, true},
+		{name: "within the budget the message goes through"},
+		{name: "a sender over the budget gets an ERROR", held: budget - signaling.FrameBufferSize + 1, senderError: true},
+		{name: "a message not read here is counted while queued", routed: true},
+		{name: "a message not read here, over the budget, is dropped for its recipient", held: budget - size/2, routed: true, recipientError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +60,15 @@ func TestLargeFrameBudget(t *testing.T) {
 			joinRoom(b, "r", protocol.Mesh)
 			a.expect(protocol.RoomUserJoin, nil)
 			release := e.srv.HoldLargeBudget(tt.held)
-			a.sendHeavy(websocket.MessageBinary, bigRoomData("r", size))
+			if tt.routed {
+				msg := routing.NewMessage(true)
+				msg.Data = append(msg.Data, bigRoomData("r", size)...)
+				if err := e.router.Send(context.Background(), keyA, "b", msg); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				a.sendHeavy(websocket.MessageBinary, bigRoomData("r", size))
+			}
 			switch {
 			case tt.senderError:
 				awaitMessage(a, heavyWait) // a 2 MiB read is slow under -race
@@ -72,9 +86,124 @@ func TestLargeFrameBudget(t *testing.T) {
 			}
 			release()
 			eventually(t, "budget given back", func() bool { return e.srv.LargeInFlight() == 0 })
+			e.srv.TrimLargeBuffers()
+			if n := e.srv.LargeFree(); n != 0 {
+				t.Fatalf("%d bytes of free frame buffers after a trim", n)
+			}
 			// Both sockets still work.
 			a.send(protocol.SendOffer, offer("b", "mc_1"))
 			b.expect(protocol.Offer, nil)
+		})
+	}
+}
+
+// readFrames reads n binary messages or ERRORs from conn, and says how
+// many of each.
+func readFrames(t *testing.T, conn *websocket.Conn, n int) (data, errs int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), heavyWait)
+	defer cancel()
+	for data+errs < n {
+		typ, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages and %d ERRORs: %v", data, errs, err)
+		}
+		var env protocol.Envelope
+		switch {
+		case typ == websocket.MessageBinary:
+			data++
+		case json.Unmarshal(b, &env) == nil && env.Type == protocol.Error:
+			errs++
+		}
+	}
+	return data, errs
+}
+
+// TestLargeFrameBudgetReturns: a large room message is one frame buffer of
+// the budget, however many members it goes to, from its read to its last
+// write, and the buffer comes back on every path a message can take.
+func TestLargeFrameBudgetReturns(t *testing.T) {
+	t.Parallel()
+	const size = 8 << 20
+	frame := bigRoomData("r", size)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, e *env, a *client, members []*websocket.Conn)
+	}{
+		{"shared by every member, delivered", func(t *testing.T, e *env, a *client, members []*websocket.Conn) {
+			a.sendHeavy(websocket.MessageBinary, frame)
+			// The members do not read yet: the message waits in
+			// their queues (and sockets), one buffer for all three.
+			time.Sleep(200 * time.Millisecond)
+			if n := e.srv.LargeInFlight(); n != signaling.FrameBufferSize {
+				t.Fatalf("%d bytes of the budget held for one message to %d members, want one frame buffer (%d)", n, len(members), signaling.FrameBufferSize)
+			}
+			for _, m := range members {
+				if data, _ := readFrames(t, m, 1); data != 1 {
+					t.Fatal("no data")
+				}
+			}
+		}},
+		{"dropped for a member whose queue is full", func(t *testing.T, e *env, a *client, members []*websocket.Conn) {
+			for range 4 {
+				a.sendHeavy(websocket.MessageBinary, frame)
+			}
+			for _, m := range members {
+				if data, errs := readFrames(t, m, 4); errs == 0 {
+					t.Fatalf("%d messages and no ERROR: the queue held 4 × 8 MiB", data)
+				}
+			}
+		}},
+		{"the members' sockets closed with messages queued", func(t *testing.T, e *env, a *client, members []*websocket.Conn) {
+			for range 2 {
+				a.sendHeavy(websocket.MessageBinary, frame)
+			}
+			within(t, heavyWait, "both messages read", func() bool { return e.srv.LargeInFlight() == 2*signaling.FrameBufferSize })
+			for _, m := range members {
+				m.CloseNow()
+			}
+		}},
+		{"kept for members within their reclaim window", func(t *testing.T, e *env, a *client, members []*websocket.Conn) {
+			for _, m := range members {
+				m.CloseNow()
+			}
+			time.Sleep(100 * time.Millisecond) // the server sees them go
+			a.sendHeavy(websocket.MessageBinary, frame)
+			// ReclaimWindow (1 s) ends them, and their backlogs.
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *signaling.Config) {
+				c.QueueBytes = protocol.MaxFrameSize + 1<<20
+				c.RoomDataInterval = 0
+				c.WriteTimeout = heavyWait
+			})
+			a := e.dial(dialOpts{peerID: "a"})
+			joinRoom(a, "r", protocol.Mesh)
+			members := make([]*websocket.Conn, 3)
+			for i := range members {
+				id := fmt.Sprintf("m%d", i)
+				members[i] = e.dialConn(dialOpts{peerID: id, token: "tok" + id})
+				read(t, members[i], protocol.Open, nil)
+				write(t, members[i], protocol.RoomJoin, protocol.RoomPayload{RoomName: "r", RoomType: protocol.Mesh})
+				read(t, members[i], protocol.RoomUserJoin, nil)
+				a.expect(protocol.RoomUserJoin, nil)
+				for _, m := range members[:i] {
+					read(t, m, protocol.RoomUserJoin, nil)
+				}
+			}
+			tt.run(t, e, a, members)
+			within(t, heavyWait, "budget given back", func() bool { return e.srv.LargeInFlight() == 0 })
+			for len(a.in) > 0 { // room events, but no ERROR for the sender
+				if f := a.next(); strings.Contains(string(f.data), `"ERROR"`) {
+					t.Fatalf("a: %s", f.data)
+				}
+			}
+			for _, m := range members {
+				m.CloseNow()
+			}
 		})
 	}
 }
@@ -154,6 +283,7 @@ func TestSimultaneousBigSenders(t *testing.T) {
 	if n := testutil.ToFloat64(e.metrics.Closed.WithLabelValues("slow-consumer")); n != 0 {
 		t.Fatalf("%v sockets closed as slow consumers", n)
 	}
+	within(t, heavyWait, "budget given back", func() bool { return e.srv.LargeInFlight() == 0 })
 }
 
 // TestRoomLogsRateLimit: ROOM_GET_LOGS has its own, much lower, rate: a

@@ -52,12 +52,14 @@ type Config struct {
 	// socket; a client that reads slower is closed with CloseSlowConsumer.
 	QueueLength int
 	QueueBytes  int
-	// LargeFrameBudget bounds, across the server, the bytes of frames over
-	// LargeFrame (1 MiB) being read or waiting to be written: a sender
-	// over it gets ERROR signaling-limited and its message is dropped; a
-	// recipient over it, or over QueueBytes, loses that message with an
-	// ERROR and keeps its socket. It bounds the server's memory for room
-	// data whatever the number of senders.
+	// LargeFrameBudget bounds, across the server, the memory of frames
+	// over LargeFrame (1 MiB), from their read to their last write: each
+	// takes a buffer of the largest frame's size, which the room message
+	// made from it shares with every recipient. A sender over it gets
+	// ERROR signaling-limited and its message is dropped; a recipient over
+	// QueueBytes, or of a message from another node over the budget,
+	// loses that message with an ERROR and keeps its socket. It bounds the
+	// server's memory for room data whatever the number of senders.
 	LargeFrameBudget int64
 	// BacklogLength bounds what is kept for a peer within its reclaim window.
 	BacklogLength int

@@ -3,12 +3,25 @@ package signaling
 // HoldLargeBudget takes n bytes of the large-frame budget, as frames of
 // other sockets would, until release is called.
 func (s *Server) HoldLargeBudget(n int64) (release func()) {
-	s.large.used.Add(n)
-	return func() { s.large.used.Add(-n) }
+	if !s.large.acquire(n) {
+		panic("HoldLargeBudget: more than the budget")
+	}
+	return func() { s.large.release(n) }
 }
 
-// LargeInFlight is the large-frame budget in use.
-func (s *Server) LargeInFlight() int64 { return s.large.used.Load() }
+// LargeInFlight is the large-frame budget in use: frames being read,
+// messages queued or kept; not free frame buffers.
+func (s *Server) LargeInFlight() int64 { return s.large.held.Load() }
+
+// LargeFree is the memory of free frame buffers.
+func (s *Server) LargeFree() int64 { return s.large.used.Load() - s.large.held.Load() }
+
+// TrimLargeBuffers frees the free frame buffers now, as trimAfter does.
+func (s *Server) TrimLargeBuffers() { s.large.trimFree() }
+
+// FrameBufferSize is the size of a frame buffer, what a large frame read
+// takes of the budget.
+const FrameBufferSize = frameBufferSize
 
 // RaceEnabled says whether the tests run under -race.
 const RaceEnabled = raceEnabled

@@ -202,11 +202,30 @@ func (s *session) roomData(ctx context.Context, m *protocol.ClientMessage, now t
 	if err := r.LogRoomData(ctx, p.key, name, p.id, m.Data, m.Binary); !s.ok(err, m) {
 		return
 	}
-	msg := routing.NewMessage(m.Binary)
-	msg.Data = protocol.AppendRoomData(msg.Data, m, p.id)
+	msg := s.roomDataMessage(m)
+	msg.Retain() // m may lie in msg's buffer: kept until the ERROR below is sent
 	if s.ok(r.Broadcast(ctx, p.key, name, p.id, msg), m) {
 		s.srv.cfg.Metrics.Relayed[protocol.RoomData].Inc()
 	}
+	msg.Release()
+}
+
+// roomDataMessage makes the ROOM_DATA for m. A large frame becomes it in
+// place: the message takes the frame buffer and its share of the budget, so
+// that every recipient shares the one copy that was read.
+func (s *session) roomDataMessage(m *protocol.ClientMessage) *routing.Message {
+	msg := routing.NewMessage(m.Binary)
+	if s.big != nil {
+		end := protocol.RoomDataHeadroom + len(s.frame)
+		if out, ok := protocol.RoomDataInPlace(s.big[:end], m, s.p.id); ok {
+			msg.Lend(&s.srv.large, s.big, 0)
+			msg.Data = out
+			s.big, s.frame = nil, nil
+			return msg
+		}
+	}
+	msg.Data = protocol.AppendRoomData(msg.Data, m, s.p.id)
+	return msg
 }
 
 func (s *session) updateCredential(m *protocol.ClientMessage) {

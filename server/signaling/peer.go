@@ -87,35 +87,32 @@ func (p *peer) Deliver(msg *routing.Message) {
 		p.sess.enqueue(msg)
 	case p.srv.cfg.BacklogLength == 0:
 		msg.Release()
-	case len(msg.Data) > LargeFrame && !p.srv.large.acquire(int64(len(msg.Data))):
+	case len(msg.Data) > LargeFrame && !p.srv.large.count(msg):
 		msg.Release() // a large frame is kept only within the server's budget
 	default:
 		if len(p.backlog) == p.srv.cfg.BacklogLength {
-			p.unkeep(p.backlog[0])
+			p.backlog[0].Release()
 			p.backlog = append(p.backlog[:0], p.backlog[1:]...)
 		}
 		p.backlog = append(p.backlog, msg)
 	}
 }
 
-// unkeep releases a message of the backlog.
-func (p *peer) unkeep(m *routing.Message) {
-	if len(m.Data) > LargeFrame {
-		p.srv.large.release(int64(len(m.Data)))
-	}
-	m.Release()
-}
-
-// Evict implements routing.Inbox: the ID went to another socket.
-func (p *peer) Evict() {
+// Evict implements routing.Inbox: the ID went to another socket, or the
+// Router gave it up. Either way the peer lives on elsewhere: only this
+// server's state goes.
+func (p *peer) Evict(why routing.Eviction) {
 	p.mu.Lock()
 	sess := p.sess
 	p.mu.Unlock()
-	if sess != nil {
+	switch {
+	case sess == nil:
+		p.end(endQuiet)
+	case why == routing.Fenced:
+		sess.close(protocol.CloseFenced, "this node gave up the peer ID: reconnect with the token", endQuiet, nil)
+	default:
 		sess.close(protocol.CloseReplaced, "peer ID reclaimed by a newer connection", endQuiet, nil)
-		return
 	}
-	p.end(endQuiet)
 }
 
 // contact returns id as a string remembered for LEAVE, allocating only the
@@ -151,9 +148,6 @@ func (p *peer) attach(sess *session) bool {
 	p.sess = sess
 	p.stopLocked(reclaimTimer)
 	for _, m := range p.backlog {
-		if len(m.Data) > LargeFrame {
-			p.srv.large.release(int64(len(m.Data))) // enqueue takes it again
-		}
 		sess.enqueue(m)
 	}
 	clear(p.backlog)
@@ -218,7 +212,7 @@ func (p *peer) end(mode endMode) {
 		p.stopLocked(i)
 	}
 	for _, m := range p.backlog {
-		p.unkeep(m)
+		m.Release()
 	}
 	p.backlog = nil
 	rooms, contacts := p.rooms, p.contacts
@@ -338,6 +332,8 @@ func closeCodeFor(code websocket.StatusCode) string {
 		return "idle"
 	case protocol.CloseReplaced:
 		return "replaced"
+	case protocol.CloseFenced:
+		return "fenced"
 	case protocol.CloseSlowConsumer:
 		return "slow-consumer"
 	}

@@ -313,5 +313,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, p := range detached {
 		p.end(endShutdown)
 	}
+	s.large.stop()
 	return nil
 }

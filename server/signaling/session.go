@@ -60,7 +60,10 @@ type session struct {
 	logs        bucket // paces ROOM_GET_LOGS
 	limited     int
 	buf         *bytes.Buffer    // borrowed from readBuffers while a frame is read and handled
-	head        io.LimitedReader // the first LargeFrame bytes of a message
+	head        io.LimitedReader // the first maxPooledBuffer bytes of a message
+	mid         *[]byte          // borrowed from midBuffers for a frame over maxPooledBuffer
+	big         []byte           // a frame buffer lent by the budget for a large frame, until a message takes it
+	frame       []byte           // the frame read: in buf, mid or big
 }
 
 // closeMarker, queued by close, tells write to send the close frame. It is
@@ -72,10 +75,13 @@ var closeMarker = new(routing.Message)
 const maxPooledBuffer = 64 << 10
 
 // readBuffers and clientMessages lend a reader what it needs for one frame:
-// an idle socket holds neither.
+// an idle socket holds neither. midBuffers hold the start of a frame over
+// maxPooledBuffer, up to LargeFrame, so that the head of a large frame is
+// no garbage.
 var (
 	readBuffers    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	clientMessages = sync.Pool{New: func() any { return new(protocol.ClientMessage) }}
+	midBuffers     = sync.Pool{New: func() any { b := make([]byte, LargeFrame); return &b }}
 )
 
 // newSession returns a session; init completes it once its socket and peer
@@ -141,16 +147,14 @@ func (s *session) readLoop(ctx context.Context) endMode {
 	rctx := context.WithoutCancel(ctx)
 	for {
 		typ, r, err := s.conn.Reader(rctx)
-		var charged int64
 		dropped := false
 		if err == nil {
 			// A buffer only once a frame has come.
 			s.buf = readBuffers.Get().(*bytes.Buffer)
-			charged, dropped, err = s.read(r)
+			dropped, err = s.read(r)
 		}
 		if err != nil {
-			s.srv.large.release(charged)
-			tooBig := s.buf != nil && s.buf.Len() >= protocol.MaxFrameSize
+			tooBig := len(s.frame) >= protocol.MaxFrameSize
 			s.putBuffer()
 			if s.closed.Load() {
 				return s.mode
@@ -175,38 +179,83 @@ func (s *session) readLoop(ctx context.Context) endMode {
 		if dropped {
 			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "the server is busy with large messages; a message over %d bytes was dropped, send it again later", LargeFrame), nil)
 		} else {
-			s.handle(ctx, s.buf.Bytes(), typ == websocket.MessageBinary, now)
+			s.handle(ctx, s.frame, typ == websocket.MessageBinary, now)
 		}
 		s.putBuffer()
-		s.srv.large.release(charged)
 	}
 }
 
-// read reads one message into buf. Past LargeFrame it takes the rest of the
-// largest frame from the server's budget, and returns how much, for the
-// caller to give back once the message is handled; with no budget left it
-// discards the rest and reports the message dropped.
-func (s *session) read(r io.Reader) (charged int64, dropped bool, err error) {
+// read reads one message into frame: into buf up to maxPooledBuffer
+// bytes, a mid buffer up to LargeFrame, and past that a frame buffer lent
+// by the server's budget, kept until the message is handled (or passed on
+// in a routing.Message, see roomDataMessage). With no frame buffer to be
+// had it discards the rest and reports the message dropped.
+func (s *session) read(r io.Reader) (dropped bool, err error) {
 	s.buf.Reset()
-	s.head = io.LimitedReader{R: r, N: LargeFrame}
-	if _, err = s.buf.ReadFrom(&s.head); err != nil || s.head.N > 0 {
-		return 0, false, err
+	s.head = io.LimitedReader{R: r, N: maxPooledBuffer}
+	_, err = s.buf.ReadFrom(&s.head)
+	s.frame = s.buf.Bytes()
+	if err != nil || s.head.N > 0 {
+		return false, err
 	}
-	// A frame of LargeFrame bytes or more. The buffer is grown once to
-	// the largest frame, so that it is exactly what was charged.
-	charged = int64(protocol.MaxFrameSize)
-	if !s.srv.large.acquire(charged) {
+	s.mid = midBuffers.Get().(*[]byte)
+	n := copy(*s.mid, s.frame)
+	m, full, err := fill(r, (*s.mid)[n:])
+	s.frame = (*s.mid)[:n+m]
+	if err != nil || !full {
+		return false, err
+	}
+	// LargeFrame bytes or more.
+	big, ok := s.srv.large.get()
+	if !ok {
+		s.frame = nil
 		_, err = io.Copy(io.Discard, r)
-		return 0, true, err
+		return true, err
 	}
-	s.buf.Grow(protocol.MaxFrameSize - s.buf.Len())
-	_, err = s.buf.ReadFrom(r)
-	return charged, false, err
+	s.big = big
+	h := protocol.RoomDataHeadroom
+	n = copy(big[h:], s.frame)
+	s.putMid()
+	m, full, err = fill(r, big[h+n:])
+	s.frame = big[h : h+n+m]
+	if err == nil && full {
+		// As large as a frame may be: anything more is over the read
+		// limit, for the reader to refuse.
+		var more [1]byte
+		if _, err = io.ReadFull(r, more[:]); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			// The reader closes with 1009 once past its limit.
+			if _, err = io.Copy(io.Discard, r); err == nil {
+				err = errors.New("signaling: a frame over the read limit")
+			}
+		}
+	}
+	return false, err
 }
 
-// putBuffer gives the read buffer back, unless it grew past
-// maxPooledBuffer.
+// fill reads r into b until b is full or the message ends; full says
+// which.
+func fill(r io.Reader, b []byte) (n int, full bool, err error) {
+	n, err = io.ReadFull(r, b)
+	switch err {
+	case nil:
+		return n, true, nil
+	case io.EOF, io.ErrUnexpectedEOF:
+		return n, false, nil
+	}
+	return n, false, err
+}
+
+// putBuffer gives back the buffers of the frame read, unless it grew past
+// maxPooledBuffer, and the frame buffer unless a message has taken it.
 func (s *session) putBuffer() {
+	s.frame = nil
+	s.putMid()
+	if s.big != nil {
+		s.srv.large.put(s.big)
+		s.big = nil
+	}
 	if s.buf == nil {
 		return
 	}
@@ -215,6 +264,13 @@ func (s *session) putBuffer() {
 		readBuffers.Put(s.buf)
 	}
 	s.buf = nil
+}
+
+func (s *session) putMid() {
+	if s.mid != nil {
+		midBuffers.Put(s.mid)
+		s.mid = nil
+	}
 }
 
 // write writes one message; out calls it, one message at a time, in order,
@@ -341,7 +397,7 @@ func (s *session) seen(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
 func (s *session) enqueue(m *routing.Message) {
 	n := int64(len(m.Data))
 	large := n > LargeFrame
-	if large && !s.srv.large.acquire(n) {
+	if large && !s.srv.large.count(m) {
 		s.dropLarge(m, "the server is busy with large messages")
 		return
 	}
@@ -361,12 +417,8 @@ func (s *session) enqueue(m *routing.Message) {
 }
 
 // unqueued accounts for n bytes that left the queue, or never entered it.
-func (s *session) unqueued(n int64) {
-	s.queued.Add(-n)
-	if n > LargeFrame {
-		s.srv.large.release(n)
-	}
-}
+// (A large message's share of the budget goes back with its last Release.)
+func (s *session) unqueued(n int64) { s.queued.Add(-n) }
 
 // dropLarge releases a large message this client will not get, and tells it.
 // It runs under the peer's lock, so it enqueues the ERROR itself.
