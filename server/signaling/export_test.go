@@ -12,3 +12,17 @@ func (s *Server) LargeInFlight() int64 { return s.large.used.Load() }
 
 // RaceEnabled says whether the tests run under -race.
 const RaceEnabled = raceEnabled
+
+// Parked is the number of open sockets parked with the poller: no
+// goroutine reads them.
+func (s *Server) Parked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sess := range s.sessions {
+		if sess.state.Load() == stateParked {
+			n++
+		}
+	}
+	return n
+}
