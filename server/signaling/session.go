@@ -43,10 +43,10 @@ type session struct {
 	noPark   bool         // parking failed: the reader blocks as on TLS
 	inReader atomic.Bool  // the reader is in conn.Reader, between messages
 	// pmu orders allowPark before close: see allowPark.
-	pmu sync.Mutex
-	wakeFn   func()       // s.wake, bound once
-	resumeFn func()       // s.resume, bound once
-	release  func()       // ServeHTTP's caller's, called by finish
+	pmu      sync.Mutex
+	wakeFn   func() // s.wake, bound once
+	resumeFn func() // s.resume, bound once
+	release  func() // ServeHTTP's caller's, called by finish
 
 	out    *queue.Queue[*routing.Message] // drained by write; bounded by enqueue
 	queued atomic.Int64                   // bytes in out
