@@ -130,6 +130,13 @@ func (p *Poller) serve(raw syscall.RawConn, instance uint64) {
 				return false
 			}
 			p.dispatch(instance, events[:n])
+			if n < len(events) {
+				// All there was. An event since then has woken the
+				// runtime's poller (the instance wakes its pollers on
+				// every event it queues), so waiting loses none, and
+				// saves asking again for nothing.
+				return false
+			}
 		}
 	}
 	// Read returns only once the instance is closed.

@@ -26,3 +26,14 @@ func (s *Server) Parked() int {
 	}
 	return n
 }
+
+// States is the reader states of the open sockets (debugging).
+func (s *Server) States() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int32
+	for sess := range s.sessions {
+		out = append(out, sess.state.Load())
+	}
+	return out
+}

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,9 +65,15 @@ func serverReaders() int {
 // TestIdleSocketsHoldNoGoroutine: 500 peers connected and silent hold no
 // goroutine of the server's each (issue 17: a reader blocked in a read
 // keeps a stack of 4 KiB or more).
+//
+// SKYWASM_IDLE_PEERS sets another number of peers, to measure: each takes
+// two descriptors of the process.
 func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 	skipWithoutPoller(t)
-	const peers = 500
+	peers := 500
+	if n, err := strconv.Atoi(os.Getenv("SKYWASM_IDLE_PEERS")); err == nil && n > 1 {
+		peers = n
+	}
 	e := newEnv(t, manyPeers(peers))
 	before := runtime.NumGoroutine()
 	conns := make([]*websocket.Conn, peers)
@@ -74,6 +82,7 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 		read(t, conns[i], protocol.Open, nil)
 	}
 	within(t, heavyWait, "all parked", func() bool { return e.srv.Parked() == peers })
+	t.Logf("%d idle peers: %d goroutines in a reader, the process's goroutines %d → %d", peers, serverReaders(), before, runtime.NumGoroutine())
 	if n := serverReaders(); n > peers/10 {
 		t.Fatalf("%d goroutines in a socket's reader with %d idle peers, want far fewer", n, peers)
 	}
@@ -214,6 +223,9 @@ func TestShutdownParked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
+		buf := make([]byte, 8<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Logf("DEBUG parked %d states %v\n%s", e.srv.Parked(), e.srv.States(), buf)
 		t.Fatalf("Shutdown: %v", err)
 	}
 	for _, c := range clients {

@@ -42,7 +42,7 @@ type session struct {
 	watch    *poller.Conn // registered at the first park; closed by finish
 	noPark   bool         // parking failed: the reader blocks as on TLS
 	inReader atomic.Bool  // the reader is in conn.Reader, between messages
-	// pmu orders allowPark before close: see allowPark.
+	// pmu orders mayPark before close: see mayPark.
 	pmu      sync.Mutex
 	wakeFn   func() // s.wake, bound once
 	resumeFn func() // s.resume, bound once
@@ -272,13 +272,17 @@ func (s *session) readLoop(ctx context.Context) (mode endMode, parked bool) {
 		rctx = context.WithoutCancel(ctx)
 	}
 	for {
+		if s.mayPark(false) {
+			// Nothing has come: park without asking coder/websocket,
+			// whose error for it would cost five allocations.
+			return 0, true
+		}
 		s.inReader.Store(true)
-		s.allowPark()
 		typ, r, err := s.conn.Reader(rctx)
 		s.inReader.Store(false)
 		s.sock.parkable.Store(false)
 		if errors.Is(err, errParked) {
-			return 0, true
+			return 0, true // after a ping or pong: see pong
 		}
 		var charged int64
 		dropped := false
@@ -321,30 +325,35 @@ func (s *session) readLoop(ctx context.Context) (mode endMode, parked bool) {
 	}
 }
 
-// allowPark lets the socket's next read return errParked if nothing has
-// come: the reader is between messages (inReader, checked by the caller
-// for the control frames' callbacks) and nothing is buffered, neither in
-// coder/websocket's bufio.Reader nor in the socket, so that no byte of a
-// frame has been read.
+// mayPark reports whether the reader may park: it is between messages
+// and nothing has come, neither in coder/websocket's bufio.Reader nor in
+// the socket, which it asks without waiting. In the library's control
+// frame callbacks (inLibrary), the library is about to read the next
+// frame header itself: mayPark then lets the socket's next read return
+// errParked instead, if it would wait, and reports false.
 //
-// It runs on the reader, but the bufio.Reader has one more reader:
-// coder/websocket's Close, which reads for the close handshake after
-// write has sent the close frame. close holds pmu as it sets closed, and
-// clears parkable, before it queues that frame: so allowPark looks at the
-// buffers before the handshake reads them, or not at all, and the
+// It runs on the reader, but the bufio.Reader and the socket have one more
+// reader: coder/websocket's Close, which reads for the close handshake
+// after write has sent the close frame. close holds pmu as it sets closed,
+// and clears parkable, before it queues that frame: so mayPark looks at
+// the buffers before the handshake reads them, or not at all, and the
 // handshake never reads errParked.
-func (s *session) allowPark() {
+func (s *session) mayPark(inLibrary bool) bool {
 	if !poller.Supported || s.sock == nil || s.sock.raw == nil {
-		return
+		return false
 	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	if s.closed.Load() || s.noPark {
-		return
+	if s.closed.Load() || s.noPark || s.sock.br.Buffered() > 0 {
+		return false
 	}
-	if s.sock.br.Buffered() == 0 && s.sock.pend == nil && s.sock.err == nil {
-		s.sock.parkable.Store(true)
+	if inLibrary {
+		if s.sock.pend == nil && s.sock.err == nil {
+			s.sock.parkable.Store(true)
+		}
+		return false
 	}
+	return s.sock.idle()
 }
 
 // read reads one message into buf. Past LargeFrame it takes the rest of the
@@ -555,7 +564,7 @@ func (s *session) close(code websocket.StatusCode, reason string, mode endMode, 
 		s.pmu.Lock()
 		s.closed.Store(true)
 		if s.sock != nil {
-			s.sock.parkable.Store(false) // see allowPark
+			s.sock.parkable.Store(false) // see mayPark
 		}
 		s.pmu.Unlock()
 		s.out.Push(closeMarker)
@@ -580,7 +589,7 @@ func (s *session) closeWithError(code websocket.StatusCode, perr *protocol.Proto
 func (s *session) pong(context.Context, []byte) {
 	s.seen(s.srv.cfg.Now())
 	if s.inReader.Load() {
-		s.allowPark()
+		s.mayPark(true)
 	}
 }
 
@@ -588,7 +597,7 @@ func (s *session) pong(context.Context, []byte) {
 // reader may park again after it, as after a pong.
 func (s *session) pinged(context.Context, []byte) bool {
 	if s.inReader.Load() {
-		s.allowPark()
+		s.mayPark(true)
 	}
 	return true
 }

@@ -91,8 +91,8 @@ type socket struct {
 	// so that it is never returned past the first byte of a frame.
 	parkable atomic.Bool
 	// peeking makes recvOnce return at once with nothing to read, setting
-	// idle.
-	peeking, idle bool
+	// empty.
+	peeking, empty bool
 
 	// onClose wakes the parked session: closing the descriptor takes it
 	// out of the poller without an event.
@@ -122,16 +122,8 @@ func newSocket(conn net.Conn) *socket {
 // socket waiting for its next frame holds none; a parkable socket does not
 // wait but returns errParked.
 func (s *socket) Read(p []byte) (int, error) {
-	if s.parkable.Swap(false) && s.pend == nil && s.err == nil && s.raw != nil {
-		s.peeking = true
-		if err := s.raw.Read(s.recv); err != nil {
-			s.err = err
-		}
-		s.peeking = false
-		if s.idle {
-			s.idle = false
-			return 0, errParked
-		}
+	if s.parkable.Swap(false) && s.idle() {
+		return 0, errParked
 	}
 	if len(p) < readBufSize {
 		s.wait()
@@ -151,6 +143,23 @@ func (s *socket) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return s.Conn.Read(p)
+}
+
+// idle reports whether nothing has come: it reads what has, if anything,
+// into a borrowed buffer for Read, without waiting. False if the socket
+// has bytes or an error waiting, or cannot tell (no descriptor).
+func (s *socket) idle() bool {
+	if s.pend != nil || s.err != nil || s.raw == nil {
+		return false
+	}
+	s.peeking = true
+	if err := s.raw.Read(s.recv); err != nil {
+		s.err = err
+	}
+	s.peeking = false
+	empty := s.empty
+	s.empty = false
+	return empty
 }
 
 // wait waits until the connection is readable, then reads what it holds
@@ -178,7 +187,7 @@ func (s *socket) recvOnce(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			socketReadBuffers.Put(b)
-			s.idle = s.peeking
+			s.empty = s.peeking
 			return s.peeking
 		case err != nil || n == 0:
 			socketReadBuffers.Put(b)
