@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // A signaling socket spends most of its life idle, and net/http hands a
@@ -90,6 +92,10 @@ type socket struct {
 	// errParked rather than wait if nothing has come. Any Read clears it,
 	// so that it is never returned past the first byte of a frame.
 	parkable atomic.Bool
+	// linger, set with parkable, is how long a busy socket's Read waits
+	// for the next frame before it returns errParked (see
+	// session.mayPark).
+	linger time.Duration
 	// peeking makes recvOnce return at once with nothing to read, setting
 	// empty.
 	peeking, empty bool
@@ -122,8 +128,14 @@ func newSocket(conn net.Conn) *socket {
 // socket waiting for its next frame holds none; a parkable socket does not
 // wait but returns errParked.
 func (s *socket) Read(p []byte) (int, error) {
-	if s.parkable.Swap(false) && s.idle() {
-		return 0, errParked
+	if s.parkable.Swap(false) && s.pend == nil && s.err == nil && s.raw != nil {
+		if s.linger == 0 {
+			if s.idle() {
+				return 0, errParked
+			}
+		} else if s.lingerWait() {
+			return 0, errParked
+		}
 	}
 	if len(p) < readBufSize {
 		s.wait()
@@ -160,6 +172,23 @@ func (s *socket) idle() bool {
 	empty := s.empty
 	s.empty = false
 	return empty
+}
+
+// lingerWait waits up to linger for the connection to be readable, and
+// reports whether nothing came. What came, or an error, waits for Read.
+func (s *socket) lingerWait() bool {
+	if err := s.Conn.SetReadDeadline(time.Now().Add(s.linger)); err != nil {
+		return false // closed: Read says so
+	}
+	s.wait()
+	// No error of this one can be news: a closed connection's error is
+	// the next read's.
+	_ = s.Conn.SetReadDeadline(time.Time{})
+	if errors.Is(s.err, os.ErrDeadlineExceeded) {
+		s.err = nil
+		return true
+	}
+	return false
 }
 
 // wait waits until the connection is readable, then reads what it holds
