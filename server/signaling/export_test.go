@@ -27,7 +27,7 @@ func (s *Server) Parked() int {
 	return n
 }
 
-// States is the reader states of the open sockets (debugging).
+// States is the reader states of the open sockets, for a failure to tell.
 func (s *Server) States() []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -225,8 +225,7 @@ func TestShutdownParked(t *testing.T) {
 	if err := e.srv.Shutdown(ctx); err != nil {
 		buf := make([]byte, 8<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		t.Logf("DEBUG parked %d states %v\n%s", e.srv.Parked(), e.srv.States(), buf)
-		t.Fatalf("Shutdown: %v", err)
+		t.Fatalf("Shutdown: %v; %d parked, readers' states %v; goroutines:\n%s", err, e.srv.Parked(), e.srv.States(), buf)
 	}
 	for _, c := range clients {
 		c.expectClose(websocket.StatusGoingAway)
@@ -341,6 +340,14 @@ func TestFrameInPieces(t *testing.T) {
 	b := e.dial(dialOpts{peerID: "b"})
 	a := e.dialRawSocket(t, "a")
 	pause := func() { time.Sleep(30 * time.Millisecond) }
+	// Until both sockets have parked (see linger).
+	parkPause := func() {
+		t.Helper()
+		if !poller.Supported {
+			return
+		}
+		eventually(t, "both parked", func() bool { return e.srv.Parked() == 2 })
+	}
 	msg := func(i int) []byte {
 		m, err := protocol.Marshal(protocol.SendOffer, offer("b", fmt.Sprintf("mc_%d", i)))
 		if err != nil {
@@ -397,11 +404,25 @@ func TestFrameInPieces(t *testing.T) {
 	send(f5[3:])
 	expect(4, 6)
 
+	// A parked socket woken by the first byte of a header, the rest
+	// after a pause, and woken by a header and part of its payload.
+	f6, f7 := msg(6), msg(7)
+	parkPause()
+	send(f6[:1])
+	pause()
+	send(f6[1:])
+	expect(6, 7)
+	parkPause()
+	send(f7[:10])
+	pause()
+	send(f7[10:])
+	expect(7, 8)
+
 	// And whole frames after all of it.
-	for i := 6; i < 10; i++ {
+	for i := 8; i < 12; i++ {
 		send(msg(i))
 	}
-	expect(6, 10)
+	expect(8, 12)
 }
 
 // TestParkWakeRace: many senders keep sockets waking and parking while the
