@@ -462,32 +462,28 @@ func TestParkWakeRace(t *testing.T) {
 	wg.Wait()
 }
 
-// TestNoWakeLost: 50 sockets answer the server's pings every 20 ms for 3
-// s, each pong waking a parked socket that parks again at once. A wake
-// lost would leave a pong unread and the socket idle-closed after a
-// second.
+// TestNoWakeLost: 50 sockets answer the server's pings every 50 ms for 3
+// s, each pong waking a parked socket that parks again at once (3,000
+// wakes). A wake lost would leave a pong unread and the socket idle-closed
+// after two seconds.
 func TestNoWakeLost(t *testing.T) {
 	skipWithoutPoller(t)
 	t.Parallel()
 	const peers = 50
 	e := newEnv(t, func(c *signaling.Config) {
 		manyPeers(peers)(c)
-		c.PingInterval = 20 * time.Millisecond
-		c.IdleTimeout = time.Second
+		c.PingInterval = 50 * time.Millisecond
+		c.IdleTimeout = 2 * time.Second
 	})
 	clients := make([]*client, peers)
 	for i := range clients {
 		clients[i] = e.dial(dialOpts{peerID: fmt.Sprintf("p%d", i)})
 	}
 	time.Sleep(3 * time.Second)
+	// Only the idle close tells of a lost wake: a ping's write is bounded
+	// by the ping interval, and coder/websocket drops a socket whose write
+	// outlives its context, as a descheduled writer's may under -race.
 	if got := testutil.ToFloat64(e.metrics.Closed.WithLabelValues("idle")); got != 0 {
 		t.Fatalf("%v sockets idle-closed while answering pings", got)
-	}
-	for _, c := range clients {
-		select {
-		case <-c.done:
-			t.Fatalf("%s ended: %v", c.id, c.err)
-		default:
-		}
 	}
 }
