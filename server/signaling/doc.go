@@ -6,8 +6,9 @@
 // Three objects share the work. A Server accepts sockets. A peer is one
 // claimed ID on this server; it outlives its socket for a reclaim window so
 // that a reconnecting client gets its ID, rooms and queued messages back. A
-// session is one socket: a reader, its one goroutine, started by ServeHTTP
-// once the socket is set up; a queue of what it is sent, drained by a
+// session is one socket: a reader, a goroutine only while frames come (an
+// idle socket parks with the server's internal/poller and holds none, on
+// Linux and without TLS); a queue of what it is sent, drained by a
 // goroutine only while it has work; and its pings, idle checks and write
 // deadlines on the server's timer wheel.
 //

@@ -25,3 +25,28 @@ const FrameBufferSize = frameBufferSize
 
 // RaceEnabled says whether the tests run under -race.
 const RaceEnabled = raceEnabled
+
+// Parked is the number of open sockets parked with the poller: no
+// goroutine reads them.
+func (s *Server) Parked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sess := range s.sessions {
+		if sess.state.Load() == stateParked {
+			n++
+		}
+	}
+	return n
+}
+
+// States is the reader states of the open sockets, for a failure to tell.
+func (s *Server) States() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int32
+	for sess := range s.sessions {
+		out = append(out, sess.state.Load())
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/poller"
 	"github.com/skywasm/skywasm/internal/wheel"
 	"github.com/skywasm/skywasm/protocol"
 	"github.com/skywasm/skywasm/server/config"
@@ -27,6 +28,8 @@ type Server struct {
 	log   *slog.Logger
 	wheel *wheel.Wheel // every socket's pings, idle checks and write deadlines
 	large budget       // large frames in flight
+	// poller wakes parked sockets (see session.park).
+	poller *poller.Poller
 
 	mu       sync.Mutex
 	peers    map[peerKey]*peer     // this server's peers, for reclaim
@@ -49,6 +52,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		wheel:    wheel.New(cfg.tick(), wheelSlots(cfg)),
+		poller:   poller.New(),
 		peers:    make(map[peerKey]*peer),
 		sessions: make(map[*session]struct{}),
 	}
@@ -99,9 +103,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The app's domains are checked below, where the refusal can be sent
 	// as an ERROR; Accept's own check would only answer 403.
 	sess := newSession(s)
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallBuffers{w, sess}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		OnPongReceived:     sess.pong,
+		OnPingReceived:     sess.pinged,
 	})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -133,14 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	release = nil
 }
 
-// serve runs sess on its own goroutine, then calls release if set.
+// serve runs sess on its own goroutine; release, if set, is called once
+// the socket has ended (session.finish), on whichever goroutine ends it.
 func (sess *session) serve(ctx context.Context, release func()) {
-	s := sess.srv
-	defer s.wg.Done()
-	if release != nil {
-		defer release()
-	}
-	defer s.untrack(sess)
+	sess.release = release
 	sess.run(ctx)
 }
 

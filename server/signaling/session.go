@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/skywasm/skywasm/internal/poller"
 	"github.com/skywasm/skywasm/internal/queue"
 	"github.com/skywasm/skywasm/internal/wheel"
 	"github.com/skywasm/skywasm/protocol"
@@ -19,16 +20,33 @@ import (
 
 // session is one signaling socket of a peer.
 //
-// It holds one goroutine while it is open, its reader; what it is sent
-// waits in out, which a goroutine of its own drains only while it has
-// work, and its pings, idle checks and write deadlines run on the server's
-// timer wheel. Buffers are borrowed from pools for the time a message is in
-// hand (see socket.go and readBuffers), so that an idle socket holds little
-// more than its structs.
+// Its reader is a goroutine only while frames come: at a frame boundary
+// with nothing received, the goroutine parks the socket (see park) with
+// the server's poller and ends, and the poller starts one again when the
+// socket is readable. What it is sent waits in out, which a goroutine of
+// its own drains only while it has work, and its pings, idle checks and
+// write deadlines run on the server's timer wheel. Buffers are borrowed
+// from pools for the time a message is in hand (see socket.go and
+// readBuffers), so that an idle socket holds little more than its structs.
 type session struct {
 	srv  *Server
 	p    *peer
 	conn *websocket.Conn
+	sock *socket // nil until accepted, and in benchmarks without a socket
+
+	// The reader's life, as the state machine below. Only the goroutine
+	// that owns the reader (running, parking or woken) reads frames, parks,
+	// or ends the session, so that frames are handled in order and the end
+	// (finish) runs once.
+	state    atomic.Int32
+	watch    *poller.Conn // registered at the first park; closed by finish
+	noPark   bool         // parking failed: the reader blocks as on TLS
+	inReader atomic.Bool  // the reader is in conn.Reader, between messages
+	// pmu orders mayPark before close: see mayPark.
+	pmu      sync.Mutex
+	wakeFn   func() // s.wake, bound once
+	resumeFn func() // s.resume, bound once
+	release  func() // ServeHTTP's caller's, called by finish
 
 	out    *queue.Queue[*routing.Message] // drained by write; bounded by enqueue
 	queued atomic.Int64                   // bytes in out
@@ -89,6 +107,7 @@ var (
 // pong callback has a session to tell.
 func newSession(srv *Server) *session {
 	s := &session{srv: srv}
+	s.wakeFn, s.resumeFn = s.wake, s.resume
 	s.seen(srv.cfg.Now())
 	return s
 }
@@ -109,7 +128,29 @@ func (s *session) init(p *peer, conn *websocket.Conn) {
 	s.nextPing = now.UnixNano() + int64(s.srv.cfg.PingInterval)
 }
 
-// run serves the socket until it ends, then tells the peer how it ended.
+// The reader's states. The goroutine that owns the reader moves it
+// between running, parking and back, or to parked and ends; a waker (the
+// poller, or the socket closing) moves parked to running and starts a
+// goroutine, or parking to woken, which the owner sees as it finishes
+// arming and reads on. Nothing else moves it, so that there is one reader
+// at most, and a wake is never lost: the owner arms the poller only once it
+// has said parking, and ends only if no wake came meanwhile.
+//
+//	running --(nothing received at a frame boundary)--> parking
+//	parking --(armed, no wake meanwhile)--> parked: no goroutine
+//	parking --(a wake meanwhile)--> woken --(the owner)--> running
+//	parked --(readable, or the socket closed)--> running: a new goroutine
+//	running --(the socket ended)--> ended: finish ran
+const (
+	stateRunning int32 = iota
+	stateParking
+	stateWoken
+	stateParked
+	stateEnded
+)
+
+// run serves the socket: it attaches the peer and reads until the socket
+// parks or ends.
 func (s *session) run(ctx context.Context) {
 	// OPEN goes first, before anything kept for a reclaimed peer.
 	if open := s.p.composed(protocol.Open, protocol.OpenPayload{PeerID: s.p.id, TURNCredential: s.p.turnCredential()}); open != nil {
@@ -118,35 +159,140 @@ func (s *session) run(ctx context.Context) {
 	if !s.p.attach(s) {
 		s.out.Close()
 		s.conn.Close(websocket.StatusGoingAway, "peer ended")
+		s.state.Store(stateEnded)
+		s.served()
 		return
 	}
 	s.out.Release()
 	s.tmu.Lock()
 	s.timer = s.srv.wheel.AfterFunc(min(s.srv.cfg.PingInterval, s.srv.cfg.IdleTimeout, s.srv.cfg.WriteTimeout/2), s.check)
 	s.tmu.Unlock()
+	s.loop(ctx)
+}
 
-	mode := s.readLoop(ctx)
+// resume is the goroutine a wake starts. Its context, like run's, is one
+// that nothing cancels: whatever ends the session closes the socket.
+func (s *session) resume() { s.loop(context.Background()) }
+
+// loop reads until the socket parks or ends; at the end, it finishes.
+func (s *session) loop(ctx context.Context) {
+	for {
+		mode, parked := s.readLoop(ctx)
+		if !parked {
+			s.finish(mode)
+			return
+		}
+		if s.park() {
+			return
+		}
+	}
+}
+
+// park gives the reader up to the server's poller, and reports whether it
+// did; if not (woken while arming, or the poller refused), the caller reads
+// on.
+func (s *session) park() bool {
+	if s.closed.Load() {
+		return false // the reader waits for the close handshake's end
+	}
+	if s.watch == nil {
+		w, err := s.srv.poller.Register(s.sock.raw, s.wakeFn)
+		if err != nil {
+			s.srv.log.Debug("signaling socket cannot park", "peer", s.p.id, "err", err)
+			s.noPark = true
+			return false
+		}
+		s.watch = w
+	}
+	s.state.Store(stateParking)
+	if err := s.watch.Arm(); err != nil {
+		// The socket was closed: the next read says so.
+		s.noPark = true
+		s.state.Store(stateRunning)
+		return false
+	}
+	if s.state.CompareAndSwap(stateParking, stateParked) {
+		return true
+	}
+	s.state.Store(stateRunning) // woken while arming
+	return false
+}
+
+// wake is called by the poller when a parked socket is readable, and by
+// the socket as it closes. It never blocks.
+func (s *session) wake() {
+	for {
+		switch s.state.Load() {
+		case stateParked:
+			if s.state.CompareAndSwap(stateParked, stateRunning) {
+				go s.resumeFn()
+				return
+			}
+		case stateParking:
+			if s.state.CompareAndSwap(stateParking, stateWoken) {
+				return
+			}
+		default:
+			// Running: the reader reads before it parks again. Woken: it
+			// knows. Ended: nothing to wake.
+			return
+		}
+	}
+}
+
+// finish ends a session whose socket has ended, once, on the goroutine
+// that owns the reader, and tells the peer how it ended.
+func (s *session) finish(mode endMode) {
+	s.state.Store(stateEnded)
 	s.tmu.Lock()
 	s.ended = true
 	s.timer.Stop()
 	s.tmu.Unlock()
 	s.conn.CloseNow() // ends a ping waiting for its pong, and a write
+	if s.watch != nil {
+		s.watch.Close()
+	}
 	s.pings.Wait()
 	s.out.Close() // what is left goes to dropped
 	<-s.out.Done()
 	s.p.detached(s, mode)
+	s.served()
+}
+
+// served ends what ServeHTTP began for the socket.
+func (s *session) served() {
+	s.srv.untrack(s)
+	if s.release != nil {
+		s.release()
+	}
+	s.srv.wg.Done()
 }
 
 // readLoop reads and handles frames until the socket ends, and says what
-// that means for the peer.
+// that means for the peer, or until it has nothing to read at a frame
+// boundary and may park (parked).
 //
 // It reads with a context that is never cancelled: coder/websocket would
 // otherwise register a context.AfterFunc for every message. Whatever ends
 // the session closes the socket instead, which ends the read.
-func (s *session) readLoop(ctx context.Context) endMode {
-	rctx := context.WithoutCancel(ctx)
+func (s *session) readLoop(ctx context.Context) (mode endMode, parked bool) {
+	rctx := ctx
+	if ctx.Done() != nil {
+		rctx = context.WithoutCancel(ctx)
+	}
 	for {
+		if s.mayPark(false) {
+			// Nothing has come: park without asking coder/websocket,
+			// whose error for it would cost five allocations.
+			return 0, true
+		}
+		s.inReader.Store(true)
 		typ, r, err := s.conn.Reader(rctx)
+		s.inReader.Store(false)
+		s.sock.parkable.Store(false)
+		if errors.Is(err, errParked) {
+			return 0, true // after a ping or pong: see pong
+		}
 		dropped := false
 		if err == nil {
 			// A buffer only once a frame has come.
@@ -157,11 +303,11 @@ func (s *session) readLoop(ctx context.Context) endMode {
 			tooBig := len(s.frame) >= protocol.MaxFrameSize
 			s.putBuffer()
 			if s.closed.Load() {
-				return s.mode
+				return s.mode, false
 			}
 			switch websocket.CloseStatus(err) {
 			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-				return endGone
+				return endGone, false
 			}
 			if tooBig {
 				// coder/websocket stops a message exactly at the read
@@ -172,7 +318,7 @@ func (s *session) readLoop(ctx context.Context) endMode {
 			if !errors.Is(err, context.Canceled) {
 				s.srv.log.Debug("signaling socket ended", "peer", s.p.id, "err", err)
 			}
-			return endDetach
+			return endDetach, false
 		}
 		now := s.srv.cfg.Now()
 		s.seen(now)
@@ -183,6 +329,50 @@ func (s *session) readLoop(ctx context.Context) endMode {
 		}
 		s.putBuffer()
 	}
+}
+
+// linger is how long a socket that had a frame or pong within it waits
+// for the next frame with its goroutine before it parks. Parking and
+// waking again cost more CPU than relaying a small message (an epoll_ctl
+// and an epoll_wait, a goroutine and the growth of its stack: 38 → 55 µs of
+// server CPU an offer at 80 offers a second a peer), and a socket in a
+// call's negotiation has its next frame within milliseconds; an idle one
+// parks 100 ms after its last.
+const linger = 100 * time.Millisecond
+
+// mayPark reports whether the reader may park now: it is between messages
+// and nothing has come, neither in coder/websocket's bufio.Reader nor in
+// the socket, which it asks without waiting. A socket that has been busy
+// within linger does not park at once: mayPark lets its next read wait up
+// to linger and then return errParked, and reports false. So it does in
+// the library's control frame callbacks (inLibrary), where the library is
+// about to read the next frame header itself, without the wait.
+//
+// It runs on the reader, but the bufio.Reader and the socket have one more
+// reader: coder/websocket's Close, which reads for the close handshake
+// after write has sent the close frame. close holds pmu as it sets closed,
+// and clears parkable, before it queues that frame: so mayPark looks at
+// the buffers before the handshake reads them, or not at all, and the
+// handshake never reads errParked.
+func (s *session) mayPark(inLibrary bool) bool {
+	if !poller.Supported || s.sock == nil || s.sock.raw == nil {
+		return false
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.closed.Load() || s.noPark || s.sock.br.Buffered() > 0 || s.sock.pend != nil || s.sock.err != nil {
+		return false
+	}
+	busy := s.srv.cfg.Now().UnixNano()-s.lastSeen.Load() < int64(linger)
+	if inLibrary || busy {
+		s.sock.linger = 0
+		if !inLibrary {
+			s.sock.linger = linger
+		}
+		s.sock.parkable.Store(true)
+		return false
+	}
+	return s.sock.idle()
 }
 
 // read reads one message into frame: into buf up to maxPooledBuffer
@@ -439,7 +629,12 @@ func (s *session) close(code websocket.StatusCode, reason string, mode endMode, 
 	s.closeOnce.Do(func() {
 		first = true
 		s.code, s.reason, s.mode, s.last = code, reason, mode, last
+		s.pmu.Lock()
 		s.closed.Store(true)
+		if s.sock != nil {
+			s.sock.parkable.Store(false) // see mayPark
+		}
+		s.pmu.Unlock()
 		s.out.Push(closeMarker)
 	})
 	if !first && last != nil {
@@ -457,5 +652,20 @@ func (s *session) closeWithError(code websocket.StatusCode, perr *protocol.Proto
 	s.close(code, string(perr.Type), mode, s.p.composed(protocol.Error, protocol.ErrorPayload{Type: perr.Type, Message: perr.Message}))
 }
 
-// pong is the socket's OnPongReceived.
-func (s *session) pong(context.Context, []byte) { s.seen(s.srv.cfg.Now()) }
+// pong is the socket's OnPongReceived. Between messages, the reader may
+// park again after it, rather than wait for the next frame.
+func (s *session) pong(context.Context, []byte) {
+	s.seen(s.srv.cfg.Now())
+	if s.inReader.Load() {
+		s.mayPark(true)
+	}
+}
+
+// pinged is the socket's OnPingReceived: coder/websocket answers; the
+// reader may park again after it, as after a pong.
+func (s *session) pinged(context.Context, []byte) bool {
+	if s.inReader.Load() {
+		s.mayPark(true)
+	}
+	return true
+}

@@ -7,8 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // A signaling socket spends most of its life idle, and net/http hands a
@@ -32,8 +35,12 @@ const readBufSize = 8 << 10
 var socketReadBuffers = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
 // smallBuffers is an http.ResponseWriter whose Hijack returns the socket
-// below with small buffers. It unwraps like any wrapper of net/http's.
-type smallBuffers struct{ http.ResponseWriter }
+// below with small buffers, and gives it to sess. It unwraps like any
+// wrapper of net/http's.
+type smallBuffers struct {
+	http.ResponseWriter
+	sess *session
+}
 
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -44,6 +51,8 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	s := newSocket(conn)
+	s.onClose = w.sess.wakeFn
+	w.sess.sock = s
 	if n := brw.Reader.Buffered(); n > 0 {
 		// A client that wrote past its request before the upgrade was
 		// answered: those bytes come first.
@@ -54,8 +63,14 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		s.pend = socketReadBuffers.Get().(*[readBufSize]byte)
 		s.end, _ = brw.Reader.Read(s.pend[:n])
 	}
-	return s, bufio.NewReadWriter(bufio.NewReaderSize(s, smallBufSize), bufio.NewWriterSize(s, smallBufSize)), nil
+	s.br = bufio.NewReaderSize(s, smallBufSize)
+	return s, bufio.NewReadWriter(s.br, bufio.NewWriterSize(s, smallBufSize)), nil
 }
+
+// errParked is what a parkable socket's Read returns when nothing has come:
+// coder/websocket returns it from Reader, having read no byte of a frame,
+// and its session gives the socket to the server's poller (see park).
+var errParked = errors.New("signaling: socket parked")
 
 // socket is the hijacked connection as coder/websocket sees it. Reads and
 // writes each come from one goroutine at a time (coder/websocket's reader,
@@ -70,6 +85,24 @@ type socket struct {
 	off, end int
 	err      error                 // what the connection said after pend
 	recv     func(fd uintptr) bool // s.recvOnce, bound once
+	br       *bufio.Reader         // coder/websocket's, over this socket
+
+	// parkable is set by the session at a frame boundary with nothing
+	// buffered (see session.readLoop): the next Read, and only it, returns
+	// errParked rather than wait if nothing has come. Any Read clears it,
+	// so that it is never returned past the first byte of a frame.
+	parkable atomic.Bool
+	// linger, set with parkable, is how long a busy socket's Read waits
+	// for the next frame before it returns errParked (see
+	// session.mayPark).
+	linger time.Duration
+	// peeking makes recvOnce return at once with nothing to read, setting
+	// empty.
+	peeking, empty bool
+
+	// onClose wakes the parked session: closing the descriptor takes it
+	// out of the poller without an event.
+	onClose func()
 
 	// Write state: the first bytes of a frame, held until the rest comes.
 	hold  [smallBufSize]byte
@@ -92,8 +125,18 @@ func newSocket(conn net.Conn) *socket {
 
 // Read implements io.Reader. A small read (the bufio.Reader's) waits for
 // the connection to be readable before it borrows a buffer, so that a
-// socket waiting for its next frame holds none.
+// socket waiting for its next frame holds none; a parkable socket does not
+// wait but returns errParked.
 func (s *socket) Read(p []byte) (int, error) {
+	if s.parkable.Swap(false) && s.pend == nil && s.err == nil && s.raw != nil {
+		if s.linger == 0 {
+			if s.idle() {
+				return 0, errParked
+			}
+		} else if s.lingerWait() {
+			return 0, errParked
+		}
+	}
 	if len(p) < readBufSize {
 		s.wait()
 	}
@@ -112,6 +155,40 @@ func (s *socket) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return s.Conn.Read(p)
+}
+
+// idle reports whether nothing has come: it reads what has, if anything,
+// into a borrowed buffer for Read, without waiting. False if the socket
+// has bytes or an error waiting, or cannot tell (no descriptor).
+func (s *socket) idle() bool {
+	if s.pend != nil || s.err != nil || s.raw == nil {
+		return false
+	}
+	s.peeking = true
+	if err := s.raw.Read(s.recv); err != nil {
+		s.err = err
+	}
+	s.peeking = false
+	empty := s.empty
+	s.empty = false
+	return empty
+}
+
+// lingerWait waits up to linger for the connection to be readable, and
+// reports whether nothing came. What came, or an error, waits for Read.
+func (s *socket) lingerWait() bool {
+	if err := s.Conn.SetReadDeadline(time.Now().Add(s.linger)); err != nil {
+		return false // closed: Read says so
+	}
+	s.wait()
+	// No error of this one can be news: a closed connection's error is
+	// the next read's.
+	_ = s.Conn.SetReadDeadline(time.Time{})
+	if errors.Is(s.err, os.ErrDeadlineExceeded) {
+		s.err = nil
+		return true
+	}
+	return false
 }
 
 // wait waits until the connection is readable, then reads what it holds
@@ -139,7 +216,8 @@ func (s *socket) recvOnce(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			socketReadBuffers.Put(b)
-			return false
+			s.empty = s.peeking
+			return s.peeking
 		case err != nil || n == 0:
 			socketReadBuffers.Put(b)
 			s.err = err
@@ -151,6 +229,15 @@ func (s *socket) recvOnce(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// Close implements net.Conn, and wakes a parked session to see the end.
+func (s *socket) Close() error {
+	err := s.Conn.Close()
+	if s.onClose != nil {
+		s.onClose()
+	}
+	return err
 }
 
 // Write implements io.Writer. The bufio.Writer above passes a frame as its
