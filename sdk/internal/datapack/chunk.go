@@ -170,14 +170,22 @@ func chunkFields(head []byte) (fields [3]uint32, from int, err error) {
 	return fields, len(head) - len(p), nil
 }
 
-// PeekChunk reads the message id and chunk index of a chunk frame from its
-// first bytes, at least MaxChunkHeader of them or the whole frame; ok is
-// false when they are not those of a chunk frame. It checks nothing else:
-// Reassembler.Place does.
-func PeekChunk(head []byte) (id, index uint32, ok bool) {
+// ChunkHeader is what the header of a chunk frame says: the message's id,
+// the chunk's index, the message's chunks, and where the chunk's data
+// starts in the frame.
+type ChunkHeader struct {
+	ID, Index, Count uint32
+	From             int
+}
+
+// PeekChunk reads the header of a chunk frame from its first bytes, at
+// least MaxChunkHeader of them or the whole frame; ok is false when they are
+// not those of a chunk frame. It checks nothing else: Reassembler.Place
+// does.
+func PeekChunk(head []byte) (h ChunkHeader, ok bool) {
 	if !IsChunk(head) {
-		return 0, 0, false
+		return h, false
 	}
-	fields, _, err := chunkFields(head)
-	return fields[0], fields[1], err == nil
+	fields, from, err := chunkFields(head)
+	return ChunkHeader{ID: fields[0], Index: fields[1], Count: fields[2], From: from}, err == nil
 }

@@ -56,8 +56,8 @@ func TestPlaceShuffled(t *testing.T) {
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
 	p := newPlacer(Reassembler{})
 	for i, f := range fs {
-		if !p.r.Holds(7) && i > 0 {
-			t.Fatalf("frame %d: message 7 not held", i)
+		if held := p.r.Holds(7); held != p.r.InProgress(7) || held != (i > 0) {
+			t.Fatalf("frame %d: message 7 held %v, in progress %v", i, held, p.r.InProgress(7))
 		}
 		got, done, err := p.place(f)
 		checkInvariants(t, &p.r)
@@ -126,12 +126,13 @@ func TestPeekChunk(t *testing.T) {
 	t.Parallel()
 	fs := frames(NewSplitter(300, randomBytes(3*ChunkSize, 2)))
 	for i, f := range fs {
-		id, index, ok := PeekChunk(f[:MaxChunkHeader])
-		if !ok || id != 300 || index != uint32(i) {
-			t.Fatalf("frame %d: PeekChunk = %d, %d, %v", i, id, index, ok)
+		h, ok := PeekChunk(f[:MaxChunkHeader])
+		want := ChunkHeader{ID: 300, Index: uint32(i), Count: uint32(len(fs)), From: 6 + 2 + 1 + 1}
+		if !ok || h != want {
+			t.Fatalf("frame %d: PeekChunk = %+v, %v; want %+v", i, h, ok, want)
 		}
 	}
-	if _, _, ok := PeekChunk([]byte{0x91, 0x01}); ok {
+	if _, ok := PeekChunk([]byte{0x91, 0x01}); ok {
 		t.Fatal("PeekChunk took a whole value for a chunk")
 	}
 }

@@ -206,6 +206,10 @@ func (r *Reassembler) Holds(id uint32) bool {
 	return p != nil && p.placed
 }
 
+// InProgress reports whether message id is in progress, through Add or
+// Place: a chunk of it then goes where its others went.
+func (r *Reassembler) InProgress(id uint32) bool { return r.find(id) != nil }
+
 func (r *Reassembler) frameSizeOrDefault() int {
 	if r.frameSize == 0 {
 		return ChunkSize
