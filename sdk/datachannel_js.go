@@ -140,7 +140,7 @@ func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) {
 			if _, err := safejs.CopyBytesToGo(head, u8); err != nil {
 				return err
 			}
-			if datapack.IsChunk(head) && d.receiveChunk(u8, head, n) {
+			if datapack.IsChunk(head) && d.receiveChunk(data, head, n) {
 				return nil
 			}
 		}

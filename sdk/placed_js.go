@@ -32,11 +32,21 @@ const headRead = datapack.MaxChunkHeader + 256
 // values come into Go, whose buffer grows with the chunks that arrived.
 const maxPlacedValue = 1 << 20
 
+// jsUint8Array is the page's Uint8Array, looked up once.
+var jsUint8Array = func() safejs.Value {
+	v, _ := safejs.Global().Get("Uint8Array")
+	return v
+}()
+
 // placedValue is a bin or File in progress in the page's memory.
 type placedValue struct {
 	head datapack.Payload
 	u8   safejs.Value // a Uint8Array over the value's ArrayBuffer
-	err  error        // a chunk past the value's bytes: it will not be delivered
+	// set is u8.set bound to u8: a chunk then costs two calls into
+	// JavaScript, a view of its data and the copy, and one value for Go
+	// to track, where u8.set(frame.subarray(…)) costs four and two.
+	set safejs.Value
+	err error // a chunk past the value's bytes: it will not be delivered
 }
 
 // placer is the browser's half of a binary connection's receiving: the
@@ -46,11 +56,12 @@ type placer struct {
 	values map[uint32]*placedValue
 }
 
-// receiveChunk takes a chunk frame of a binary connection, u8 a Uint8Array
-// over the whole frame of size bytes and head its first bytes, when its
+// receiveChunk takes a chunk frame of a binary connection, data the
+// ArrayBuffer of size bytes the channel delivered and head its first bytes,
+// when its
 // value is, or starts, one kept in the page's memory; it reports false for
 // one that must come into Go instead.
-func (d *DataConnection) receiveChunk(u8 safejs.Value, head []byte, size int) bool {
+func (d *DataConnection) receiveChunk(data safejs.Value, head []byte, size int) bool {
 	h, ok := datapack.PeekChunk(head)
 	if !ok {
 		return false
@@ -87,7 +98,7 @@ func (d *DataConnection) receiveChunk(u8 safejs.Value, head []byte, size int) bo
 	case at+n > pv.head.Size-pv.head.Len:
 		pv.err = fmt.Errorf("%w: message %d longer than the %d bytes its value declares", datapack.ErrInvalid, pl.ID, pv.head.Size)
 	case n > 0:
-		j.Call(pv.u8, "set", j.Call(u8, "subarray", from, from+n), at)
+		j.Invoke(pv.set, j.New(jsUint8Array, data, from, n), at)
 	}
 	if err := j.Err(); err != nil {
 		pv.err = err
@@ -125,11 +136,12 @@ func (d *DataConnection) startPlaced(h datapack.ChunkHeader, head []byte) *place
 		return nil // refused, if it must be, where it is decoded
 	}
 	var j jsutil.Batch
-	u8 := j.New(j.Global("Uint8Array"), p.Size-p.Len)
+	u8 := j.New(jsUint8Array, p.Size-p.Len)
+	set := j.Call(j.Get(u8, "set"), "bind", u8)
 	if j.Err() != nil {
 		return nil
 	}
-	pv := &placedValue{head: p, u8: u8}
+	pv := &placedValue{head: p, u8: u8, set: set}
 	if d.io.placed.values == nil {
 		d.io.placed.values = make(map[uint32]*placedValue)
 	}
