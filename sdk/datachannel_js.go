@@ -35,6 +35,9 @@ type browserIO struct {
 	send safejs.Value // dc.send.bind(dc), undefined until the first send
 
 	raw handler[js.Value]
+	// The binary values kept in the page's memory (placed_js.go), which
+	// only the channel's message callback uses.
+	placed placer
 }
 
 // write sends b as one binary message on dc, through the buffer.
@@ -70,12 +73,17 @@ func (s *browserIO) write(dc *webrtc.DataChannel, b []byte) error {
 // OnRawData sets, in the browser, the handler of a `none` connection's
 // binary messages, which it then takes over from OnData: f gets the
 // ArrayBuffer the channel delivered, which the page may keep, with no copy
-// into Go and back. Strings, and the other serializations, still go to
-// OnData, in one order with these.
+// into Go and back. On a binary connection it takes the ArrayBuffers, Files
+// and Blobs of up to 1 MiB that came in chunks (over 16 KiB): f gets the
+// value as the page does (an ArrayBuffer, or a File, or a Blob without a
+// name), put together in the page's memory without entering Go's. Strings,
+// the other values, and the other serializations still go to OnData, in one
+// order with these.
 func (d *DataConnection) OnRawData(f func(js.Value)) { d.io.raw.set(f) }
 
-// receiveRaw delivers a binary message of a `none` connection to
-// OnRawData, as receive does to OnData.
+// receiveRaw delivers a binary message of a `none` connection, or a binary
+// value put together in the page's memory, to OnRawData, as receive does to
+// OnData.
 func (d *DataConnection) receiveRaw(v safejs.Value) {
 	d.opened()
 	d.mu.Lock()
@@ -103,6 +111,8 @@ func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) {
 		return
 	}
 	reuse := d.serialization != SerializationNone
+	chunked := d.serialization == SerializationBinary || d.serialization == SerializationBinaryUTF8
+	d.reasm.OnDrop = d.dropPlaced
 	var buf []byte
 	stop := listen(target, "message", func(ev safejs.Value) error {
 		var j jsutil.Batch
@@ -123,6 +133,16 @@ func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) {
 		n := j.Length(u8)
 		if err := j.Err(); err != nil {
 			return err
+		}
+		if chunked {
+			// A chunk's header says where it goes.
+			head := d.io.placed.head[:min(n, headRead)]
+			if _, err := safejs.CopyBytesToGo(head, u8); err != nil {
+				return err
+			}
+			if datapack.IsChunk(head) && d.receiveChunk(data, head, n) {
+				return nil
+			}
 		}
 		var p []byte
 		if reuse {

@@ -291,7 +291,7 @@ func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
 		}
 	}
 	if err != nil {
-		emit(d.events, &d.onError, error(fmt.Errorf("sdk: undecodable data from %s: %w", d.remoteID, err)))
+		d.undecodable(err)
 		return
 	}
 	// Queued under the lock: no data after the close event.
@@ -300,6 +300,11 @@ func (d *DataConnection) receive(msg webrtc.DataChannelMessage) {
 		emit(d.events, &d.onData, v)
 	}
 	d.mu.Unlock()
+}
+
+// undecodable reports data from the far side that cannot be delivered.
+func (d *DataConnection) undecodable(err error) {
+	emit(d.events, &d.onError, error(fmt.Errorf("sdk: undecodable data from %s: %w", d.remoteID, err)))
 }
 
 // Send sends v. It returns once v is handed to the channel, waiting while

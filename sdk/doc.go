@@ -70,7 +70,10 @@
 //   - A DataConnection reads and writes the page's RTCDataChannel itself:
 //     its frames go out from one reused buffer, and its messages are read
 //     on the event loop. DataConnection.OnRawData takes a `none`
-//     connection's binary messages as the ArrayBuffers they arrived in.
+//     connection's binary messages as the ArrayBuffers they arrived in,
+//     and a binary connection's ArrayBuffers, Files and Blobs of up to
+//     1 MiB put together in the page's memory: Go reads only each chunk's
+//     header (datapack's Reassembler.Place keeps the limits).
 //   - Blocking methods wait on JavaScript promises: never call them from a
 //     js.Func callback directly; start a goroutine.
 //   - PeerOptions.Config is the package's own Configuration, the members

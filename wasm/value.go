@@ -253,12 +253,7 @@ func toJSWith(b *jsutil.Batch, v any) any {
 	case []byte:
 		return arrayBuffer(b, x)
 	case sdk.File:
-		parts := b.New(jsArray, b.New(jsUint8Array, arrayBuffer(b, x.Data)))
-		opts := map[string]any{"type": x.Type}
-		if x.Name == "" {
-			return b.New(jsBlob, parts, opts)
-		}
-		return b.New(jsFile, parts, x.Name, opts)
+		return b.File(arrayBuffer(b, x.Data), x.Name, x.Type)
 	case time.Time:
 		return b.New(jsDate, float64(x.UnixMilli()))
 	case []any:

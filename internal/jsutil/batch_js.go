@@ -203,3 +203,34 @@ func (b *Batch) Uint8Array(p []byte) safejs.Value {
 func (b *Batch) Global(name string) safejs.Value {
 	return b.Get(safejs.Global(), name)
 }
+
+// The constructors File uses, looked up once at start, before a page's
+// script can have replaced them; undefined where the host lacks one.
+var (
+	jsArray      = globalOrUndefined("Array")
+	jsUint8Array = globalOrUndefined("Uint8Array")
+	jsObject     = globalOrUndefined("Object")
+	jsBlob       = globalOrUndefined("Blob")
+	jsFile       = globalOrUndefined("File")
+)
+
+func globalOrUndefined(name string) safejs.Value {
+	v, err := Get(safejs.Global(), name)
+	if err != nil {
+		return safejs.Undefined()
+	}
+	return v
+}
+
+// File is what a received File becomes in the page: a File of the bytes of
+// the ArrayBuffer buf, named name, of MIME type typ; a Blob when name is ""
+// (a Blob is sent as a File without a name).
+func (b *Batch) File(buf safejs.Value, name, typ string) safejs.Value {
+	parts := b.New(jsArray, b.New(jsUint8Array, buf))
+	opts := b.New(jsObject)
+	b.Set(opts, "type", typ)
+	if name == "" {
+		return b.New(jsBlob, parts, opts)
+	}
+	return b.New(jsFile, parts, name, opts)
+}

@@ -109,36 +109,83 @@ func (s *Splitter) AppendFrame(dst []byte, i int) []byte {
 	return dst
 }
 
-// chunk is a parsed chunk frame. data aliases the frame.
+// chunk is a parsed chunk frame. data aliases the frame; from is where it
+// starts in the frame and n its length (data is nil for a frame read by its
+// header alone, see Reassembler.Place).
 type chunk struct {
 	id, index, count uint32
 	data             []byte
+	from, n          int
 }
 
 // parseChunk reads the header of a frame IsChunk accepted. It checks the
 // frame alone; whether the chunk fits its message is the Reassembler's
 // business.
 func parseChunk(frame []byte, frameSize int) (chunk, error) {
+	c, err := parseChunkHeader(frame, len(frame), frameSize)
+	if err == nil {
+		c.data = frame[c.from:]
+	}
+	return c, err
+}
+
+// parseChunkHeader is parseChunk for a frame of size bytes of which only
+// the first are in head: at least MaxChunkHeader, or the whole frame.
+func parseChunkHeader(head []byte, size, frameSize int) (chunk, error) {
 	var c chunk
-	if len(frame) > frameSize {
-		return c, fmt.Errorf("%w: chunk frame of %d bytes, over %d", ErrInvalid, len(frame), frameSize)
+	if len(head) < min(size, MaxChunkHeader) || len(head) > size || size < 6 {
+		return c, fmt.Errorf("%w: %d bytes of a chunk frame of %d", ErrInvalid, len(head), size)
 	}
-	if n := binary.BigEndian.Uint32(frame[1:5]); uint64(n) != uint64(len(frame)-6) {
-		return c, fmt.Errorf("%w: chunk frame of %d bytes declares %d", ErrInvalid, len(frame)-6, n)
+	if size > frameSize {
+		return c, fmt.Errorf("%w: chunk frame of %d bytes, over %d", ErrInvalid, size, frameSize)
 	}
-	p := frame[6:]
-	var fields [3]uint32
-	for i, name := range [...]string{"id", "index", "count"} {
-		v, n := binary.Uvarint(p)
-		if n <= 0 || v > math.MaxUint32 {
-			return c, fmt.Errorf("%w: chunk frame with a bad %s", ErrInvalid, name)
-		}
-		fields[i] = uint32(v)
-		p = p[n:]
+	if n := binary.BigEndian.Uint32(head[1:5]); uint64(n) != uint64(size-6) {
+		return c, fmt.Errorf("%w: chunk frame of %d bytes declares %d", ErrInvalid, size-6, n)
 	}
-	c = chunk{id: fields[0], index: fields[1], count: fields[2], data: p}
+	fields, from, err := chunkFields(head)
+	if err != nil {
+		return c, err
+	}
+	c = chunk{id: fields[0], index: fields[1], count: fields[2], from: from, n: size - from}
 	if c.count == 0 {
 		return c, fmt.Errorf("%w: chunk frame of a message of 0 chunks", ErrInvalid)
 	}
 	return c, nil
+}
+
+// chunkFields reads the id, index and count of a chunk frame, and where its
+// data starts.
+func chunkFields(head []byte) (fields [3]uint32, from int, err error) {
+	p := head[6:]
+	for i, name := range [...]string{"id", "index", "count"} {
+		v, n := binary.Uvarint(p)
+		// Overlong forms are refused too, so that every header fits in
+		// MaxChunkHeader bytes.
+		if n <= 0 || n > binary.MaxVarintLen32 || v > math.MaxUint32 {
+			return fields, 0, fmt.Errorf("%w: chunk frame with a bad %s", ErrInvalid, name)
+		}
+		fields[i] = uint32(v)
+		p = p[n:]
+	}
+	return fields, len(head) - len(p), nil
+}
+
+// ChunkHeader is what the header of a chunk frame says: the message's id,
+// the chunk's index, the message's chunks, and where the chunk's data
+// starts in the frame.
+type ChunkHeader struct {
+	ID, Index, Count uint32
+	From             int
+}
+
+// PeekChunk reads the header of a chunk frame from its first bytes, at
+// least MaxChunkHeader of them or the whole frame; ok is false when they are
+// not those of a chunk frame. It checks nothing else: Reassembler.Place
+// does.
+func PeekChunk(head []byte) (h ChunkHeader, ok bool) {
+	if !IsChunk(head) {
+		return h, false
+	}
+	fields, from, err := chunkFields(head)
+	return ChunkHeader{ID: fields[0], Index: fields[1], Count: fields[2], From: from}, err == nil
 }

@@ -2,6 +2,7 @@ package datapack
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -180,4 +181,45 @@ func FuzzReassemble(f *testing.F) {
 			_, _ = d.decode()
 		}
 	})
+}
+
+// FuzzPlace feeds the chunk frames of FuzzReassemble's input both to Place,
+// with only their headers, and to Add: the two must agree on every frame
+// (the same kind of error, the same messages completed, byte for byte), and
+// what Place holds must stay within the frame and MaxMessageSize.
+func FuzzPlace(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		limits := Reassembler{MaxMessageSize: 64, MaxPending: 3, MaxBuffered: 100, frameSize: testFrameSize}
+		add := limits
+		p := newPlacer(limits)
+		for len(data) > 0 {
+			n := min(int(data[0]), len(data)-1)
+			frame := data[1 : 1+n]
+			data = data[1+n:]
+			if !IsChunk(frame) {
+				continue
+			}
+			got, gotDone, gotErr := p.place(frame)
+			want, wantDone, wantErr := add.Add(frame)
+			checkInvariants(t, &p.r)
+			if kind(gotErr) != kind(wantErr) || gotDone != wantDone || !bytes.Equal(got, want) {
+				t.Fatalf("Place: %v, %v, %x; Add: %v, %v, %x", gotErr, gotDone, got, wantErr, wantDone, want)
+			}
+			for id, buf := range p.bufs {
+				if len(buf) > limits.MaxMessageSize || !p.r.Holds(id) {
+					t.Fatalf("message %d: %d bytes held, held %v", id, len(buf), p.r.Holds(id))
+				}
+			}
+		}
+	})
+}
+
+// kind is the sentinel error err wraps, nil for none.
+func kind(err error) error {
+	for _, k := range []error{ErrInvalid, ErrBadChunk, ErrTooLarge} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return err
 }

@@ -38,6 +38,11 @@ type Reassembler struct {
 	// MaxMessageSize. The count is of message bytes: a growing buffer may
 	// briefly reserve up to twice its length.
 	MaxBuffered int
+	// OnDrop, if set, is called with the id of a message in progress
+	// through Place that is dropped before it completes (by a limit, or
+	// for a chunk that contradicts it), so that the caller frees its
+	// bytes. It must not call the Reassembler.
+	OnDrop func(id uint32)
 
 	pending   []*partial // oldest first
 	buffered  int        // message bytes held by pending
@@ -51,7 +56,12 @@ type partial struct {
 	next  uint32            // chunks [0, next) are in buf, in order
 	buf   []byte            // the message so far
 	ahead map[uint32][]byte // chunks past next that came early, copied
-	held  int               // bytes in buf and ahead
+	held  int               // bytes in buf and ahead, or placed
+	// placed: the message's bytes are the caller's (Place); ahead then
+	// marks the early chunks without their bytes, and size is the
+	// message's length once its last chunk came.
+	placed bool
+	size   int
 }
 
 func (r *Reassembler) limits() (maxSize, maxPending, maxBuffered int) {
@@ -84,29 +94,150 @@ func (r *Reassembler) Add(frame []byte) (msg []byte, done bool, err error) {
 	if !IsChunk(frame) {
 		return frame, true, nil
 	}
-	frameSize := r.frameSize
-	if frameSize == 0 {
-		frameSize = ChunkSize
-	}
-	c, err := parseChunk(frame, frameSize)
+	c, err := parseChunk(frame, r.frameSizeOrDefault())
 	if err != nil {
 		return nil, false, err
 	}
+	if p := r.find(c.id); p != nil && p.placed {
+		r.drop(p)
+		return nil, false, fmt.Errorf("%w: chunk of message %d added, its others placed", ErrBadChunk, c.id)
+	}
+	p, err := r.accept(c, false)
+	if err != nil {
+		return nil, false, err
+	}
+	if c.index != p.next {
+		if p.ahead == nil {
+			p.ahead = make(map[uint32][]byte)
+		}
+		p.ahead[c.index] = append([]byte(nil), c.data...)
+		return nil, false, nil
+	}
+	dataSize := uint64(r.frameSizeOrDefault() - MaxChunkHeader)
+	p.push(c.data, dataSize)
+	for {
+		data, ok := p.ahead[p.next]
+		if !ok {
+			break
+		}
+		delete(p.ahead, p.next)
+		p.push(data, dataSize)
+	}
+	if p.next < p.count {
+		return nil, false, nil
+	}
+	r.forget(p)
+	return p.buf, true, nil
+}
+
+// Placement says where the data of a chunk read by Place belongs.
+type Placement struct {
+	ID           uint32 // the message's
+	Index, Count uint32 // the chunk's index, and the message's chunks
+	// Offset is where the data goes in the message: Index × ChunkDataSize.
+	Offset int
+	// From is where the data starts in the frame, and N its length.
+	From, N int
+	// Done: this chunk was the message's last missing one, and Size is
+	// the message's length in bytes.
+	Done bool
+	Size int
+}
+
+// Place is Add for a frame whose bytes stay where they are, outside Go's
+// memory (a browser's ArrayBuffer), in a message whose bytes the caller
+// holds: head is the frame's first bytes, at least MaxChunkHeader of them or
+// the whole frame, and size its length. Place checks the chunk against its
+// message and the limits as Add does, and counts its bytes as held, but
+// keeps none: it says where the chunk's data goes, and the caller copies it
+// there. The chunks of a message may be placed in any order, each at its
+// own offset.
+//
+// A chunk of a message in progress through Add is refused with ErrBadChunk;
+// any other chunk starts a message held by the caller (Holds then reports
+// it). A message dropped before it completes is reported to OnDrop, so that
+// the caller frees what it held.
+func (r *Reassembler) Place(head []byte, size int) (Placement, error) {
+	if !IsChunk(head) {
+		return Placement{}, fmt.Errorf("%w: a whole value given as a chunk frame", ErrInvalid)
+	}
+	c, err := parseChunkHeader(head, size, r.frameSizeOrDefault())
+	if err != nil {
+		return Placement{}, err
+	}
+	if p := r.find(c.id); p != nil && !p.placed {
+		r.drop(p)
+		return Placement{}, fmt.Errorf("%w: chunk of message %d placed, its others added", ErrBadChunk, c.id)
+	}
+	p, err := r.accept(c, true)
+	if err != nil {
+		return Placement{}, err
+	}
+	dataSize := r.frameSizeOrDefault() - MaxChunkHeader
+	pl := Placement{ID: c.id, Index: c.index, Count: c.count, Offset: int(c.index) * dataSize, From: c.from, N: c.n}
+	if c.index == c.count-1 {
+		p.size = pl.Offset + c.n
+	}
+	if c.index != p.next {
+		if p.ahead == nil {
+			p.ahead = make(map[uint32][]byte)
+		}
+		p.ahead[c.index] = nil
+		return pl, nil
+	}
+	p.next++
+	for {
+		if _, ok := p.ahead[p.next]; !ok {
+			break
+		}
+		delete(p.ahead, p.next)
+		p.next++
+	}
+	if p.next == p.count {
+		r.forget(p)
+		pl.Done, pl.Size = true, p.size
+	}
+	return pl, nil
+}
+
+// Holds reports whether message id is in progress through Place.
+func (r *Reassembler) Holds(id uint32) bool {
+	p := r.find(id)
+	return p != nil && p.placed
+}
+
+// InProgress reports whether message id is in progress, through Add or
+// Place: a chunk of it then goes where its others went.
+func (r *Reassembler) InProgress(id uint32) bool { return r.find(id) != nil }
+
+func (r *Reassembler) frameSizeOrDefault() int {
+	if r.frameSize == 0 {
+		return ChunkSize
+	}
+	return r.frameSize
+}
+
+// accept checks chunk c against what its header says of the message and
+// against the message in progress, and makes room for its bytes within the
+// limits; it returns the message, new if it was not in progress, with the
+// chunk's bytes counted as held. An error drops the message c contradicts.
+func (r *Reassembler) accept(c chunk, placed bool) (*partial, error) {
 	maxSize, maxPending, maxBuffered := r.limits()
-	dataSize := uint64(frameSize - MaxChunkHeader)
+	dataSize := uint64(r.frameSizeOrDefault() - MaxChunkHeader)
 
 	// Check the chunk against what its header says of the message before
 	// anything is kept.
+	var err error
 	last := c.index == c.count-1
 	switch {
 	case c.index >= c.count:
 		err = fmt.Errorf("%w: chunk %d of message %d of %d chunks", ErrBadChunk, c.index, c.id, c.count)
 	case uint64(c.count-1)*dataSize+1 > uint64(maxSize):
 		err = fmt.Errorf("%w: message %d of %d chunks, over %d bytes", ErrTooLarge, c.id, c.count, maxSize)
-	case !last && uint64(len(c.data)) != dataSize,
-		last && (len(c.data) == 0 || uint64(len(c.data)) > dataSize):
-		err = fmt.Errorf("%w: chunk %d of %d of message %d carries %d bytes", ErrBadChunk, c.index, c.count, c.id, len(c.data))
-	case last && uint64(c.count-1)*dataSize+uint64(len(c.data)) > uint64(maxSize):
+	case !last && uint64(c.n) != dataSize,
+		last && (c.n == 0 || uint64(c.n) > dataSize):
+		err = fmt.Errorf("%w: chunk %d of %d of message %d carries %d bytes", ErrBadChunk, c.index, c.count, c.id, c.n)
+	case last && uint64(c.count-1)*dataSize+uint64(c.n) > uint64(maxSize):
 		err = fmt.Errorf("%w: message %d over %d bytes", ErrTooLarge, c.id, maxSize)
 	}
 	p := r.find(c.id)
@@ -121,47 +252,26 @@ func (r *Reassembler) Add(frame []byte) (msg []byte, done bool, err error) {
 		if p != nil {
 			r.drop(p)
 		}
-		return nil, false, err
+		return nil, err
 	}
 
 	if p == nil {
 		if len(r.pending) >= maxPending {
 			r.drop(r.pending[0])
 		}
-		p = &partial{id: c.id, count: c.count}
+		p = &partial{id: c.id, count: c.count, placed: placed}
 		r.pending = append(r.pending, p)
 	}
-	for r.buffered+len(c.data) > maxBuffered && r.pending[0] != p {
+	for r.buffered+c.n > maxBuffered && r.pending[0] != p {
 		r.drop(r.pending[0])
 	}
-	if r.buffered+len(c.data) > maxBuffered {
+	if r.buffered+c.n > maxBuffered {
 		r.drop(p)
-		return nil, false, fmt.Errorf("%w: message %d over the %d bytes in progress allowed", ErrTooLarge, c.id, maxBuffered)
+		return nil, fmt.Errorf("%w: message %d over the %d bytes in progress allowed", ErrTooLarge, c.id, maxBuffered)
 	}
-
-	r.buffered += len(c.data)
-	p.held += len(c.data)
-	if c.index != p.next {
-		if p.ahead == nil {
-			p.ahead = make(map[uint32][]byte)
-		}
-		p.ahead[c.index] = append([]byte(nil), c.data...)
-		return nil, false, nil
-	}
-	p.push(c.data, dataSize)
-	for {
-		data, ok := p.ahead[p.next]
-		if !ok {
-			break
-		}
-		delete(p.ahead, p.next)
-		p.push(data, dataSize)
-	}
-	if p.next < p.count {
-		return nil, false, nil
-	}
-	r.drop(p)
-	return p.buf, true, nil
+	r.buffered += c.n
+	p.held += c.n
+	return p, nil
 }
 
 // push adds the next chunk to buf. The buffer doubles as it fills, up to
@@ -187,8 +297,16 @@ func (r *Reassembler) find(id uint32) *partial {
 	return nil
 }
 
-// drop forgets a message in progress.
+// drop forgets a message in progress that did not complete.
 func (r *Reassembler) drop(p *partial) {
+	r.forget(p)
+	if p.placed && r.OnDrop != nil {
+		r.OnDrop(p.id)
+	}
+}
+
+// forget takes a message out of those in progress.
+func (r *Reassembler) forget(p *partial) {
 	if i := slices.Index(r.pending, p); i >= 0 {
 		r.pending = slices.Delete(r.pending, i, i+1)
 	}
