@@ -254,7 +254,7 @@ func (d *DataConnection) opened() {
 	defer d.mu.Unlock()
 	if !d.closed && !d.open {
 		d.open = true
-		d.onOpen.fire(d.events, struct{}{})
+		d.onOpen.fire(d.events, 1, struct{}{})
 	}
 }
 

@@ -47,16 +47,20 @@ func emit[T any](q *serial, h *handler[T], v T) {
 	})
 }
 
-// latch holds the handler of an event that fires once per object, such as
-// open. In JavaScript a handler set right after the object is made is always
-// in place before its first event; in Go the event can come first, so one
-// that finds no handler is kept and delivered, on the same queue, when a
-// handler is set.
+// latch holds the handler of an event that fires once per object, or once
+// per explicit restart of it, such as open. In JavaScript a handler set right
+// after the object is made is always in place before its first event; in Go
+// the event can come first, so one that finds no handler is kept and
+// delivered, on the same queue, when a handler is set, unless the caller saw
+// it otherwise (seen: Peer.WaitOpen). Each firing has a number, counted by
+// the object, so that seeing one says nothing of the next.
 type latch[T any] struct {
 	mu     sync.Mutex
 	f      func(T)
-	missed bool // fired with no handler, and not yet delivered
-	v      T
+	missed bool   // fired with no handler, and not yet delivered
+	v      T      // what missed keeps
+	gen    uint64 // of what missed keeps
+	seenTo uint64 // the last firing the caller saw otherwise
 }
 
 // set sets the handler, and delivers a missed event to it.
@@ -75,13 +79,27 @@ func (l *latch[T]) set(q *serial, f func(T)) {
 	})
 }
 
-// fire queues the delivery of v on q, or keeps v for set.
-func (l *latch[T]) fire(q *serial, v T) {
+// seen says the caller knows of firing gen and those before it: they are
+// neither kept nor delivered.
+func (l *latch[T]) seen(gen uint64) {
+	l.mu.Lock()
+	l.seenTo = max(l.seenTo, gen)
+	if l.missed && l.gen <= l.seenTo {
+		l.missed = false
+	}
+	l.mu.Unlock()
+}
+
+// fire queues the delivery of firing gen, v, on q, or keeps it for set.
+func (l *latch[T]) fire(q *serial, gen uint64, v T) {
 	q.Push(func() {
 		l.mu.Lock()
 		f := l.f
-		if f == nil {
-			l.missed, l.v = true, v
+		switch {
+		case gen <= l.seenTo:
+			f = nil
+		case f == nil:
+			l.missed, l.v, l.gen = true, v, gen
 		}
 		l.mu.Unlock()
 		if f != nil {

@@ -78,6 +78,7 @@ type Peer struct {
 	id         string
 	open       bool
 	announced  bool          // open was fired since NewPeer or Reconnect
+	opens      uint64        // open events fired: the number of the last
 	openWait   chan struct{} // closed at the next OPEN
 	refusal    ErrorType     // the ERROR that came before a refusing close
 	lastErr    error
@@ -161,7 +162,7 @@ func (p *Peer) Open() bool {
 // under id. As in SkyWay it fires once per Peer, and again only after an
 // explicit Reconnect: a transparent reconnection of the signaling socket is
 // OnReconnected's. An open that came before the handler was set is
-// delivered to it when it is set.
+// delivered to it when it is set, unless WaitOpen returned it.
 func (p *Peer) OnOpen(f func(id string)) { p.onOpen.set(p.events, f) }
 
 // OnReconnected sets the handler of the reconnected event, which SkyWay
@@ -208,8 +209,9 @@ func (p *Peer) WaitOpen(ctx context.Context) (string, error) {
 	for {
 		p.mu.Lock()
 		if p.open {
-			id := p.id
+			id, opens := p.id, p.opens
 			p.mu.Unlock()
+			p.onOpen.seen(opens)
 			return id, nil
 		}
 		wait, done, state, lastErr := p.openWait, p.runDone, p.state, p.lastErr
@@ -250,11 +252,15 @@ func (p *Peer) handleOpen(payload json.RawMessage) {
 	p.openWait = make(chan struct{})
 	first := !p.announced
 	p.announced = true
+	if first {
+		p.opens++
+	}
+	opens := p.opens
 	p.mu.Unlock()
 	p.opts.Logger.Debug("open", "id", o.PeerID, "first", first)
 	p.rejoinRooms()
 	if first {
-		p.onOpen.fire(p.events, o.PeerID)
+		p.onOpen.fire(p.events, opens, o.PeerID)
 	} else {
 		emit(p.events, &p.onReconnected, o.PeerID)
 	}

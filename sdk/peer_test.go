@@ -57,20 +57,28 @@ func TestOpenAndChosenID(t *testing.T) {
 
 // TestLateOpenHandler: an open event that fires before OnOpen is set, as it
 // can in Go (in JavaScript it cannot), is delivered when the handler is set,
-// once.
+// once; one that WaitOpen returned is not.
 func TestLateOpenHandler(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	p := e.peer(sdk.PeerOptions{ID: "late"})
+	p := e.newPeer(sdk.PeerOptions{ID: "late"})
+	for deadline := time.Now().Add(wait); !p.Open(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the peer did not open")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // for the event to fire
 	opened := make(chan string, 2)
 	p.OnOpen(func(id string) { opened <- id })
 	if id := recv(t, opened, "open"); id != "late" {
 		t.Errorf("open %q", id)
 	}
 	p.OnOpen(func(id string) { opened <- id })
+	waited := e.peer(sdk.PeerOptions{})
+	waited.OnOpen(func(id string) { opened <- id })
 	select {
 	case id := <-opened:
-		t.Errorf("open delivered twice (%q)", id)
+		t.Errorf("open delivered twice, or after WaitOpen (%q)", id)
 	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -447,7 +447,7 @@ func (r *room) handleJoin(j *protocol.RoomUserJoinPayload, self string) {
 		r.sendQ.Release()
 		r.mu.Unlock()
 		if first {
-			r.onOpen.fire(r.events, struct{}{})
+			r.onOpen.fire(r.events, 1, struct{}{})
 		}
 		for _, id := range left {
 			r.kind.peerLeft(id)
