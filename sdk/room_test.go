@@ -469,7 +469,11 @@ func TestJoinRoomErrors(t *testing.T) {
 	if got := p.Rooms()["same"]; got != r1 {
 		t.Fatalf("Rooms()[same] = %v", got)
 	}
-	// A room of the other type is refused by the server and closes.
+	// A room of the other type is refused by the server and closes. Two
+	// sockets' joins are not ordered: q joins once p is in.
+	opened := make(chan struct{})
+	r1.OnOpen(func() { close(opened) })
+	within(t, opened, wait, "the mesh room's open")
 	q := e.peer(sdk.PeerOptions{})
 	errs := make(chan error, 4)
 	q.OnError(func(err error) { errs <- err })
