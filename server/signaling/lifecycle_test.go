@@ -160,7 +160,11 @@ func TestIdleTimeout(t *testing.T) {
 			t.Parallel()
 			const reclaim = 2 * time.Second
 			e := newEnv(t, func(c *signaling.Config) {
-				idle(c)
+				// b must outlive the silent socket: with idle's 200 ms, a
+				// loaded machine (go test -race ./... beside the browser
+				// tests) delayed b's pongs enough for it to be closed too.
+				c.PingInterval = 100 * time.Millisecond
+				c.IdleTimeout = time.Second
 				c.ReclaimWindow = reclaim
 			})
 			b := e.dial(dialOpts{peerID: "b"})
