@@ -12,55 +12,93 @@ import (
 	"github.com/skywasm/skywasm/server/routing"
 )
 
-// LargeFrame is the size over which a frame counts against
-// Config.LargeFrameBudget, read or queued.
+// LargeFrame is the size over which a frame is large: it is read into a
+// frame buffer, and counts against Config.LargeFrameBudget until its last
+// write. A frame over maxPooledBuffer counts a mid buffer of this size
+// while it is read.
 const LargeFrame = 1 << 20
 
-// budget bounds the memory of large frames (over LargeFrame) on a whole
-// server, from the read of a frame to the last write of the message made
-// from it: what is over budget is dropped with an ERROR, never waited for.
+// budget bounds the memory the server holds for frames over
+// maxPooledBuffer (64 KiB), from the read of a frame to the last write of
+// the message made from it: what is over budget is dropped with an ERROR,
+// never waited for.
+//
+// A reader takes a mid buffer (LargeFrame) from the budget for the head of
+// a frame over maxPooledBuffer, and if the frame is LargeFrame or more, a
+// frame buffer beside it, which takes the rest once the head is copied in;
+// the mid buffer then goes back. Both count while they are held, so the
+// budget bounds every buffer that readers hold, however many sockets send
+// at once: uncounted, 50 sockets each reading the first MiB of a 20 MiB
+// frame held 50 MiB over a 512 MiB budget. A frame the budget cannot pay a
+// mid buffer for is dropped like one it cannot pay a frame buffer for: it
+// is under LargeFrame, perhaps, but read into anything else it would be
+// memory that no bound holds. So a frame under LargeFrame is refused only
+// while what is in use fills the whole budget: with a budget of more than a
+// few large frames, only in a flood of them. Frames up to maxPooledBuffer,
+// nearly every signaling message, never touch the budget.
 //
 // A room message over LargeFrame lives in one buffer from first to last:
-// read into a frame buffer lent by the budget, turned into ROOM_DATA in
-// place (protocol.RoomDataInPlace) and shared by every recipient's queue,
-// and given back with its last routing.Message reference. A large message
-// the server did not read (one a cluster node received from another) is
+// read into a frame buffer, turned into ROOM_DATA in place
+// (protocol.RoomDataInPlace) and shared by every recipient's queue, and
+// given back with its last routing.Message reference. A large message the
+// server did not read (one a cluster node received from another) is
 // counted once, at the first recipient that queues it, until its last
 // release.
 //
-// Frame buffers live outside the Go heap (newFrameBuffer) and are reused
-// rather than left to the collector, so that the budget bounds the memory
-// they take, not just the memory in use: as garbage they would wait for a
-// collection that a heap goal of twice the live heap, live buffers
-// included, puts off. Free ones are unmapped once the server has had no
-// large frame for trimAfter.
+// Mid and frame buffers live outside the Go heap (newBuffer) and are
+// reused rather than left to the collector, so that the budget bounds the
+// memory they take, not just the memory in use: as garbage they would wait
+// for a collection that a heap goal of twice the live heap, live buffers
+// included, puts off; in a sync.Pool, uncounted, for two collections. The
+// free ones count until they are unmapped: to make room for another
+// buffer or a message (reserve), or once the server has had no frame over
+// maxPooledBuffer for trimAfter.
 type budget struct {
 	limit int64
-	used  atomic.Int64 // frame buffers made, in use or free, and counted messages
+	used  atomic.Int64 // buffers made, in use or free, and counted messages
 	held  atomic.Int64 // of used, what is in use
 
 	mu      sync.Mutex
-	free    [][]byte // frame buffers not in use
+	free    [2][][]byte // buffers not in use, by shelf
 	trim    *time.Timer
 	stopped bool
 }
+
+// midBufferSize is the size of a mid buffer: the head of a frame over
+// maxPooledBuffer, up to LargeFrame.
+const midBufferSize = LargeFrame
 
 // frameBufferSize is the size of a frame buffer: the largest frame with
 // the room protocol.RoomDataInPlace may need before it.
 const frameBufferSize = protocol.RoomDataHeadroom + protocol.MaxFrameSize
 
-// trimAfter is how long free frame buffers are kept after the last one
-// came back.
+// shelf is the index in budget.free of the buffers of size: mid buffers
+// first, so that dropFree drops the smallest.
+func shelf(size int64) int {
+	if size == midBufferSize {
+		return 0
+	}
+	return 1
+}
+
+// trimAfter is how long free buffers are kept after the last one came
+// back.
 const trimAfter = 5 * time.Second
 
-// acquire takes n bytes if they fit.
+// acquire takes n bytes if they fit. used never passes limit, not even
+// between a failed acquire's add and its undo, in which a concurrent
+// acquire that fits would see no room.
 func (b *budget) acquire(n int64) bool {
-	if b.used.Add(n) > b.limit {
-		b.used.Add(-n)
-		return false
+	for {
+		u := b.used.Load()
+		if u+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			b.held.Add(n)
+			return true
+		}
 	}
-	b.held.Add(n)
-	return true
 }
 
 func (b *budget) release(n int64) {
@@ -68,30 +106,47 @@ func (b *budget) release(n int64) {
 	b.used.Add(-n)
 }
 
-// get lends a frame buffer, if one is free or fits in the budget.
-func (b *budget) get() ([]byte, bool) {
+// reserve takes n bytes, dropping free buffers to make room if it must; it
+// reports false if they do not fit even so, and then drops none if what is
+// in use leaves no room.
+func (b *budget) reserve(n int64) bool {
+	for !b.acquire(n) {
+		if b.held.Load()+n > b.limit || !b.dropFree() {
+			return false
+		}
+	}
+	return true
+}
+
+// get lends a buffer of size, midBufferSize or frameBufferSize: a free one,
+// else a new one if it fits in the budget.
+func (b *budget) get(size int64) ([]byte, bool) {
 	b.mu.Lock()
-	if n := len(b.free); n > 0 {
-		buf := b.free[n-1]
-		b.free[n-1] = nil
-		b.free = b.free[:n-1]
+	free := &b.free[shelf(size)]
+	if n := len(*free); n > 0 {
+		buf := (*free)[n-1]
+		(*free)[n-1] = nil
+		*free = (*free)[:n-1]
 		b.mu.Unlock()
-		b.held.Add(frameBufferSize)
+		b.held.Add(size)
 		return buf, true
 	}
 	b.mu.Unlock()
-	if !b.acquire(frameBufferSize) {
+	if !b.reserve(size) {
 		return nil, false
 	}
-	return newFrameBuffer(), true
+	return newBuffer(size), true
 }
 
-// put takes back a frame buffer.
+// put takes back a buffer get lent.
 func (b *budget) put(buf []byte) {
-	b.held.Add(-frameBufferSize)
+	buf = buf[:cap(buf)]
+	size := int64(len(buf))
+	b.held.Add(-size)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.free = append(b.free, buf[:cap(buf)])
+	free := &b.free[shelf(size)]
+	*free = append(*free, buf)
 	if b.stopped {
 		b.trimLocked()
 		return
@@ -103,7 +158,7 @@ func (b *budget) put(buf []byte) {
 	}
 }
 
-// trimFree hands the free frame buffers' memory back to the system.
+// trimFree hands the free buffers' memory back to the system.
 func (b *budget) trimFree() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -111,28 +166,34 @@ func (b *budget) trimFree() {
 }
 
 func (b *budget) trimLocked() {
-	for i, buf := range b.free {
-		freeFrameBuffer(buf)
-		b.free[i] = nil
+	for i := range b.free {
+		free := b.free[i]
+		for j, buf := range free {
+			freeBuffer(buf)
+			b.used.Add(-int64(len(buf)))
+			free[j] = nil
+		}
+		b.free[i] = free[:0]
 	}
-	b.used.Add(-int64(len(b.free)) * frameBufferSize)
-	b.free = b.free[:0]
 }
 
-// dropFree drops one free frame buffer, to make room in the budget for a
-// message the server did not read; it reports false if none was free.
+// dropFree drops one free buffer, the smallest, to make room in the
+// budget; it reports false if none was free.
 func (b *budget) dropFree() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := len(b.free)
-	if n == 0 {
-		return false
+	for i, free := range b.free {
+		n := len(free)
+		if n == 0 {
+			continue
+		}
+		freeBuffer(free[n-1])
+		b.used.Add(-int64(len(free[n-1])))
+		free[n-1] = nil
+		b.free[i] = free[:n-1]
+		return true
 	}
-	freeFrameBuffer(b.free[n-1])
-	b.free[n-1] = nil
-	b.free = b.free[:n-1]
-	b.used.Add(-frameBufferSize)
-	return true
+	return false
 }
 
 // stop ends the trim timer and frees the free buffers, for a server that
@@ -155,10 +216,8 @@ func (b *budget) count(m *routing.Message) bool {
 		return true
 	}
 	n := int64(len(m.Data))
-	for !b.acquire(n) {
-		if !b.dropFree() {
-			return false
-		}
+	if !b.reserve(n) {
+		return false
 	}
 	if !m.Lend(b, nil, n) { // counted by another recipient meanwhile
 		b.release(n)

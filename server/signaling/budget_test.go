@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,6 +118,142 @@ func readFrames(t *testing.T, conn *websocket.Conn, n int) (data, errs int) {
 		}
 	}
 	return data, errs
+}
+
+// sendPaused writes frame on c's socket as far as n bytes, and returns
+// what writes the rest: meanwhile the server has read n bytes, less the
+// few KiB the client buffers, and waits for more.
+func (c *client) sendPaused(frame []byte, n int) (rest func()) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), heavyWait)
+	w, err := c.conn.Writer(ctx, websocket.MessageBinary)
+	if err == nil {
+		_, err = w.Write(frame[:n])
+	}
+	if err != nil {
+		cancel()
+		c.t.Fatalf("%s: write: %v", c.id, err)
+	}
+	return func() {
+		c.t.Helper()
+		defer cancel()
+		if _, err := w.Write(frame[n:]); err != nil {
+			c.t.Fatalf("%s: write: %v", c.id, err)
+		}
+		if err := w.Close(); err != nil {
+			c.t.Fatalf("%s: write: %v", c.id, err)
+		}
+	}
+}
+
+// TestLargeFrameBudgetCountsReads: the budget counts what a socket reading
+// a frame over 64 KiB holds, from its first bytes: a mid buffer
+// (LargeFrame) for up to LargeFrame bytes, then a frame buffer beside it
+// until the mid buffer's bytes are copied. A sender it cannot pay for at
+// either step gets ERROR signaling-limited and keeps its socket; what it
+// counts never passes its limit, and is whole again afterwards.
+func TestLargeFrameBudgetCountsReads(t *testing.T) {
+	t.Parallel()
+	const (
+		limit = signaling.FrameBufferSize + 8<<20
+		head  = 512 << 10 // what a paused sender has sent: over 64 KiB, under LargeFrame
+	)
+	tests := []struct {
+		name string
+		size int // each sender's room data
+		// hold is what other sockets hold of the budget.
+		hold int64
+		// paused senders send head bytes and wait while the others send
+		// whole frames, which the budget cannot pay for; then the paused
+		// ones finish, one at a time, and are delivered.
+		paused, refused int
+	}{
+		// 8 mid buffers, and no ERROR for a frame under LargeFrame.
+		{name: "frames under LargeFrame within the budget", size: 768 << 10, paused: 8},
+		// Room for 4 mid buffers: the other senders are refused theirs.
+		{name: "frames under LargeFrame past the budget", size: 768 << 10, hold: limit - 4<<20, paused: 4, refused: 4},
+		// 8 mid buffers leave room for one frame buffer beside them, but
+		// not for one more mid buffer as well.
+		{name: "frames over LargeFrame", size: 3 << 20, paused: 8, refused: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *signaling.Config) {
+				c.LargeFrameBudget = limit
+				c.RoomDataInterval = 0
+			})
+			// Each sender in a room of its own with r, who reads it all.
+			r := e.dial(dialOpts{peerID: "r"})
+			senders := make([]*client, tt.paused+tt.refused)
+			for i := range senders {
+				room := fmt.Sprintf("r%d", i)
+				senders[i] = e.dial(dialOpts{peerID: fmt.Sprintf("s%d", i)})
+				joinRoom(r, room, protocol.Mesh)
+				joinRoom(senders[i], room, protocol.Mesh)
+				expectJoin(r, room, senders[i].id, protocol.Mesh)
+			}
+			var peak atomic.Int64
+			stop, sampled := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(50 * time.Microsecond):
+					}
+					if u := e.srv.LargeUsed(); u > peak.Load() {
+						peak.Store(u)
+					}
+				}
+			}()
+			defer func() {
+				close(stop)
+				<-sampled
+				if p := peak.Load(); p > limit {
+					t.Errorf("the budget counted %d bytes, over its limit of %d", p, int64(limit))
+				}
+			}()
+			if tt.hold > 0 {
+				defer e.srv.HoldLargeBudget(tt.hold)()
+			}
+			held := func(mids int) func() bool {
+				return func() bool { return e.srv.LargeInFlight() == tt.hold+int64(mids)*signaling.LargeFrame }
+			}
+
+			rest := make([]func(), tt.paused)
+			for i := range rest {
+				rest[i] = senders[i].sendPaused(bigRoomData(fmt.Sprintf("r%d", i), tt.size), head)
+			}
+			within(t, wait, "a mid buffer counted for each paused sender", held(tt.paused))
+			for i, s := range senders[tt.paused:] {
+				s.sendHeavy(websocket.MessageBinary, bigRoomData(fmt.Sprintf("r%d", tt.paused+i), tt.size))
+				awaitMessage(s, heavyWait)
+				s.expectError(protocol.ErrSignalingLimited)
+			}
+			if !held(tt.paused)() {
+				t.Fatalf("%d bytes of the budget held after the refusals, want the paused senders' mid buffers", e.srv.LargeInFlight())
+			}
+			for i, finish := range rest {
+				finish()
+				awaitMessage(r, heavyWait)
+				if f := r.next(); !f.binary || len(f.data) < tt.size {
+					t.Fatalf("r got %d bytes, binary %v, from s%d", len(f.data), f.binary, i)
+				}
+				within(t, heavyWait, "the buffers given back", held(tt.paused-i-1))
+			}
+			expectNothingAll(senders...)
+			for _, s := range senders { // every socket still works
+				s.send(protocol.SendOffer, offer("r", "mc_"+s.id))
+				r.expect(protocol.Offer, nil)
+			}
+			e.srv.TrimLargeBuffers()
+			if used, held := e.srv.LargeUsed(), e.srv.LargeInFlight(); used != tt.hold || held != tt.hold {
+				t.Fatalf("after a trim the budget counts %d bytes, %d of them held, want %d of other sockets", used, held, tt.hold)
+			}
+		})
+	}
 }
 
 // TestLargeFrameBudgetReturns: a large room message is one frame buffer of

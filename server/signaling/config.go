@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -55,7 +56,9 @@ type Config struct {
 	// LargeFrameBudget bounds, across the server, the memory of frames
 	// over LargeFrame (1 MiB), from their read to their last write: each
 	// takes a buffer of the largest frame's size, which the room message
-	// made from it shares with every recipient. A sender over it gets
+	// made from it shares with every recipient. It also counts the 1 MiB
+	// buffer that reads the head of every frame over 64 KiB while it is
+	// read, and the free buffers kept for reuse. A sender over it gets
 	// ERROR signaling-limited and its message is dropped; a recipient over
 	// QueueBytes, or of a message from another node over the budget,
 	// loses that message with an ERROR and keeps its socket. It bounds the
@@ -143,8 +146,10 @@ func (c *Config) Validate() error {
 		return errors.New("signaling: Config.MessageRate, MessageBurst and RoomDataBurst must be positive, RoomDataInterval not negative")
 	case c.RoomLogsInterval <= 0 || c.RoomLogsBurst <= 0:
 		return errors.New("signaling: Config.RoomLogsInterval and RoomLogsBurst must be positive")
-	case c.LargeFrameBudget < protocol.MaxFrameSize:
-		return errors.New("signaling: Config.LargeFrameBudget must hold at least one protocol.MaxFrameSize frame")
+	case c.LargeFrameBudget < frameBufferSize+midBufferSize:
+		// A frame buffer (the largest frame), and the mid buffer that
+		// read the frame's first MiB until it is copied in.
+		return fmt.Errorf("signaling: Config.LargeFrameBudget must hold the read of one frame of protocol.MaxFrameSize: at least %d bytes", frameBufferSize+midBufferSize)
 	case c.BacklogLength < 0 || c.MaxRoomsPerPeer <= 0 || c.MaxContacts <= 0:
 		return errors.New("signaling: Config.BacklogLength, MaxRoomsPerPeer and MaxContacts must be positive")
 	}

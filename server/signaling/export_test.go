@@ -13,6 +13,10 @@ func (s *Server) HoldLargeBudget(n int64) (release func()) {
 // messages queued or kept; not free frame buffers.
 func (s *Server) LargeInFlight() int64 { return s.large.held.Load() }
 
+// LargeUsed is the large-frame budget counted: what is in use, and free
+// buffers.
+func (s *Server) LargeUsed() int64 { return s.large.used.Load() }
+
 // LargeFree is the memory of free frame buffers.
 func (s *Server) LargeFree() int64 { return s.large.used.Load() - s.large.held.Load() }
 

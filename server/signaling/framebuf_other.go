@@ -2,8 +2,8 @@
 
 package signaling
 
-// newFrameBuffer makes a frame buffer on the Go heap: there is no mmap.
-func newFrameBuffer() []byte { return make([]byte, frameBufferSize) }
+// newBuffer makes a buffer of the budget on the Go heap: there is no mmap.
+func newBuffer(size int64) []byte { return make([]byte, size) }
 
-// freeFrameBuffer leaves b to the collector.
-func freeFrameBuffer([]byte) {}
+// freeBuffer leaves b to the collector.
+func freeBuffer([]byte) {}

@@ -79,7 +79,7 @@ type session struct {
 	limited     int
 	buf         *bytes.Buffer    // borrowed from readBuffers while a frame is read and handled
 	head        io.LimitedReader // the first maxPooledBuffer bytes of a message
-	mid         *[]byte          // borrowed from midBuffers for a frame over maxPooledBuffer
+	mid         []byte           // a mid buffer lent by the budget for a frame over maxPooledBuffer
 	big         []byte           // a frame buffer lent by the budget for a large frame, until a message takes it
 	frame       []byte           // the frame read: in buf, mid or big
 }
@@ -93,13 +93,11 @@ var closeMarker = new(routing.Message)
 const maxPooledBuffer = 64 << 10
 
 // readBuffers and clientMessages lend a reader what it needs for one frame:
-// an idle socket holds neither. midBuffers hold the start of a frame over
-// maxPooledBuffer, up to LargeFrame, so that the head of a large frame is
-// no garbage.
+// an idle socket holds neither. (What a frame over maxPooledBuffer needs
+// more, the budget lends.)
 var (
 	readBuffers    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	clientMessages = sync.Pool{New: func() any { return new(protocol.ClientMessage) }}
-	midBuffers     = sync.Pool{New: func() any { b := make([]byte, LargeFrame); return &b }}
 )
 
 // newSession returns a session; init completes it once its socket and peer
@@ -293,14 +291,14 @@ func (s *session) readLoop(ctx context.Context) (mode endMode, parked bool) {
 		if errors.Is(err, errParked) {
 			return 0, true // after a ping or pong: see pong
 		}
-		dropped := false
+		dropped := 0
 		if err == nil {
 			// A buffer only once a frame has come.
 			s.buf = readBuffers.Get().(*bytes.Buffer)
 			dropped, err = s.read(r)
 		}
 		if err != nil {
-			tooBig := len(s.frame) >= protocol.MaxFrameSize
+			tooBig := max(len(s.frame), dropped) >= protocol.MaxFrameSize
 			s.putBuffer()
 			if s.closed.Load() {
 				return s.mode, false
@@ -322,8 +320,8 @@ func (s *session) readLoop(ctx context.Context) (mode endMode, parked bool) {
 		}
 		now := s.srv.cfg.Now()
 		s.seen(now)
-		if dropped {
-			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "the server is busy with large messages; a message over %d bytes was dropped, send it again later", LargeFrame), nil)
+		if dropped > 0 {
+			s.fail(protocol.Errorf(protocol.ErrSignalingLimited, "the server is busy with large messages; a message of %d bytes was dropped, send it again later", dropped), nil)
 		} else {
 			s.handle(ctx, s.frame, typ == websocket.MessageBinary, now)
 		}
@@ -376,31 +374,35 @@ func (s *session) mayPark(inLibrary bool) bool {
 }
 
 // read reads one message into frame: into buf up to maxPooledBuffer
-// bytes, a mid buffer up to LargeFrame, and past that a frame buffer lent
-// by the server's budget, kept until the message is handled (or passed on
-// in a routing.Message, see roomDataMessage). With no frame buffer to be
-// had it discards the rest and reports the message dropped.
-func (s *session) read(r io.Reader) (dropped bool, err error) {
+// bytes, a mid buffer up to LargeFrame, and past that a frame buffer, kept
+// until the message is handled (or passed on in a routing.Message, see
+// roomDataMessage). The server's budget lends both (see budget); when it
+// cannot, read discards the rest and reports the size of the message
+// dropped.
+func (s *session) read(r io.Reader) (dropped int, err error) {
 	s.buf.Reset()
 	s.head = io.LimitedReader{R: r, N: maxPooledBuffer}
 	_, err = s.buf.ReadFrom(&s.head)
 	s.frame = s.buf.Bytes()
 	if err != nil || s.head.N > 0 {
-		return false, err
+		return 0, err
 	}
-	s.mid = midBuffers.Get().(*[]byte)
-	n := copy(*s.mid, s.frame)
-	m, full, err := fill(r, (*s.mid)[n:])
-	s.frame = (*s.mid)[:n+m]
-	if err != nil || !full {
-		return false, err
-	}
-	// LargeFrame bytes or more.
-	big, ok := s.srv.large.get()
+	mid, ok := s.srv.large.get(midBufferSize)
 	if !ok {
-		s.frame = nil
-		_, err = io.Copy(io.Discard, r)
-		return true, err
+		return s.discard(r)
+	}
+	s.mid = mid
+	n := copy(mid, s.frame)
+	m, full, err := fill(r, mid[n:])
+	s.frame = mid[:n+m]
+	if err != nil || !full {
+		return 0, err
+	}
+	// LargeFrame bytes or more: a frame buffer, then the mid buffer back
+	// once its bytes are copied, so that the budget counts both meanwhile.
+	big, ok := s.srv.large.get(frameBufferSize)
+	if !ok {
+		return s.discard(r)
 	}
 	s.big = big
 	h := protocol.RoomDataHeadroom
@@ -421,7 +423,17 @@ func (s *session) read(r io.Reader) (dropped bool, err error) {
 			}
 		}
 	}
-	return false, err
+	return 0, err
+}
+
+// discard gives back the buffers of a message the budget cannot hold,
+// reads the rest of it, and says its size.
+func (s *session) discard(r io.Reader) (size int, err error) {
+	size = len(s.frame)
+	s.frame = nil
+	s.putMid()
+	n, err := io.Copy(io.Discard, r)
+	return size + int(n), err
 }
 
 // fill reads r into b until b is full or the message ends; full says
@@ -458,7 +470,7 @@ func (s *session) putBuffer() {
 
 func (s *session) putMid() {
 	if s.mid != nil {
-		midBuffers.Put(s.mid)
+		s.srv.large.put(s.mid)
 		s.mid = nil
 	}
 }
