@@ -73,7 +73,7 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.StringVar(&o.turnPublicIP, "turn-public-ip", "", "advertise this `ip` as the relay address instead of -turn-relay-ip, behind a 1:1 NAT")
 	fs.StringVar(&o.turnHost, "turn-host", "", "the `host` name put in the TURN URLs given to peers; turns: needs the certificate's name (default: the TURN listener's IP)")
 	fs.StringVar(&o.turnAllow, "turn-allow-peers", "", "relay to these `prefixes` (CIDR, comma-separated) although loopback or private; in dev mode on loopback the default is 127.0.0.0/8,::1/128")
-	fs.Var(&o.frameBudget, "frame-budget", "bound the signaling frames over 1 MiB in flight, read or queued, across the server to this `size` (e.g. 2GiB); past it such a frame is dropped with ERROR signaling-limited (default: a quarter of the memory limit or of the machine's memory)")
+	fs.Var(&o.frameBudget, "frame-budget", "bound the memory of signaling frames in flight across the server (those over 1 MiB, read or queued, and the heads of those over 64 KiB being read) to this `size` (e.g. 2GiB); past it such a frame is dropped with ERROR signaling-limited (default: a quarter of the memory limit or of the machine's memory)")
 	fs.IntVar(&o.turnMaxAlloc, "turn-max-allocations", 0, "the most live TURN allocations of the server, each a socket (default: a quarter of the file-descriptor limit)")
 	fs.IntVar(&o.turnMaxAllocIP, "turn-max-allocations-per-ip", 0, "the most live TURN allocations from one client address (default 32)")
 	fs.IntVar(&o.turnConnsIP, "turn-conns-per-ip", 0, fmt.Sprintf("the most TURN TCP and TLS connections one client address holds at once (default: the config's network.turnPerIP.connections, else %d)", turn.DefaultMaxConnsPerIP))
@@ -150,6 +150,7 @@ func (cl *cli) serve(ctx context.Context, args []string) error {
 	// sfu-limited and the rooms' members are unaffected.
 	sfuCfg.MaxParticipants, sfuCfg.MaxDownTracks = cfg.SFU.NodeLimits(runtime.NumCPU())
 	sfuCfg.ShedLoad = cfg.SFU.Shedding()
+	sfuCfg.BatchWrites = cfg.SFU.Batching()
 	turnCfg, err := o.turnConfig(addr, ln.Addr(), dev, certs, cfg.Network.TURNPerIP)
 	if errors.Is(err, errTURNWildcard) {
 		logger.Warn(err.Error())

@@ -484,10 +484,17 @@ type SFU struct {
 	// pauses while the SFU's send queues overflow, and resumes from a
 	// keyframe (server/sfu/shed.go). Nil means the default, on.
 	ShedLoad *bool `yaml:"shedLoad"`
+	// BatchWrites sends the SFU's packets in batches, one sendmmsg per
+	// send worker's pass, on Linux (server/sfu/batch_linux.go). Nil means
+	// the default, on.
+	BatchWrites *bool `yaml:"batchWrites"`
 }
 
 // Shedding reports whether the node sheds load past capacity.
 func (s SFU) Shedding() bool { return s.ShedLoad == nil || *s.ShedLoad }
+
+// Batching reports whether the SFU batches its writes.
+func (s SFU) Batching() bool { return s.BatchWrites == nil || *s.BatchWrites }
 
 // DefaultSFU returns the limits a node gets when its file sets none.
 func DefaultSFU() SFU {

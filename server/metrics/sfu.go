@@ -53,6 +53,9 @@ type SFU struct {
 	// KeyframeRequests counts the PLIs sent to publishers, after rate
 	// limiting.
 	KeyframeRequests prometheus.Counter
+	// WriteBatches counts the batched writes (sendmmsg) on the SFU's UDP
+	// socket, and BatchedPackets the packets they carried.
+	WriteBatches, BatchedPackets prometheus.Counter
 }
 
 // NewSFU returns the SFU's collectors, registered on reg unless reg is nil
@@ -104,6 +107,12 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 		KeyframeRequests: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skywasm_sfu_keyframe_requests_total", Help: "Keyframe requests (PLI) sent to publishers, after rate limiting.",
 		}),
+		WriteBatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skywasm_sfu_write_batches_total", Help: "Batched writes (sendmmsg) on the SFU's UDP socket.",
+		}),
+		BatchedPackets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skywasm_sfu_batched_packets_total", Help: "Packets sent in batched writes on the SFU's UDP socket.",
+		}),
 	}
 	drops := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "skywasm_sfu_dropped_packets_total", Help: "RTP packets not forwarded, by reason.",
@@ -117,7 +126,7 @@ func NewSFU(reg *prometheus.Registry) *SFU {
 	if reg != nil {
 		reg.MustRegister(s.Rooms, s.Participants, s.Tracks, s.PacketsForwarded, s.BytesForwarded, s.PacketsSent,
 			s.NACKs, s.Retransmissions, s.PLIs, s.KeyframeRequests, drops, s.QueueDepth, s.QueueDepthMax,
-			s.CongestionPaused, s.Shed, s.AdmissionsRefused)
+			s.CongestionPaused, s.Shed, s.AdmissionsRefused, s.WriteBatches, s.BatchedPackets)
 	}
 	return s
 }

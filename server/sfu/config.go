@@ -52,6 +52,11 @@ type Config struct {
 	// goroutine sends to; a track with more is sent by the SFU's
 	// workers, one per core. 0 sends every track through the workers.
 	InlineFanOut int
+	// BatchWrites sends what a send worker's pass over its queues (or a
+	// track's inline fan-out) writes in one sendmmsg, on Linux, rather
+	// than one sendto a packet (batch_linux.go). On in DefaultConfig; a
+	// node's `sfu.batchWrites` is on unless its file says false.
+	BatchWrites bool
 }
 
 // DefaultConfig returns a Config listening on 127.0.0.1:0; its Router must
@@ -62,6 +67,7 @@ func DefaultConfig() Config {
 		KeyframeInterval: 500 * time.Millisecond,
 		SocketBuffer:     4 << 20,
 		InlineFanOut:     16,
+		BatchWrites:      true,
 	}
 }
 

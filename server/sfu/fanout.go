@@ -109,8 +109,9 @@ func (w *sendWorker) add(qs ...*sendQueue) {
 	}
 }
 
-// run drains the queues handed to w until stop is closed.
-func (w *sendWorker) run(stop <-chan struct{}, m *metrics.SFU) {
+// run drains the queues handed to w until stop is closed. Each pass over
+// them holds out, so that what the pass sends leaves in batches.
+func (w *sendWorker) run(stop <-chan struct{}, out *batchConn, m *metrics.SFU) {
 	s := newSender()
 	var work []*sendQueue
 	for {
@@ -120,7 +121,10 @@ func (w *sendWorker) run(stop <-chan struct{}, m *metrics.SFU) {
 		case <-w.wake:
 		}
 		for {
-			if work = w.drainReady(s, work); len(work) == 0 {
+			out.hold()
+			work = w.drainReady(s, work)
+			out.release()
+			if len(work) == 0 {
 				break
 			}
 			s.flush(m)

@@ -51,6 +51,7 @@ func testTrack(tb testing.TB, n, queueSize, inline int) (*track, []*downTrack, [
 	cfg := DefaultConfig()
 	cfg.InlineFanOut = inline
 	s := &SFU{cfg: cfg, metrics: metrics.NewSFU(nil), workers: []*sendWorker{newSendWorker(0), newSendWorker(1)}}
+	s.out = testSocket(tb, "127.0.0.1", s.metrics) // the fake writers bypass it
 	p := &participant{s: s}
 	t := &track{id: "t", streamID: "s", kind: webrtc.RTPCodecTypeVideo, pub: p,
 		codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, buf: newPacketBuffer(videoBufferSlots)}

@@ -14,11 +14,13 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/skywasm/skywasm/internal/pionlog"
+	"github.com/skywasm/skywasm/server/metrics"
 )
 
 // listen opens the UDP socket every participant shares and the pion API
-// whose PeerConnections use it.
-func listen(cfg *Config, logger *slog.Logger, ingressDropped *atomic.Uint64) (*webrtc.API, *ice.UDPMuxDefault, *net.UDPAddr, error) {
+// whose PeerConnections use it; out is the socket, through which the
+// send workers batch their writes (batch_linux.go).
+func listen(cfg *Config, logger *slog.Logger, m *metrics.SFU, ingressDropped *atomic.Uint64) (api *webrtc.API, mux *ice.UDPMuxDefault, out *batchConn, err error) {
 	host, port, err := net.SplitHostPort(cfg.UDPAddr)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sfu: failed to parse UDPAddr: %w", err)
@@ -38,8 +40,12 @@ func listen(cfg *Config, logger *slog.Logger, ingressDropped *atomic.Uint64) (*w
 		return nil, nil, nil, fmt.Errorf("sfu: failed to listen on UDP %s: %w", addr, err)
 	}
 	sizeSocket(conn, cfg.SocketBuffer, logger)
+	if out, err = newBatchConn(conn, cfg.BatchWrites, m); err != nil {
+		_ = conn.Close()
+		return nil, nil, nil, fmt.Errorf("sfu: failed to set up the UDP socket: %w", err)
+	}
 	factory := pionlog.New(logger.With("component", "pion"))
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: factory.NewLogger("udpmux")})
+	mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: out, Logger: factory.NewLogger("udpmux")})
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = factory
@@ -62,18 +68,18 @@ func listen(cfg *Config, logger *slog.Logger, ingressDropped *atomic.Uint64) (*w
 		}
 	}
 
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
 		_ = mux.Close()
 		return nil, nil, nil, fmt.Errorf("sfu: failed to register codecs: %w", err)
 	}
-	ir, err := interceptors(m)
+	ir, err := interceptors(me)
 	if err != nil {
 		_ = mux.Close()
 		return nil, nil, nil, fmt.Errorf("sfu: failed to register interceptors: %w", err)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return api, mux, conn.LocalAddr().(*net.UDPAddr), nil
+	api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return api, mux, out, nil
 }
 
 // interceptors are pion's defaults less two: the NACK responder, which

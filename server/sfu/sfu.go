@@ -38,6 +38,7 @@ type SFU struct {
 	metrics *metrics.SFU
 	api     *webrtc.API
 	mux     *ice.UDPMuxDefault
+	out     *batchConn // the mux's socket: the send workers batch their writes
 	addr    *net.UDPAddr
 
 	// mu guards the rooms, their participants and tracks. It is never
@@ -84,11 +85,11 @@ func New(cfg Config) (*SFU, error) {
 		m = metrics.NewSFU(nil)
 	}
 	s := &SFU{cfg: cfg, log: logger, metrics: m, rooms: make(map[roomKey]*room), stop: make(chan struct{})}
-	api, mux, addr, err := listen(&cfg, logger, &s.ingressDropped)
+	api, mux, out, err := listen(&cfg, logger, m, &s.ingressDropped)
 	if err != nil {
 		return nil, err
 	}
-	s.api, s.mux, s.addr = api, mux, addr
+	s.api, s.mux, s.out, s.addr = api, mux, out, out.LocalAddr().(*net.UDPAddr)
 	s.wg.Go(s.sample)
 	if cfg.ShedLoad {
 		s.wg.Go(s.shedLoop)
@@ -96,9 +97,9 @@ func New(cfg Config) (*SFU, error) {
 	for i := range runtime.GOMAXPROCS(0) {
 		w := newSendWorker(i)
 		s.workers = append(s.workers, w)
-		s.wg.Go(func() { w.run(s.stop, m) })
+		s.wg.Go(func() { w.run(s.stop, s.out, m) })
 	}
-	logger.Info("SFU listening", "udp", addr.String(), "public", cfg.PublicAddrs)
+	logger.Info("SFU listening", "udp", s.addr.String(), "public", cfg.PublicAddrs)
 	return s, nil
 }
 

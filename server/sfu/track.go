@@ -167,11 +167,13 @@ func (f *forwarder) fanOut(t *track, downs []*downTrack, p *pktInfo) {
 		f.send, f.pending = newSender(), make([][]*sendQueue, len(s.workers))
 	}
 	if len(downs) <= s.cfg.InlineFanOut {
+		s.out.hold()
 		for _, d := range downs {
 			if d.push(p) && !f.send.drain(d.q, inlineBatches) {
 				d.q.w.add(d.q)
 			}
 		}
+		s.out.release()
 		f.send.flush(s.metrics)
 		return
 	}
