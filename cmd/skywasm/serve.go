@@ -49,7 +49,7 @@ type serveOptions struct {
 	// turnConnsIP and turnHandshakesIP bound one address's TCP and TLS
 	// connections to TURN, 0 for the file's network.turnPerIP.
 	frameBudget                                                 sizeFlag
-	turnMaxAlloc, turnMaxAllocIP, turnConnsIP, turnHandshakesIP int
+	turnMaxAlloc, turnMaxAllocIP, turnMaxAllocPeer, turnConnsIP, turnHandshakesIP int
 	// cluster holds the -nats* flags; with none of them set the node runs alone.
 	cluster clusterOptions
 }
@@ -75,7 +75,8 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.StringVar(&o.turnAllow, "turn-allow-peers", "", "relay to these `prefixes` (CIDR, comma-separated) although loopback or private; in dev mode on loopback the default is 127.0.0.0/8,::1/128")
 	fs.Var(&o.frameBudget, "frame-budget", "bound the memory of signaling frames in flight across the server (those over 1 MiB, read or queued, and the heads of those over 64 KiB being read) to this `size` (e.g. 2GiB); past it such a frame is dropped with ERROR signaling-limited (default: a quarter of the memory limit or of the machine's memory)")
 	fs.IntVar(&o.turnMaxAlloc, "turn-max-allocations", 0, "the most live TURN allocations of the server, each a socket (default: a quarter of the file-descriptor limit)")
-	fs.IntVar(&o.turnMaxAllocIP, "turn-max-allocations-per-ip", 0, "the most live TURN allocations from one client address (default 32)")
+	fs.IntVar(&o.turnMaxAllocIP, "turn-max-allocations-per-ip", 0, fmt.Sprintf("the most live TURN allocations from one client address (default %d)", turn.DefaultMaxAllocationsPerIP))
+	fs.IntVar(&o.turnMaxAllocPeer, "turn-max-allocations-per-peer", 0, fmt.Sprintf("the most live TURN allocations of one peer ID: a browser takes 3 a connection, one on each TURN URL (default %d)", turn.DefaultMaxAllocationsPerPeer))
 	fs.IntVar(&o.turnConnsIP, "turn-conns-per-ip", 0, fmt.Sprintf("the most TURN TCP and TLS connections one client address holds at once (default: the config's network.turnPerIP.connections, else %d)", turn.DefaultMaxConnsPerIP))
 	fs.IntVar(&o.turnHandshakesIP, "turn-handshakes-per-ip", 0, fmt.Sprintf("the most TURN TCP and TLS connections one client address opens a second (default: the config's network.turnPerIP.handshakesPerSecond, else %d)", turn.DefaultHandshakesPerIP))
 	fs.bindEnv("addr", "SKYWASM_ADDR")
@@ -95,6 +96,7 @@ pages by /examples/_shared/key.js, for pages on localhost.`, cl.stderr)
 	fs.bindEnv("frame-budget", "SKYWASM_FRAME_BUDGET")
 	fs.bindEnv("turn-max-allocations", "SKYWASM_TURN_MAX_ALLOCATIONS")
 	fs.bindEnv("turn-max-allocations-per-ip", "SKYWASM_TURN_MAX_ALLOCATIONS_PER_IP")
+	fs.bindEnv("turn-max-allocations-per-peer", "SKYWASM_TURN_MAX_ALLOCATIONS_PER_PEER")
 	fs.bindEnv("turn-conns-per-ip", "SKYWASM_TURN_CONNS_PER_IP")
 	fs.bindEnv("turn-handshakes-per-ip", "SKYWASM_TURN_HANDSHAKES_PER_IP")
 	o.cluster.register(fs)

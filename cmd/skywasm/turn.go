@@ -50,7 +50,7 @@ func (o *serveOptions) turnConfig(addr string, ln net.Addr, dev bool, certs *cer
 	}
 	c := turn.DefaultConfig()
 	c.UDPAddr, c.TCPAddr = udp, udp
-	c.MaxAllocations, c.MaxAllocationsPerIP = o.turnMaxAlloc, o.turnMaxAllocIP // 0: the defaults
+	c.MaxAllocations, c.MaxAllocationsPerIP, c.MaxAllocationsPerPeer = o.turnMaxAlloc, o.turnMaxAllocIP, o.turnMaxAllocPeer // 0: the defaults
 	// Each is the flag, else the file's, else (0) the TURN server's default.
 	c.MaxConnsPerIP = cmp.Or(o.turnConnsIP, perIP.Connections)
 	c.HandshakesPerIP = cmp.Or(o.turnHandshakesIP, perIP.HandshakesPerSecond)

@@ -15,9 +15,13 @@ import (
 
 // Defaults, used where a Config leaves a field at zero.
 const (
-	DefaultAddr                  = "127.0.0.1:3478"
-	DefaultRealm                 = "skywasm"
-	DefaultMaxAllocationsPerPeer = 4
+	DefaultAddr  = "127.0.0.1:3478"
+	DefaultRealm = "skywasm"
+	// DefaultMaxAllocationsPerPeer holds a mesh room of 11 members: a
+	// browser gathers a relay on each of the three URLs (turn: over UDP
+	// and TCP, turns:) for each of its ten connections. (It was 4, which
+	// left a peer's third connection with no relay at all.)
+	DefaultMaxAllocationsPerPeer = 30
 	DefaultMaxAllocationsPerIP   = 32
 	// A TCP or TLS connection carries one allocation: twice the
 	// allocations leaves room for connections that have not made theirs

@@ -553,3 +553,20 @@ func TestRevoke(t *testing.T) {
 	c := e.srv.Credential(app, "alice", time.Time{})
 	e.dial(t, "udp", c.Username, c.Password).allocate(t)
 }
+
+// TestDefaultQuotaHoldsAMesh: with the default limits one peer gets the
+// relays a browser gathers for a mesh room of 11 members (three URLs for
+// each of ten connections, from one client address); the next is 486.
+func TestDefaultQuotaHoldsAMesh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	u, p := e.credential(keyA, secretA, "alice")
+	for i := range 10 * 3 {
+		network := []string{"udp", "tcp", "udp"}[i%3] // turns: is TCP as the quota sees it
+		e.dial(t, network, u, p).allocate(t)
+	}
+	_, err := e.dial(t, "udp", u, p).Allocate()
+	if code := turnCode(err); code != 486 {
+		t.Fatalf("Allocate beyond the default quota: error %v (code %d), want 486", err, code)
+	}
+}
