@@ -49,33 +49,20 @@ func startTestCluster(t *testing.T, n int, cfg *config.Config, tune func(*cluste
 	c := &testCluster{}
 	t.Cleanup(c.stop)
 	// Clustered JetStream needs every server's routes from the start, so
-	// the ports are chosen first.
-	routes := make([]string, n)
-	for i := range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+	// the ports are chosen first: free when chosen, but another test may
+	// take one before its server binds it, and that server then never
+	// gets ready. A failed start is tried again on new ports.
+	for attempt := 1; ; attempt++ {
+		err := c.embed(n)
+		if err == nil {
+			break
+		}
+		c.stop()
+		c.nodes = nil
+		if attempt == 3 {
 			t.Fatal(err)
 		}
-		routes[i] = "nats-route://" + l.Addr().String()
-		_ = l.Close()
-	}
-	for i := range n {
-		nd := &clusterNode{name: fmt.Sprintf("n%d", i), served: make(chan struct{})}
-		c.nodes = append(c.nodes, nd)
-		var err error
-		if nd.dir, err = os.MkdirTemp("", "skywasm-cluster-test-"); err != nil {
-			t.Fatal(err)
-		}
-		nd.ns, err = cluster.Embed(cluster.EmbedConfig{Name: nd.name, Listen: routes[i][len("nats-route://"):], Routes: routes, StoreDir: nd.dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd.ln = &killableListener{Listener: ln, conns: map[net.Conn]struct{}{}}
-		nd.url = "http://" + ln.Addr().String()
+		t.Logf("starting the cluster again on other ports: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, nd := range c.nodes {
@@ -152,6 +139,39 @@ func (c *testCluster) kill(i int) {
 	_ = nd.router.Close() // its connection is down: nothing is withdrawn
 	nd.nc.Close()
 	nd.ln.kill()
+}
+
+// embed starts n embedded NATS servers routed to each other, each with a
+// listener for its skywasm node, on ports chosen now.
+func (c *testCluster) embed(n int) error {
+	routes := make([]string, n)
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		routes[i] = "nats-route://" + l.Addr().String()
+		_ = l.Close()
+	}
+	for i := range n {
+		nd := &clusterNode{name: fmt.Sprintf("n%d", i), served: make(chan struct{})}
+		c.nodes = append(c.nodes, nd)
+		var err error
+		if nd.dir, err = os.MkdirTemp("", "skywasm-cluster-test-"); err != nil {
+			return err
+		}
+		nd.ns, err = cluster.Embed(cluster.EmbedConfig{Name: nd.name, Listen: routes[i][len("nats-route://"):], Routes: routes, StoreDir: nd.dir})
+		if err != nil {
+			return fmt.Errorf("%s on %s: %w", nd.name, routes[i], err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		nd.ln = &killableListener{Listener: ln, conns: map[net.Conn]struct{}{}}
+		nd.url = "http://" + ln.Addr().String()
+	}
+	return nil
 }
 
 func (c *testCluster) stop() {
