@@ -20,14 +20,18 @@
 //
 // Usage (in a loopback-only network namespace, after `make build`):
 //
-//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts LIST] [--profile DIR]
+//	scripts/netns.sh node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--calls N] [--parts LIST] [--profile DIR]
 //
 // --smoke moves 1 MiB, places 2 calls and runs 1 round: every row is still
 // filled, in seconds rather than minutes (js/test/bench.test.mjs runs it).
+// --calls N places N timed calls per library instead of 20 (more calls, a
+// steadier median while working on the call path).
 // --parts runs only the listed parts (throughput, open, startup, calls), to
 // measure one thing while working on it; the others' rows stay empty.
 // --profile writes the sending and receiving pages' CPU profiles of the
-// first round's transfers to DIR (open them in DevTools' Performance panel).
+// first round's transfers to DIR (open them in DevTools' Performance panel),
+// and the callers' and callees' over all the timed calls (which the profiler
+// slows: those times are not for a report).
 //
 // The processes: `skywasm serve` (dev mode, through js/test/harness.mjs),
 // peerjs-server (bench/browser/peerserver.mjs) and a static server in this
@@ -47,7 +51,7 @@ import { median, percentile } from "./stats.mjs";
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
-const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--parts throughput,open,startup,calls] [--profile DIR]";
+const usage = "usage: node bench/browser/browser.mjs --json FILE [--smoke] [--rounds N] [--calls N] [--parts throughput,open,startup,calls] [--profile DIR]";
 
 /** What one run does: sizes and counts for a full run and for --smoke. */
 function plan(args) {
@@ -64,7 +68,7 @@ function plan(args) {
     // Fresh browser contexts per library for the open times: each gives
     // one cold and one warm sample.
     openSamples: smoke ? 1 : 2 * args.rounds,
-    calls: smoke ? 2 : 20,
+    calls: args.calls ?? (smoke ? 2 : 20),
     // A directory for the sending and receiving pages' CPU profiles of the first round's transfers.
     profile: args.profile,
   };
@@ -72,7 +76,7 @@ function plan(args) {
 
 /** Parses argv (without node and the script); throws a usage error. */
 export function parseArgs(argv) {
-  const args = { json: null, smoke: false, rounds: 3, parts: null, profile: null };
+  const args = { json: null, smoke: false, rounds: 3, calls: null, parts: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -86,6 +90,9 @@ export function parseArgs(argv) {
     else if (arg === "--rounds") {
       args.rounds = Number(value());
       if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error(`--rounds must be a positive integer\n${usage}`);
+    } else if (arg === "--calls") {
+      args.calls = Number(value());
+      if (!Number.isInteger(args.calls) || args.calls < 1) throw new Error(`--calls must be a positive integer\n${usage}`);
     } else throw new Error(`unknown argument ${arg}\n${usage}`);
   }
   if (!args.json) throw new Error(`--json FILE is required\n${usage}`);
@@ -519,7 +526,7 @@ async function startupProbe(env, libs, openPage) {
  */
 async function callTimes(env, p, openPeerPage) {
   const out = { skywasm: [], peerjs: [], phases: { skywasm: [], peerjs: [] } };
-  await withContext(env, async ({ open }) => {
+  await withContext(env, async ({ context, open }) => {
     const pairs = {};
     for (const lib of ["skywasm", "peerjs"]) {
       const caller = await openPeerPage(open, lib);
@@ -540,6 +547,13 @@ async function callTimes(env, p, openPeerPage) {
       return { ms, phases: callPhases(start, marks, far) };
     };
     for (const lib of ["skywasm", "peerjs"]) await call(lib);
+    const profiling = {};
+    if (p.profile) {
+      for (const lib of ["skywasm", "peerjs"]) {
+        const { caller, callee } = pairs[lib];
+        profiling[lib] = await Promise.all([caller, callee].map(async (page) => (await mainThread(context, page)).profile()));
+      }
+    }
     for (let i = 0; i < p.calls; i++) {
       for (const lib of i % 2 === 0 ? ["skywasm", "peerjs"] : ["peerjs", "skywasm"]) {
         const { ms, phases } = await call(lib);
@@ -547,6 +561,13 @@ async function callTimes(env, p, openPeerPage) {
         out.phases[lib].push(phases);
         const shown = Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`);
         console.error(`browser bench: call ${i + 1} ${lib}: ${ms.toFixed(0)} ms (${shown.join(", ")})`);
+      }
+    }
+    for (const [lib, stops] of Object.entries(profiling)) {
+      for (const [i, side] of ["caller", "callee"].entries()) {
+        const file = path.join(p.profile, `call-${lib}-${side}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(await stops[i]()));
+        console.error(`browser bench: wrote ${file}`);
       }
     }
   });
@@ -565,7 +586,8 @@ function callPhases(start, marks, far) {
   const span = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? b - a : NaN);
   return {
     offer: span(start, marks.offerSent),
-    createOffer: span(marks.offerCalled, marks.offerDone),
+    // PeerJS calls createOffer() and then setLocalDescription(offer); skywasm calls setLocalDescription() alone.
+    localOffer: span(Math.min(marks.offerCalled ?? Infinity, marks.setLocalCalled ?? Infinity), marks.setLocalDone),
     roundTrip: span(marks.offerSent, marks.answerReceived),
     callee: span(far.offerReceived, far.answerSent),
     calleeEvent: span(far.offerReceived, far.callEvent),
@@ -650,7 +672,7 @@ function rows(p, results, peerjsVersion) {
 
   const phaseLabels = {
     offer: "peer.call() until the offer left",
-    createOffer: "createOffer()",
+    localOffer: "the local offer: createOffer() and setLocalDescription(), or setLocalDescription() alone",
     roundTrip: "the offer's leaving until the answer came back",
     callee: "the callee, from the offer's arrival to the answer's leaving",
     calleeEvent: "the callee, from the offer's arrival to its call event",

@@ -80,9 +80,22 @@
         });
       };
     }
+    // Tracks attached: the first such call's start, and the last one's end.
+    for (const method of ["addTrack", "addTransceiver"]) {
+      const base = proto[method];
+      proto[method] = function (...args) {
+        callMark("attachCalled");
+        try {
+          return base.apply(this, args);
+        } finally {
+          if (callMarks) callMarks.attachDone = performance.timeOrigin + performance.now();
+        }
+      };
+    }
     const Base = RTCPeerConnection;
     globalThis.RTCPeerConnection = class extends Base {
       constructor(...args) {
+        callMark("pcCalled");
         super(...args);
         callMark("pcCreated");
         this.addEventListener("track", () => callMark("track"));

@@ -95,7 +95,7 @@ describe("the browser benchmark", { timeout: 300_000 }, () => {
         ["peer.call() to the caller's stream event, p95", "ms", "lower", /^PeerJS /],
         ...[
           "peer.call() until the offer left",
-          "createOffer()",
+          "the local offer: createOffer() and setLocalDescription(), or setLocalDescription() alone",
           "the offer's leaving until the answer came back",
           "the callee, from the offer's arrival to the answer's leaving",
           "the callee, from the offer's arrival to its call event",
