@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -341,16 +342,14 @@ func (c *conn) offer(pc *webrtc.PeerConnection, r protocol.RelayPayload) error {
 
 // offerWith is offer, with new ICE credentials if iceRestart.
 func (c *conn) offerWith(pc *webrtc.PeerConnection, r protocol.RelayPayload, iceRestart bool) error {
-	o, err := createOffer(c.context(), pc, iceRestart)
+	o, err := setLocalOffer(c.context(), pc, iceRestart)
 	if err != nil {
-		return fmt.Errorf("failed to create an offer: %w", err)
-	}
-	if err := setLocalDescription(c.context(), pc, o); err != nil {
-		return fmt.Errorf("failed to set the local offer: %w", err)
+		return fmt.Errorf("failed to set a local offer: %w", err)
 	}
 	c.peer.opts.Logger.Debug("sending an offer", "connectionId", c.id)
 	r.Offer = &protocol.SessionDescription{Type: "offer", SDP: o.SDP}
 	c.sendRelay(protocol.SendOffer, r)
+	handOff()
 	return nil
 }
 
@@ -368,19 +367,24 @@ func (c *conn) answer(offer string, before func(pc *webrtc.PeerConnection) error
 			return err
 		}
 	}
-	a, err := createAnswer(c.context(), pc)
+	a, err := setLocalAnswer(c.context(), pc)
 	if err != nil {
-		return fmt.Errorf("failed to create an answer: %w", err)
-	}
-	if err := setLocalDescription(c.context(), pc, a); err != nil {
-		return fmt.Errorf("failed to set the local answer: %w", err)
+		return fmt.Errorf("failed to set a local answer: %w", err)
 	}
 	c.peer.opts.Logger.Debug("sending an answer", "connectionId", c.id)
 	c.sendRelay(protocol.SendAnswer, protocol.RelayPayload{
 		Answer: &protocol.SessionDescription{Type: "answer", SDP: a.SDP},
 	})
+	handOff()
 	return nil
 }
+
+// handOff lets the outbox write the offer or answer just queued before this
+// goroutine takes the connection's next step. In the browser every
+// goroutine shares the page's one thread, and the next step is often a
+// remote candidate that arrived meanwhile, whose addIceCandidate would run
+// first and hold the description back; natively it costs a yield.
+func handOff() { runtime.Gosched() }
 
 // fail reports err on the connection, and closes it if asked. A step that
 // failed because the connection had closed meanwhile is not an error.

@@ -30,15 +30,13 @@ func attachStream(pc *webrtc.PeerConnection, s *MediaStream, d directions) error
 	has := map[string]bool{}
 	for _, t := range tracks {
 		has[t.kind] = true
-		if !d.offering {
+		if d.receives(t.kind) {
+			// addTrack makes a sendrecv transceiver: what an offer wants
+			// here, without an init dictionary to build from Go.
 			b.Call(r, "addTrack", t.v, s.v)
 			continue
 		}
-		dir := "sendrecv"
-		if !d.receives(t.kind) {
-			dir = "sendonly"
-		}
-		b.Call(r, "addTransceiver", t.v, map[string]any{"direction": dir, "streams": []any{s.v}})
+		b.Call(r, "addTransceiver", t.v, map[string]any{"direction": "sendonly", "streams": []any{s.v}})
 	}
 	if d.offering {
 		for _, kind := range kinds {

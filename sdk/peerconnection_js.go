@@ -5,6 +5,7 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/hack-pad/safejs"
 	"github.com/pion/webrtc/v4"
@@ -40,17 +41,38 @@ func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (s
 // WebRTC spec abandons a closed connection's operations), and pion's
 // goroutine would wait forever. Here the wait ends with ctx; only the two
 // js.Funcs of such a promise stay behind.
+//
+// An offer or answer is made and set in one step, setLocalDescription()
+// without a description, as the browser then makes it itself: one promise
+// to wait on rather than two, and the SDP crosses into Go once, to be sent,
+// instead of also coming back. It is the browser's own description, read
+// from localDescription, so it may already hold candidates gathered by then;
+// they are trickled as well, and a far side ignores the second copy. An ICE
+// restart takes the explicit way, which can ask for one.
 
-func createOffer(ctx context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
-	var opts any = safejs.Undefined()
-	if iceRestart {
-		opts = map[string]any{"iceRestart": true}
+func setLocalOffer(ctx context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
+	if !iceRestart {
+		return setLocal(ctx, pc)
 	}
-	return describe(jsutil.Call(ctx, rtc(pc), "createOffer", opts))
+	o, err := describe(jsutil.Call(ctx, rtc(pc), "createOffer", map[string]any{"iceRestart": true}))
+	if err != nil {
+		return o, fmt.Errorf("failed to create an offer: %w", err)
+	}
+	return o, awaitCall(ctx, pc, "setLocalDescription", map[string]any{"type": o.Type.String(), "sdp": o.SDP})
 }
 
-func createAnswer(ctx context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
-	return describe(jsutil.Call(ctx, rtc(pc), "createAnswer"))
+func setLocalAnswer(ctx context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	return setLocal(ctx, pc)
+}
+
+// setLocal is setLocalDescription(), which makes the offer or answer that
+// the signaling state calls for, and returns what it set.
+func setLocal(ctx context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	r := rtc(pc)
+	if _, err := jsutil.Call(ctx, r, "setLocalDescription"); err != nil {
+		return webrtc.SessionDescription{}, webrtcError("setLocalDescription failed", err)
+	}
+	return describe(jsutil.Get(r, "localDescription"))
 }
 
 func describe(v safejs.Value, err error) (webrtc.SessionDescription, error) {
@@ -60,10 +82,6 @@ func describe(v safejs.Value, err error) (webrtc.SessionDescription, error) {
 	var b jsutil.Batch
 	d := webrtc.SessionDescription{Type: webrtc.NewSDPType(b.String(b.Get(v, "type"))), SDP: b.String(b.Get(v, "sdp"))}
 	return d, webrtcError("failed to read the description", b.Err())
-}
-
-func setLocalDescription(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
-	return awaitCall(ctx, pc, "setLocalDescription", map[string]any{"type": d.Type.String(), "sdp": d.SDP})
 }
 
 func setRemoteDescription(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {

@@ -5,6 +5,7 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -41,19 +42,24 @@ func watchLocalCandidates(pc *webrtc.PeerConnection, f func(json.RawMessage)) (s
 // The offer/answer steps. Natively pion does them at once; ctx matters only
 // in the browser.
 
-func createOffer(_ context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
+func setLocalOffer(_ context.Context, pc *webrtc.PeerConnection, iceRestart bool) (webrtc.SessionDescription, error) {
+	var opts *webrtc.OfferOptions
 	if iceRestart {
-		return pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+		opts = &webrtc.OfferOptions{ICERestart: true}
 	}
-	return pc.CreateOffer(nil)
+	o, err := pc.CreateOffer(opts)
+	if err != nil {
+		return o, fmt.Errorf("failed to create an offer: %w", err)
+	}
+	return o, pc.SetLocalDescription(o)
 }
 
-func createAnswer(_ context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
-	return pc.CreateAnswer(nil)
-}
-
-func setLocalDescription(_ context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
-	return pc.SetLocalDescription(d)
+func setLocalAnswer(_ context.Context, pc *webrtc.PeerConnection) (webrtc.SessionDescription, error) {
+	a, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return a, fmt.Errorf("failed to create an answer: %w", err)
+	}
+	return a, pc.SetLocalDescription(a)
 }
 
 func setRemoteDescription(_ context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
