@@ -48,7 +48,7 @@ type serveOptions struct {
 	// turnMaxAlloc and turnMaxAllocIP the TURN server's caps, 0 for theirs;
 	// turnConnsIP and turnHandshakesIP bound one address's TCP and TLS
 	// connections to TURN, 0 for the file's network.turnPerIP.
-	frameBudget                                                 sizeFlag
+	frameBudget                                                                   sizeFlag
 	turnMaxAlloc, turnMaxAllocIP, turnMaxAllocPeer, turnConnsIP, turnHandshakesIP int
 	// cluster holds the -nats* flags; with none of them set the node runs alone.
 	cluster clusterOptions
