@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/skywasm/skywasm/sdk"
+	"github.com/skywasm/skywasm/sdk/internal/datapack"
 )
 
 // dataPair connects two new peers with opts; see connectPeers.
@@ -102,6 +105,47 @@ func TestDataSerializations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDataWholeFrames checks that a binary value the far side's SCTP
+// transport takes in one message goes as one, and a larger one in chunks of
+// datapack.ChunkSize, by the channel's own message count.
+func TestDataWholeFrames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dc, _, received := dataPair(t, e, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	sent := func() uint32 {
+		for _, s := range dc.PeerConnection().GetStats() {
+			if d, ok := s.(webrtc.DataChannelStats); ok {
+				return d.MessagesSent
+			}
+		}
+		t.Fatal("no data channel in the stats")
+		return 0
+	}
+	for _, tt := range []struct {
+		name     string
+		size     int
+		messages uint32
+	}{
+		{"200 KiB, whole", 200 << 10, 1},
+		{"1 MiB, in chunks", 1 << 20, (1<<20+5-1)/datapack.ChunkDataSize + 1},
+	} {
+		before := sent()
+		v := make([]byte, tt.size)
+		_, _ = rand.Read(v)
+		if err := dc.Send(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, received, tt.name); !bytes.Equal(got.([]byte), v) {
+			t.Fatalf("%s: the value arrived changed", tt.name)
+		}
+		if n := sent() - before; n != tt.messages {
+			t.Errorf("%s: went as %d messages, want %d", tt.name, n, tt.messages)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@
 package sdk
 
 import (
+	"math"
 	"syscall/js"
 
 	"github.com/hack-pad/safejs"
@@ -68,6 +69,22 @@ func (s *browserIO) write(dc *webrtc.DataChannel, b []byte) error {
 	}
 	j.Invoke(s.send, view)
 	return webrtcError("data channel send failed", j.Err())
+}
+
+// maxMessageSize is the largest message the far side of pc's SCTP
+// transport takes (RTCSctpTransport.maxMessageSize, which is Infinity for
+// no limit), 0 before it is known.
+func maxMessageSize(pc *webrtc.PeerConnection) int {
+	var j jsutil.Batch
+	sctp := j.Get(rtc(pc), "sctp")
+	if t, ok := jsutil.TypeOf(sctp); !ok || t != safejs.TypeObject || j.Err() != nil {
+		return 0
+	}
+	n := j.Float(j.Get(sctp, "maxMessageSize"))
+	if j.Err() != nil || !(n > 0) {
+		return 0
+	}
+	return int(min(n, math.MaxInt32))
 }
 
 // OnRawData sets, in the browser, the handler of a `none` connection's
@@ -140,7 +157,11 @@ func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) {
 			if _, err := safejs.CopyBytesToGo(head, u8); err != nil {
 				return err
 			}
-			if datapack.IsChunk(head) && d.receiveChunk(data, head, n) {
+			if datapack.IsChunk(head) {
+				if d.receiveChunk(data, head, n) {
+					return nil
+				}
+			} else if d.receiveWhole(data, head, n) {
 				return nil
 			}
 		}

@@ -12,3 +12,13 @@ func (*browserIO) write(dc *webrtc.DataChannel, b []byte) error { return dc.Send
 
 // receiveMessages hands the channel's messages to d.receive.
 func (d *DataConnection) receiveMessages(dc *webrtc.DataChannel) { dc.OnMessage(d.receive) }
+
+// maxMessageSize is the largest message the far side of pc's SCTP
+// transport takes, 0 before it is known.
+func maxMessageSize(pc *webrtc.PeerConnection) int {
+	sctp := pc.SCTP()
+	if sctp == nil {
+		return 0
+	}
+	return int(sctp.GetCapabilities().MaxMessageSize)
+}

@@ -34,6 +34,10 @@ const (
 const (
 	sendHighWater = 1 << 20
 	sendLowWater  = 256 << 10
+	// maxWholeFrame is the largest binary value sent whole, as one
+	// message, when the far side takes messages that large: Chromium's
+	// and Safari's limit, a quarter of Firefox's.
+	maxWholeFrame = 256 << 10
 	// closeDrainTimeout bounds how long Close(false) lets queued data go.
 	closeDrainTimeout = 5 * time.Second
 )
@@ -87,6 +91,7 @@ type DataConnection struct {
 	// the channel's buffered amount (see write).
 	frame    []byte
 	buffered int
+	whole    int // the largest value sent as one message; 0 until known
 	nextID   atomic.Uint32
 	reasm    datapack.Reassembler // only the channel's message callback uses it
 
@@ -334,7 +339,10 @@ func (d *DataConnection) Send(ctx context.Context, v any) error {
 		}
 		return fmt.Errorf("sdk: serialization none sends []byte or string, not %T", v)
 	}
-	sp, err := split(d.nextID.Add(1), v)
+	if d.whole == 0 {
+		d.whole = wholeLimit(d.PeerConnection())
+	}
+	sp, err := split(d.nextID.Add(1), v, d.whole)
 	if err != nil {
 		return fmt.Errorf("sdk: encoding MessagePack: %w", err)
 	}
@@ -347,9 +355,10 @@ func (d *DataConnection) Send(ctx context.Context, v any) error {
 	return nil
 }
 
-// split encodes v for the binary serialization. Bytes and files are sent
+// split encodes v for the binary serialization, to go whole when its
+// encoding is at most whole bytes, else in chunks. Bytes and files are sent
 // from the caller's own slice behind a header, never copied whole.
-func split(id uint32, v any) (*datapack.Splitter, error) {
+func split(id uint32, v any, whole int) (*datapack.Splitter, error) {
 	var head []byte
 	var body []byte
 	var err error
@@ -370,7 +379,17 @@ func split(id uint32, v any) (*datapack.Splitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return datapack.NewSplitter(id, head, body), nil
+	return datapack.NewWholeSplitter(id, whole, head, body), nil
+}
+
+// wholeLimit is the largest binary value pc's data channels send as one
+// message: what the far side's SCTP transport takes, up to maxWholeFrame;
+// 0 while pc does not know yet, which sends chunks only.
+func wholeLimit(pc *webrtc.PeerConnection) int {
+	if pc == nil {
+		return 0
+	}
+	return min(maxMessageSize(pc), maxWholeFrame)
 }
 
 // write hands one message to the channel once it has room: while more

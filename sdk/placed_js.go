@@ -114,16 +114,41 @@ func (d *DataConnection) receiveChunk(data safejs.Value, head []byte, size int) 
 		d.undecodable(pv.err)
 		return true
 	}
-	v := j.Get(pv.u8, "buffer")
-	if pv.head.File {
-		v = j.File(v, pv.head.Name, pv.head.Type)
+	d.receivePlaced(j.Get(pv.u8, "buffer"), pv.head, &j)
+	return true
+}
+
+// receiveWhole takes a frame of a binary connection that is a whole value,
+// data the ArrayBuffer of size bytes the channel delivered and head its
+// first bytes, when the value is a bin or a File and OnRawData is set: the
+// value's bytes are cut from data in the page's memory, one copy that Go
+// never holds. It reports false for a frame Go must decode, which also
+// reports a malformed one.
+func (d *DataConnection) receiveWhole(data safejs.Value, head []byte, size int) bool {
+	if d.io.raw.get() == nil {
+		return false
+	}
+	p, ok := datapack.ParsePayload(head)
+	if !ok || p.Size != size {
+		return false
+	}
+	var j jsutil.Batch
+	d.receivePlaced(j.Call(data, "slice", p.Len), p, &j)
+	return true
+}
+
+// receivePlaced delivers v, the ArrayBuffer of a value put together in the
+// page's memory, whose head is p, as the page sees the value: as it is, or
+// as a File.
+func (d *DataConnection) receivePlaced(v safejs.Value, p datapack.Payload, j *jsutil.Batch) {
+	if p.File {
+		v = j.File(v, p.Name, p.Type)
 	}
 	if err := j.Err(); err != nil {
 		d.undecodable(err)
-		return true
+		return
 	}
 	d.receiveRaw(v)
-	return true
 }
 
 // startPlaced allocates the buffer of a message whose first chunk came

@@ -542,12 +542,15 @@ function pageHelpers() {
         ["File", new File(["file content ✓"], "notes ✓.txt", { type: "text/plain", lastModified: 1_700_000_000_000 })],
         ["File without a type", new File([T.bytes(50, 6)], "data.bin")],
         ["1 MiB ArrayBuffer (chunked)", mib],
-        // Chunked values of one binary, File or Blob up to 1 MiB are put together in the page's memory, the others in
+        // Values of up to 256 KiB (Chromium's max-message-size) go as one message, larger ones in chunks. A binary,
+        // File or Blob in one message, or in chunks up to 1 MiB, is put together in the page's memory, the others in
         // Go's (sdk/placed_js.go).
         ["300 KiB Float32Array (chunked)", new Float32Array(T.bytes(300 << 10, 11).buffer)],
-        ["200 KiB File (chunked)", new File([T.bytes(200 << 10, 12)], "big ✓.bin", { type: "application/x-big" })],
-        ["100 KiB Blob (chunked)", new Blob([T.bytes(100 << 10, 13)], { type: "text/plain" })],
-        ["object holding 100 KiB (chunked)", { data: T.bytes(100 << 10, 15).buffer }],
+        ["400 KiB File (chunked)", new File([T.bytes(400 << 10, 16)], "bigger ✓.bin", { type: "application/x-big" })],
+        ["64 KiB ArrayBuffer (one message)", T.bytes(64 << 10, 17).buffer],
+        ["200 KiB File (one message)", new File([T.bytes(200 << 10, 12)], "big ✓.bin", { type: "application/x-big" })],
+        ["100 KiB Blob (one message)", new Blob([T.bytes(100 << 10, 13)], { type: "text/plain" })],
+        ["object holding 100 KiB (one message)", { data: T.bytes(100 << 10, 15).buffer }],
         [
           "object holding every kind",
           {

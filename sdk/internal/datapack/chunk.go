@@ -47,15 +47,25 @@ type Splitter struct {
 // large payload into a copy first. A sender numbers its messages; the ids of
 // messages in flight at the same time must differ.
 func NewSplitter(id uint32, parts ...[]byte) *Splitter {
-	return newSplitter(id, ChunkSize, parts)
+	return newSplitter(id, ChunkSize, ChunkSize, parts)
 }
 
-func newSplitter(id uint32, frameSize int, parts [][]byte) *Splitter {
+// NewWholeSplitter is NewSplitter for a channel whose far side takes
+// messages of up to whole bytes: a message that fits travels whole, as one
+// frame of its own size, and a larger one in chunk frames of ChunkSize. A
+// receiver needs nothing new for that, since a frame that is not a chunk is
+// a whole value of whatever size the channel delivered; fewer, larger
+// messages cost the browsers' SCTP stacks and the page less per byte.
+func NewWholeSplitter(id uint32, whole int, parts ...[]byte) *Splitter {
+	return newSplitter(id, ChunkSize, max(whole, ChunkSize), parts)
+}
+
+func newSplitter(id uint32, frameSize, whole int, parts [][]byte) *Splitter {
 	s := &Splitter{id: id, parts: append([][]byte(nil), parts...), frameSize: frameSize}
 	for _, p := range parts {
 		s.size += len(p)
 	}
-	if s.size <= frameSize {
+	if s.size <= whole {
 		s.frames = 1
 	} else {
 		data := frameSize - MaxChunkHeader

@@ -79,6 +79,55 @@ func TestSplitter(t *testing.T) {
 	}
 }
 
+// TestWholeSplitter checks that a message up to the whole limit goes as
+// one frame that an unchanged receiver decodes, and a larger one in chunk
+// frames of ChunkSize, which a Reassembler puts together as before.
+func TestWholeSplitter(t *testing.T) {
+	t.Parallel()
+	const whole = 256 << 10
+	tests := []struct {
+		name   string
+		whole  int
+		size   int
+		frames int
+	}{
+		{"a 64 KiB value, whole", whole, 64 << 10, 1},
+		{"exactly the limit, whole", whole, whole, 1},
+		{"one past the limit, in chunks", whole, whole + 1, (whole-1)/ChunkDataSize + 1},
+		{"a limit under ChunkSize is ChunkSize", 100, ChunkSize, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := randomBytes(tt.size-5, 3) // a bin32 header is 5 bytes
+			head, err := AppendBinHeader(nil, len(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewWholeSplitter(9, tt.whole, head, body)
+			if s.Frames() != tt.frames {
+				t.Fatalf("Frames() = %d, want %d", s.Frames(), tt.frames)
+			}
+			var r Reassembler
+			for i, f := range frames(s) {
+				if s.Frames() > 1 && len(f) > ChunkSize {
+					t.Fatalf("chunk %d has %d bytes, over ChunkSize", i, len(f))
+				}
+				v, done, err := r.Unpack(f)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if done != (i == s.Frames()-1) {
+					t.Fatalf("frame %d: done = %v", i, done)
+				}
+				if done && !bytes.Equal(v.([]byte), body) {
+					t.Fatal("the value put together differs from the one sent")
+				}
+			}
+		})
+	}
+}
+
 // TestSplitterParts checks that a message given in parts is cut exactly as
 // the same message given whole: in particular a bin header and the caller's
 // bytes as Encode([]byte) would pack them, and a File likewise.

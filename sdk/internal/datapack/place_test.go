@@ -79,7 +79,7 @@ func TestPlaceShuffled(t *testing.T) {
 func TestPlaceRefuses(t *testing.T) {
 	t.Parallel()
 	msg := randomBytes(10*(testFrameSize-MaxChunkHeader), 1) // 10 chunks
-	fs := frames(newSplitter(1, testFrameSize, [][]byte{msg}))
+	fs := frames(newSplitter(1, testFrameSize, testFrameSize, [][]byte{msg}))
 	cases := []struct {
 		name    string
 		r       Reassembler
