@@ -3,6 +3,7 @@
 package sdk
 
 import (
+	"fmt"
 	"math"
 	"syscall/js"
 
@@ -27,13 +28,15 @@ const maxReusedFrame = 256 << 10
 // memory, which starts a collection every few megabytes. RTCDataChannel.send
 // copies the bytes before it returns (the WebRTC spec's "a copy of the bytes
 // held by the buffer source"), so the buffer is free again at once. The
-// channel's send method is looked up once, bound to it: a frame then costs
-// two calls into JavaScript, a copy and the send, and makes no JavaScript
-// value Go must track. The owner's sendMu guards the buffer.
+// channel's send method, and the buffer's set, are looked up once, bound: a
+// frame then costs two calls into JavaScript, a copy and the send, and makes
+// no JavaScript value Go must track. The owner's sendMu guards the buffer.
 type browserIO struct {
-	u8   safejs.Value // a Uint8Array, undefined until the first send
-	size int
-	send safejs.Value // dc.send.bind(dc), undefined until the first send
+	u8    safejs.Value // a Uint8Array of size bytes, once size > 0
+	set   safejs.Value // u8.set.bind(u8)
+	size  int
+	send  safejs.Value // dc.send.bind(dc), once bound
+	bound bool
 
 	raw handler[js.Value]
 	// The binary values kept in the page's memory (placed_js.go), which
@@ -47,28 +50,151 @@ func (s *browserIO) write(dc *webrtc.DataChannel, b []byte) error {
 		return dc.Send(b)
 	}
 	var j jsutil.Batch
-	if s.size == 0 {
-		target := safejs.Safe(dc.JSValue())
-		s.send = j.Call(j.Get(target, "send"), "bind", target)
-	}
-	if s.size < len(b) {
-		// Chunk frames fill it exactly, and then need no view.
-		size := max(len(b), datapack.ChunkSize)
-		u8 := j.New(j.Global("Uint8Array"), size)
-		if err := j.Err(); err != nil {
-			return webrtcError("data channel send failed", err)
-		}
-		s.u8, s.size = u8, size
+	s.grow(&j, dc, len(b))
+	if err := j.Err(); err != nil {
+		return webrtcError("data channel send failed", err)
 	}
 	if _, err := safejs.CopyBytesToJS(s.u8, b); err != nil {
 		j.Fail(err)
 	}
+	s.sendBuffered(&j, len(b))
+	return webrtcError("data channel send failed", j.Err())
+}
+
+// writeBytes sends head and then body's bytes, n in all, as one binary
+// message on dc, through the buffer: the body is copied from the page's
+// memory into the buffer with no stop in Go's.
+func (s *browserIO) writeBytes(dc *webrtc.DataChannel, head []byte, body Bytes) error {
+	n := len(head) + body.n
+	var j jsutil.Batch
+	s.grow(&j, dc, n)
+	if err := j.Err(); err != nil {
+		return webrtcError("data channel send failed", err)
+	}
+	if _, err := safejs.CopyBytesToJS(s.u8, head); err != nil {
+		j.Fail(err)
+	}
+	j.Invoke(s.set, body.u8, len(head))
+	s.sendBuffered(&j, n)
+	return webrtcError("data channel send failed", j.Err())
+}
+
+// sendFunc returns the channel's send method, bound to it.
+func (s *browserIO) sendFunc(j *jsutil.Batch, dc *webrtc.DataChannel) safejs.Value {
+	if !s.bound {
+		target := safejs.Safe(dc.JSValue())
+		s.send = j.Call(j.Get(target, "send"), "bind", target)
+		s.bound = j.Err() == nil
+	}
+	return s.send
+}
+
+// grow readies the buffer for a message of n bytes, at most maxReusedFrame.
+func (s *browserIO) grow(j *jsutil.Batch, dc *webrtc.DataChannel, n int) {
+	s.sendFunc(j, dc)
+	if s.size < n {
+		// Chunk frames fill it exactly, and then need no view.
+		size := max(n, datapack.ChunkSize)
+		u8 := j.New(j.Global("Uint8Array"), size)
+		set := j.Call(j.Get(u8, "set"), "bind", u8)
+		if j.Err() == nil {
+			s.u8, s.set, s.size = u8, set, size
+		}
+	}
+}
+
+// sendBuffered sends the buffer's first n bytes.
+func (s *browserIO) sendBuffered(j *jsutil.Batch, n int) {
 	view := s.u8
-	if len(b) < s.size {
-		view = j.Call(s.u8, "subarray", 0, len(b))
+	if n < s.size {
+		view = j.Call(s.u8, "subarray", 0, n)
 	}
 	j.Invoke(s.send, view)
-	return webrtcError("data channel send failed", j.Err())
+}
+
+// Bytes is binary data in the page's memory, which a DataConnection sends
+// without copying it into Go's (TrySend): the bytes of an ArrayBuffer, or
+// those a typed array or a DataView views.
+type Bytes struct {
+	u8 safejs.Value // a Uint8Array over the bytes
+	n  int
+}
+
+// BytesOf returns the binary data v holds; ok is false when v is not an
+// ArrayBuffer, a typed array or a DataView.
+func BytesOf(v js.Value) (b Bytes, ok bool, err error) {
+	sv := safejs.Safe(v)
+	if t, known := jsutil.TypeOf(sv); !known || t != safejs.TypeObject {
+		return b, false, nil
+	}
+	var j jsutil.Batch
+	switch {
+	case j.InstanceOf(sv, jsArrayBuffer):
+		b.u8 = j.New(jsUint8Array, sv)
+	case j.Bool(j.Call(jsArrayBuffer, "isView", sv)):
+		b.u8 = j.New(jsUint8Array, j.Get(sv, "buffer"), j.Get(sv, "byteOffset"), j.Get(sv, "byteLength"))
+	default:
+		return b, false, j.Err()
+	}
+	b.n = j.Length(b.u8)
+	return b, j.Err() == nil, j.Err()
+}
+
+// Len is the number of bytes.
+func (b Bytes) Len() int { return b.n }
+
+// Copy returns the bytes in a new slice of Go's memory.
+func (b Bytes) Copy() ([]byte, error) {
+	p := make([]byte, b.n)
+	_, err := safejs.CopyBytesToGo(p, b.u8)
+	return p, err
+}
+
+// TrySend sends b at once, as Send sends a []byte, when it can go as one
+// message without waiting: on a none connection as it is, on a binary one
+// as a bin value of up to the far side's largest message. It reports
+// false, having sent nothing, when the value would need chunks, the channel
+// is full, or another Send is under way; the caller then copies the bytes
+// and calls Send. The page's bytes are copied once, by the browser, into
+// the channel, and never enter Go's memory.
+func (d *DataConnection) TrySend(b Bytes) (bool, error) {
+	dc := d.channel()
+	if !d.Open() || dc == nil {
+		return false, ErrNotOpen
+	}
+	if !d.sendMu.TryLock() {
+		return false, nil
+	}
+	defer d.sendMu.Unlock()
+	var err error
+	n := b.n
+	switch d.serialization {
+	case SerializationNone:
+		if !d.roomFor(dc, n) {
+			return false, nil
+		}
+		var j jsutil.Batch
+		j.Invoke(d.io.sendFunc(&j, dc), b.u8)
+		err = webrtcError("data channel send failed", j.Err())
+	case SerializationBinary, SerializationBinaryUTF8:
+		var hb [5]byte
+		head, herr := datapack.AppendBinHeader(hb[:0], b.n)
+		if d.whole == 0 {
+			d.whole = wholeLimit(d.PeerConnection())
+		}
+		n += len(head)
+		if herr != nil || n > d.whole || n > maxReusedFrame || !d.roomFor(dc, n) {
+			return false, nil
+		}
+		err = d.io.writeBytes(dc, head, b)
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sdk: data channel send: %w", err)
+	}
+	d.buffered += n
+	return true, nil
 }
 
 // maxMessageSize is the largest message the far side of pc's SCTP

@@ -399,26 +399,20 @@ func wholeLimit(pc *webrtc.PeerConnection) int {
 // read plus what was written since, which only the channel's sending can
 // lower. write runs under sendMu.
 func (d *DataConnection) write(ctx context.Context, dc *webrtc.DataChannel, b []byte, text bool) error {
-	if d.buffered+len(b) > sendHighWater {
-		for {
-			d.buffered = int(dc.BufferedAmount())
-			if d.buffered <= sendHighWater {
-				break
-			}
-			// The timer is a safety net: the low event is the signal.
-			t := time.NewTimer(100 * time.Millisecond)
-			select {
-			case <-d.low:
-			case <-t.C:
-			case <-d.done:
-				t.Stop()
-				return ErrClosed
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			}
+	for !d.roomFor(dc, len(b)) {
+		// The timer is a safety net: the low event is the signal.
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-d.low:
+		case <-t.C:
+		case <-d.done:
 			t.Stop()
+			return ErrClosed
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
 		}
+		t.Stop()
 	}
 	var err error
 	if text {
@@ -431,6 +425,18 @@ func (d *DataConnection) write(ctx context.Context, dc *webrtc.DataChannel, b []
 	}
 	d.buffered += len(b)
 	return nil
+}
+
+// roomFor reports whether a message of n bytes may go now: while the
+// channel holds more than sendHighWater bytes, it may not. It reads the
+// channel's buffered amount only when d.buffered says the channel might be
+// that full. It runs under sendMu.
+func (d *DataConnection) roomFor(dc *webrtc.DataChannel, n int) bool {
+	if d.buffered+n <= sendHighWater {
+		return true
+	}
+	d.buffered = int(dc.BufferedAmount())
+	return d.buffered <= sendHighWater
 }
 
 // Close ends the connection on both sides. With force false, data already

@@ -32,11 +32,16 @@ const headRead = datapack.MaxChunkHeader + 256
 // values come into Go, whose buffer grows with the chunks that arrived.
 const maxPlacedValue = 1 << 20
 
-// jsUint8Array is the page's Uint8Array, looked up once.
-var jsUint8Array = func() safejs.Value {
-	v, _ := safejs.Global().Get("Uint8Array")
+// The page's Uint8Array and ArrayBuffer, looked up once.
+var (
+	jsUint8Array  = jsGlobal("Uint8Array")
+	jsArrayBuffer = jsGlobal("ArrayBuffer")
+)
+
+func jsGlobal(name string) safejs.Value {
+	v, _ := safejs.Global().Get(name)
 	return v
-}()
+}
 
 // placedValue is a bin or File in progress in the page's memory.
 type placedValue struct {

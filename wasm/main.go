@@ -20,6 +20,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"runtime/debug"
 
 	"github.com/hack-pad/safejs"
 )
@@ -27,7 +29,18 @@ import (
 // hookName is the global through which the shim hands its hooks over.
 const hookName = "__skywasm"
 
+// gcPercent is the collector's GOGC unless the page sets one
+// (Peer.init({env: {GOGC}})). Go's default, 100, collects each time the
+// heap doubles, from 4 MB: a page that made calls paused 12–27 ms for a
+// collection every 20 or so (docs/benchmarks.md, call p95). At 400 the heap
+// may grow to five times what is live before a collection (the first at
+// 16 MB), and collections come a quarter as often.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	hook, err := safejs.Global().Get(hookName)
 	if err != nil || hook.Type() != safejs.TypeObject {
 		println("skywasm: sdk.wasm must be loaded by skywasm.js, which sets globalThis." + hookName)

@@ -60,6 +60,13 @@ func callSend(b *bridge, o *dataObject, self safejs.Value, args []safejs.Value) 
 	if !o.data.Open() {
 		return fail(sdk.ErrNotOpen)
 	}
+	if sent, err := trySend(o, data); sent || err != nil {
+		if err != nil {
+			return fail(fmt.Errorf("skywasm: send: %w", err))
+		}
+		settle(resolve, true)
+		return safejs.Undefined()
+	}
 	job := sendJob{resolve: resolve}
 	var err error
 	switch o.data.Serialization() {
@@ -83,6 +90,22 @@ func callSend(b *bridge, o *dataObject, self safejs.Value, args []safejs.Value) 
 		return fail(fmt.Errorf("skywasm: send: %w", sdk.ErrNotOpen))
 	}
 	return safejs.Undefined()
+}
+
+// trySend sends data, binary data as it is in the page's memory, at once
+// when nothing is queued before it and the channel takes it without
+// waiting (sdk.DataConnection.TrySend): no copy into Go, and no trip
+// through the queue. It reports false, having sent nothing, for every other
+// value and case, which then take the queue.
+func trySend(o *dataObject, data safejs.Value) (bool, error) {
+	if !is(data, safejs.TypeObject) || !o.sends.Idle() {
+		return false, nil
+	}
+	b, ok, err := sdk.BytesOf(safejs.Unsafe(data))
+	if !ok || err != nil {
+		return false, err
+	}
+	return o.data.TrySend(b)
 }
 
 // send is the send queue's handler: it hands one value to the channel,

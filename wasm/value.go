@@ -27,15 +27,13 @@ const maxSafeInteger = 1<<53 - 1
 const maxDepth = 64
 
 var (
-	jsGlobal      = safejs.Global()
-	jsObject      = global("Object")
-	jsArray       = global("Array")
-	jsArrayBuffer = global("ArrayBuffer")
-	jsUint8Array  = global("Uint8Array")
-	jsBlob        = global("Blob")
-	jsFile        = global("File")
-	jsDate        = global("Date")
-	jsJSON        = global("JSON")
+	jsGlobal = safejs.Global()
+	jsObject = global("Object")
+	jsArray  = global("Array")
+	jsBlob   = global("Blob")
+	jsFile   = global("File")
+	jsDate   = global("Date")
+	jsJSON   = global("JSON")
 )
 
 // global is globalThis[name], looked up once at start, before a page's
@@ -160,18 +158,12 @@ func bigIntFromJS(v safejs.Value) (any, error) {
 // bytesOf copies the bytes of an ArrayBuffer, a typed array or a DataView;
 // ok is false for any other value.
 func bytesOf(v safejs.Value) (p []byte, ok bool, err error) {
-	var b jsutil.Batch
-	var u8 safejs.Value
-	switch {
-	case b.InstanceOf(v, jsArrayBuffer):
-		u8 = b.New(jsUint8Array, v)
-	case b.Bool(b.Call(jsArrayBuffer, "isView", v)):
-		u8 = b.New(jsUint8Array, b.Get(v, "buffer"), b.Get(v, "byteOffset"), b.Get(v, "byteLength"))
-	default:
-		return nil, false, b.Err()
+	b, ok, err := sdk.BytesOf(safejs.Unsafe(v))
+	if !ok || err != nil {
+		return nil, ok, err
 	}
-	p = b.CopyBytesToGo(u8)
-	return p, true, b.Err()
+	p, err = b.Copy()
+	return p, true, err
 }
 
 // resolveBlobs replaces every blobRef in v by its bytes: a File for the

@@ -141,6 +141,14 @@ func (q *Queue[T]) Len() int {
 	return q.lenLocked()
 }
 
+// Idle reports whether no value is pending or being handled, so that a
+// value the owner handles itself instead of pushing it keeps its order.
+func (q *Queue[T]) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.running && q.lenLocked() == 0
+}
+
 // Close refuses further pushes and drops what is pending (to Dropped). The
 // value being handled, if any, is finished; Done tells when. Close may be
 // called more than once and from the handler itself.

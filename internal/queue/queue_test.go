@@ -285,3 +285,37 @@ func TestPushAllocatesNothing(t *testing.T) {
 		t.Fatalf("a push to an idle queue allocated %v times, want 0", allocs)
 	}
 }
+
+// TestIdle checks that Idle is false while a value is pending or in the
+// handler, so that an owner bypassing the queue cannot overtake it.
+func TestIdle(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	q := New(func(int) {
+		entered <- struct{}{}
+		<-release
+	}, Config[int]{})
+	if !q.Idle() {
+		t.Fatal("a new queue is not idle")
+	}
+	q.Hold()
+	q.Push(1)
+	if q.Idle() {
+		t.Fatal("idle with a value pending")
+	}
+	q.Release()
+	<-entered
+	if q.Idle() {
+		t.Fatal("idle with a value in the handler")
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for !q.Idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("not idle after the handler returned")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	q.Close()
+	waitDone(t, q)
+}

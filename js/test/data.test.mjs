@@ -137,13 +137,12 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
     });
   });
 
-  for (const [serialization, frames] of [
-    ["binary", 1],
-    ["none", 1],
-  ]) {
-    it(`${serialization}: large values go out through one reused buffer, byte for byte`, { timeout: 60_000 }, async () => {
+  for (const serialization of ["binary", "none"]) {
+    const how = serialization === "binary" ? "through one reused buffer" : "from the page's own buffers";
+    it(`${serialization}: 64 KiB values go out as one message each, ${how}, byte for byte`, { timeout: 60_000 }, async () => {
       // A new ArrayBuffer per data channel message costs Chromium more than the copy into it (fresh memory, and a
-      // garbage collection every few megabytes): the SDK sends every frame from one buffer of the channel's.
+      // garbage collection every few megabytes): the SDK sends a binary frame from one buffer of the channel's, and a
+      // none value from the page's own buffer, with no copy of its own.
       await withContext(env, async ({ open }) => {
         const a = await openSdkPage(open);
         const b = await openSdkPage(open);
@@ -151,6 +150,7 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
         const n = 8;
         const sent = await a.evaluate(async (n) => {
           const buffers = new Set();
+          const own = new Set();
           let sends = 0;
           const send = RTCDataChannel.prototype.send;
           RTCDataChannel.prototype.send = function (data) {
@@ -162,17 +162,52 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
           try {
             for (let i = 0; i < n; i++) {
               const bytes = crypto.getRandomValues(new Uint8Array(64 << 10));
+              own.add(bytes.buffer);
               sums.push(bytes.reduce((a, x) => (a * 31 + x) >>> 0, i));
               if (!(await T.deadline(window.conn.send(bytes.buffer), 10_000, `send ${i}`))) return { error: `send ${i} failed` };
             }
           } finally {
             RTCDataChannel.prototype.send = send;
           }
-          return { sends, buffers: buffers.size, sums };
+          return { sends, buffers: buffers.size, own: [...buffers].filter((x) => own.has(x)).length, sums };
         }, n);
         assert.equal(sent.error, undefined);
-        assert.equal(sent.sends, n * frames, `${n} values of 64 KiB in ${frames} message(s) each`);
-        assert.equal(sent.buffers, 1, "every message went out from the same buffer");
+        assert.equal(sent.sends, n, `${n} values of 64 KiB in one message each`);
+        if (serialization === "binary") {
+          assert.equal(sent.buffers, 1, "every message went out from the same buffer");
+        } else {
+          assert.equal(sent.own, n, "every message went out from the page's own buffer");
+        }
+        const got = await b.evaluate(async (n) => {
+          await T.until(() => window.received.length >= n, 20_000, `${n} values`);
+          return window.received.map((v, i) => (v instanceof ArrayBuffer ? new Uint8Array(v).reduce((a, x) => (a * 31 + x) >>> 0, i) : String(v)));
+        }, n);
+        assert.deepEqual(got, sent.sums);
+      });
+    });
+  }
+
+  for (const serialization of ["binary", "none"]) {
+    it(`${serialization}: a buffer changed right after send() still goes as it was, sent at once or queued`, { timeout: 60_000 }, async () => {
+      // 48 values of 64 KiB sent without awaiting: the first go at once from the page's memory, the rest wait for
+      // room in the channel (1 MiB) in a copy, so the page's overwriting of each buffer must change nothing.
+      await withContext(env, async ({ open }) => {
+        const a = await openSdkPage(open);
+        const b = await openSdkPage(open);
+        await connectPages(a, b, { serialization });
+        const n = 48;
+        const sent = await a.evaluate(async (n) => {
+          const sums = [];
+          const results = [];
+          for (let i = 0; i < n; i++) {
+            const bytes = crypto.getRandomValues(new Uint8Array(64 << 10));
+            sums.push(bytes.reduce((a, x) => (a * 31 + x) >>> 0, i));
+            results.push(window.conn.send(i % 2 ? bytes : bytes.buffer));
+            bytes.fill(0xff);
+          }
+          return { sums, ok: (await T.deadline(Promise.all(results), 20_000, "the sends")).every(Boolean) };
+        }, n);
+        assert.ok(sent.ok, "every send resolved true");
         const got = await b.evaluate(async (n) => {
           await T.until(() => window.received.length >= n, 20_000, `${n} values`);
           return window.received.map((v, i) => (v instanceof ArrayBuffer ? new Uint8Array(v).reduce((a, x) => (a * 31 + x) >>> 0, i) : String(v)));
