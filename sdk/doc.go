@@ -73,7 +73,10 @@
 //     connection's binary messages as the ArrayBuffers they arrived in,
 //     and a binary connection's ArrayBuffers, Files and Blobs of up to
 //     1 MiB put together in the page's memory: Go reads only each chunk's
-//     header (datapack's Reassembler.Place keeps the limits).
+//     header (datapack's Reassembler.Place keeps the limits), or cut out
+//     of the one message they came in. Bytes is binary data left in the
+//     page's memory, which TrySend sends at once when the channel has room,
+//     without copying it into Go's.
 //   - Blocking methods wait on JavaScript promises: never call them from a
 //     js.Func callback directly; start a goroutine.
 //   - PeerOptions.Config is the package's own Configuration, the members
