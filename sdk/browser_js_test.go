@@ -27,8 +27,10 @@ import (
 // TestMain checks that the browser build leaves no goroutine behind once
 // every Peer is destroyed.
 func TestMain(m *testing.M) {
-	// runtime.handleEvent is the wasm runtime's own event goroutine.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+	// runtime.handleEvent is the wasm runtime's own event goroutine, and
+	// jsutil's worker runs the callbacks from JavaScript (jsutil.FuncOf).
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"),
+		goleak.IgnoreAnyFunction("github.com/skywasm/skywasm/internal/jsutil.work"))
 }
 
 // server returns the test server's URL and key from the environment.

@@ -72,7 +72,7 @@ func (m *MediaConnection) watchRemoteStreams(pc *webrtc.PeerConnection) (stop fu
 // what removes and releases it. An error of f, or of adding the listener,
 // goes to fail.
 func listen(target safejs.Value, name string, f func(ev safejs.Value) error, fail func(error)) (stop func()) {
-	listener, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+	listener, err := jsutil.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		ev := safejs.Undefined()
 		if len(args) > 0 {
 			ev = args[0]

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hack-pad/safejs"
 
@@ -20,10 +19,6 @@ import (
 type bridge struct {
 	emitFn, makeFn safejs.Value
 
-	jobs    chan callJob // to the worker (see call)
-	done    chan callJob // from it
-	working atomic.Bool  // the worker runs a call
-
 	mu      sync.Mutex
 	next    int
 	objects map[int]object
@@ -31,13 +26,10 @@ type bridge struct {
 }
 
 func newBridge(emitFn, makeFn safejs.Value) *bridge {
-	b := &bridge{
+	return &bridge{
 		emitFn: emitFn, makeFn: makeFn,
-		jobs: make(chan callJob), done: make(chan callJob),
 		objects: map[int]object{}, rooms: map[sdk.Room]*roomObject{},
 	}
-	go b.work()
-	return b
 }
 
 // add enters o in the table and gives it a handle.
@@ -122,41 +114,10 @@ func (b *bridge) goSafe(self safejs.Value, where string, f func(), onPanic func(
 	}()
 }
 
-// A call from the page runs on the bridge's one worker goroutine, not on
-// the goroutine Go's wasm runtime starts for each call into it: that one
-// starts with the smallest stack and grows it, copying every frame (about
-// 17 ms of new Peer()'s first 40, in Chromium), on every call; the
-// worker's stack stays grown. A call that comes while the worker runs one
-// (a listener the page runs from an event Go emitted, calling back) runs
-// where it came, since the worker is inside JavaScript then.
-type callJob struct {
-	args   []safejs.Value
-	result any
-}
-
 // call is the one function the shim calls: call(method, handle, self,
 // ...args). It returns the method's result; a JavaScript Error it returns
 // is for the shim to throw, which happens only where SkyWay threw too.
-func (b *bridge) call(_ safejs.Value, args []safejs.Value) any {
-	if b.working.Load() {
-		return b.dispatch(args)
-	}
-	b.jobs <- callJob{args: args}
-	return (<-b.done).result
-}
-
-// work is the worker's loop, for the life of the program.
-func (b *bridge) work() {
-	for job := range b.jobs {
-		b.working.Store(true)
-		job.result = b.dispatch(job.args)
-		b.working.Store(false)
-		b.done <- job
-	}
-}
-
-// dispatch runs the call of args (see call).
-func (b *bridge) dispatch(args []safejs.Value) (result any) {
+func (b *bridge) call(_ safejs.Value, args []safejs.Value) (result any) {
 	if t, ok := jsutil.TypeOf(arg(args, 0)); len(args) < 3 || !ok || t != safejs.TypeString {
 		return jsError(fmt.Errorf("skywasm: bad bridge call"))
 	}

@@ -24,6 +24,8 @@ import (
 	"runtime/debug"
 
 	"github.com/hack-pad/safejs"
+
+	"github.com/skywasm/skywasm/internal/jsutil"
 )
 
 // hookName is the global through which the shim hands its hooks over.
@@ -52,7 +54,7 @@ func main() {
 	// The bridge's one js.Func lives as long as the program: the page keeps
 	// calling it until it unloads.
 	b := newBridge(emit, makeFn)
-	call, err3 := safejs.FuncOf(b.call)
+	call, err3 := jsutil.FuncOf(b.call)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		println("skywasm: the loader's hooks are unusable: " + err.Error())
 		return
