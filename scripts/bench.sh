@@ -90,7 +90,8 @@ run sfu-livekit bin/skywasm-bench sfu $smoke -livekit bin/livekit/server -json "
 # It is 8 MB of build output: it goes to a scratch directory, not beside the kept JSON.
 names=$(mktemp -d) || exit 1
 trap 'rm -rf "$names"' EXIT
-run sizes-build env GOOS=js GOARCH=wasm ${GO:-go} build -trimpath -o "$names/sdk.wasm" ./wasm
+# The same gcflags as make wasm: they change the code (make bench exports them).
+run sizes-build env GOOS=js GOARCH=wasm ${GO:-go} build -trimpath ${WASM_GCFLAGS-$(make -s wasm-gcflags)} -o "$names/sdk.wasm" ./wasm
 run sizes bin/skywasm-bench sizes -names "$names/sdk.wasm" -json "$out/sizes.json"
 
 # Every section is passed, written or not: the report names the missing.

@@ -2,10 +2,75 @@ package sdk
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/pion/sdp/v3"
 )
+
+// sdpText is a session description as its lines, without their line ends:
+// the session part and one part per media section, each starting with its
+// m= line. The SDK's edits only drop, add and rewrite whole lines, so this
+// is all the parsing they need; a full SDP parser (pion/sdp) costs the
+// browser module 29 KiB of brotli for the same edits.
+type sdpText struct {
+	session []string
+	media   [][]string
+}
+
+// parseSDP splits raw into lines and sections. Like the browser, it takes
+// lines ended by CRLF or LF; a description that does not start with v= or
+// has a line that is not type=value is an error.
+func parseSDP(raw string) (sdpText, error) {
+	var d sdpText
+	for _, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		first := d.session == nil
+		if len(line) < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z' || first != (line[0] == 'v') {
+			return sdpText{}, fmt.Errorf("failed to parse SDP: bad line %q", line)
+		}
+		switch {
+		case line[0] == 'm':
+			d.media = append(d.media, []string{line})
+		case len(d.media) > 0:
+			d.media[len(d.media)-1] = append(d.media[len(d.media)-1], line)
+		default:
+			d.session = append(d.session, line)
+		}
+	}
+	return d, nil
+}
+
+// String writes the description back, each line ended by CRLF.
+func (d sdpText) String() string {
+	var b strings.Builder
+	for _, part := range append([][]string{d.session}, d.media...) {
+		for _, line := range part {
+			b.WriteString(line)
+			b.WriteString("\r\n")
+		}
+	}
+	return b.String()
+}
+
+// sdpKind is the media type of a section ("audio", "video", ...).
+func sdpKind(section []string) string {
+	kind, _, _ := strings.Cut(strings.TrimPrefix(section[0], "m="), " ")
+	return kind
+}
+
+// sdpAttr splits "a=rtpmap:96 VP8/90000" into "rtpmap" and
+// "96 VP8/90000"; ok is false for a line that is not an attribute.
+func sdpAttr(line string) (key, value string, ok bool) {
+	attr, ok := strings.CutPrefix(line, "a=")
+	if !ok {
+		return "", "", false
+	}
+	key, value, _ = strings.Cut(attr, ":")
+	return key, value, true
+}
 
 // keepCodec rewrites sdp so that its media sections of kind ("video" or
 // "audio") offer only codec (an encoding name such as "VP9" or "opus") and
@@ -15,63 +80,61 @@ func keepCodec(raw, kind, codec string) (string, error) {
 	if codec == "" {
 		return raw, nil
 	}
-	var s sdp.SessionDescription
-	if err := s.UnmarshalString(raw); err != nil {
-		return "", fmt.Errorf("failed to parse SDP: %w", err)
+	d, err := parseSDP(raw)
+	if err != nil {
+		return "", err
 	}
-	for _, m := range s.MediaDescriptions {
-		if m.MediaName.Media != kind {
+	for i, m := range d.media {
+		if sdpKind(m) != kind {
 			continue
 		}
 		keep := map[string]bool{}
-		for _, a := range m.Attributes {
-			if pt, name, ok := rtpmap(a); ok && strings.EqualFold(name, codec) {
+		for _, line := range m {
+			if pt, name, ok := rtpmap(line); ok && strings.EqualFold(name, codec) {
 				keep[pt] = true
 			}
 		}
 		if len(keep) == 0 {
 			return "", fmt.Errorf("%w: %s codec %q is not offered", ErrUnsupportedCodec, kind, codec)
 		}
-		for _, a := range m.Attributes { // the RTX of a kept format
-			if a.Key == "fmtp" {
-				pt, params, _ := strings.Cut(a.Value, " ")
+		for _, line := range m { // the RTX of a kept format
+			if key, value, _ := sdpAttr(line); key == "fmtp" {
+				pt, params, _ := strings.Cut(value, " ")
 				if apt, ok := strings.CutPrefix(params, "apt="); ok && keep[apt] {
 					keep[pt] = true
 				}
 			}
 		}
-		formats := m.MediaName.Formats[:0]
-		for _, f := range m.MediaName.Formats {
+		// m=<media> <port> <proto> <format>...
+		fields := strings.Fields(m[0])
+		mline := fields[:min(len(fields), 3)]
+		for _, f := range fields[len(mline):] {
 			if keep[f] {
-				formats = append(formats, f)
+				mline = append(mline, f)
 			}
 		}
-		m.MediaName.Formats = formats
-		attrs := m.Attributes[:0]
-		for _, a := range m.Attributes {
-			switch a.Key {
+		lines := []string{strings.Join(mline, " ")}
+		for _, line := range m[1:] {
+			switch key, value, _ := sdpAttr(line); key {
 			case "rtpmap", "fmtp", "rtcp-fb":
-				if pt, _, _ := strings.Cut(a.Value, " "); !keep[pt] {
+				if pt, _, _ := strings.Cut(value, " "); !keep[pt] {
 					continue
 				}
 			}
-			attrs = append(attrs, a)
+			lines = append(lines, line)
 		}
-		m.Attributes = attrs
+		d.media[i] = lines
 	}
-	out, err := s.Marshal()
-	if err != nil {
-		return "", fmt.Errorf("failed to write SDP: %w", err)
-	}
-	return string(out), nil
+	return d.String(), nil
 }
 
 // rtpmap splits "a=rtpmap:96 VP8/90000" into "96" and "VP8".
-func rtpmap(a sdp.Attribute) (pt, name string, ok bool) {
-	if a.Key != "rtpmap" {
+func rtpmap(line string) (pt, name string, ok bool) {
+	key, value, _ := sdpAttr(line)
+	if key != "rtpmap" {
 		return "", "", false
 	}
-	pt, rest, ok := strings.Cut(a.Value, " ")
+	pt, rest, ok := strings.Cut(value, " ")
 	name, _, _ = strings.Cut(rest, "/")
 	return pt, name, ok
 }
@@ -84,50 +147,50 @@ func limitBandwidth(raw, kind string, kbps int) (string, error) {
 	if kbps <= 0 {
 		return raw, nil
 	}
-	var s sdp.SessionDescription
-	if err := s.UnmarshalString(raw); err != nil {
-		return "", fmt.Errorf("failed to parse SDP: %w", err)
+	d, err := parseSDP(raw)
+	if err != nil {
+		return "", err
 	}
-	for _, m := range s.MediaDescriptions {
-		if m.MediaName.Media != kind {
+	for i, m := range d.media {
+		if sdpKind(m) != kind {
 			continue
 		}
-		bw := m.Bandwidth[:0]
-		for _, b := range m.Bandwidth {
-			if b.Type != "AS" && b.Type != "TIAS" {
-				bw = append(bw, b)
+		// A section's lines come in the order m, i, c, b, k, a: the new
+		// b= line goes after the other bandwidths.
+		lines := make([]string, 1, len(m)+1)
+		lines[0] = m[0]
+		bw := "b=AS:" + strconv.Itoa(kbps)
+		for _, line := range m[1:] {
+			if bw != "" && strings.IndexByte("icb", line[0]) < 0 {
+				lines, bw = append(lines, bw), ""
+			}
+			if !strings.HasPrefix(line, "b=AS:") && !strings.HasPrefix(line, "b=TIAS:") {
+				lines = append(lines, line)
 			}
 		}
-		m.Bandwidth = append(bw, sdp.Bandwidth{Type: "AS", Bandwidth: uint64(kbps)})
+		if bw != "" {
+			lines = append(lines, bw)
+		}
+		d.media[i] = lines
 	}
-	out, err := s.Marshal()
-	if err != nil {
-		return "", fmt.Errorf("failed to write SDP: %w", err)
-	}
-	return string(out), nil
+	return d.String(), nil
 }
 
 // sendingStreams counts, per stream ID, the tracks that the author of sdp
 // sends: its send-capable sections' a=msid lines.
 func sendingStreams(raw string) map[string]int {
-	var s sdp.SessionDescription
-	if s.UnmarshalString(raw) != nil {
+	d, err := parseSDP(raw)
+	if err != nil {
 		return nil
 	}
 	counts := map[string]int{}
-	for _, m := range s.MediaDescriptions {
-		sends := true
-		for _, a := range m.Attributes {
-			if a.Key == "recvonly" || a.Key == "inactive" {
-				sends = false
-			}
-		}
-		if !sends {
+	for _, m := range d.media {
+		if slices.Contains(m, "a=recvonly") || slices.Contains(m, "a=inactive") {
 			continue
 		}
-		for _, a := range m.Attributes {
-			if a.Key == "msid" {
-				stream, _, _ := strings.Cut(a.Value, " ")
+		for _, line := range m {
+			if key, value, _ := sdpAttr(line); key == "msid" {
+				stream, _, _ := strings.Cut(value, " ")
 				if stream != "-" && stream != "" {
 					counts[stream]++
 				}
