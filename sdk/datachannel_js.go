@@ -118,6 +118,9 @@ func (s *browserIO) sendBuffered(j *jsutil.Batch, n int) {
 type Bytes struct {
 	u8 safejs.Value // a Uint8Array over the bytes
 	n  int
+	// shared: the bytes are a SharedArrayBuffer's, which
+	// RTCDataChannel.send refuses; they go in a copy.
+	shared bool
 }
 
 // BytesOf returns the binary data v holds; ok is false when v is not an
@@ -132,7 +135,9 @@ func BytesOf(v js.Value) (b Bytes, ok bool, err error) {
 	case j.InstanceOf(sv, jsArrayBuffer):
 		b.u8 = j.New(jsUint8Array, sv)
 	case j.Bool(j.Call(jsArrayBuffer, "isView", sv)):
-		b.u8 = j.New(jsUint8Array, j.Get(sv, "buffer"), j.Get(sv, "byteOffset"), j.Get(sv, "byteLength"))
+		buf := j.Get(sv, "buffer")
+		b.u8 = j.New(jsUint8Array, buf, j.Get(sv, "byteOffset"), j.Get(sv, "byteLength"))
+		b.shared = !j.InstanceOf(buf, jsArrayBuffer)
 	default:
 		return b, false, j.Err()
 	}
@@ -154,8 +159,8 @@ func (b Bytes) Copy() ([]byte, error) {
 // message without waiting: on a none connection as it is, on a binary one
 // as a bin value of up to the far side's largest message. It reports
 // false, having sent nothing, when the value would need chunks, the channel
-// is full, or another Send is under way; the caller then copies the bytes
-// and calls Send. The page's bytes are copied once, by the browser, into
+// is full, another Send is under way, or (none) the bytes are a
+// SharedArrayBuffer's; the caller then copies the bytes and calls Send. The page's bytes are copied once, by the browser, into
 // the channel, and never enter Go's memory.
 func (d *DataConnection) TrySend(b Bytes) (bool, error) {
 	dc := d.channel()
@@ -170,7 +175,7 @@ func (d *DataConnection) TrySend(b Bytes) (bool, error) {
 	n := b.n
 	switch d.serialization {
 	case SerializationNone:
-		if !d.roomFor(dc, n) {
+		if b.shared || !d.roomFor(dc, n) {
 			return false, nil
 		}
 		var j jsutil.Batch
