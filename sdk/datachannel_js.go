@@ -184,11 +184,8 @@ func (d *DataConnection) TrySend(b Bytes) (bool, error) {
 	case SerializationBinary, SerializationBinaryUTF8:
 		var hb [5]byte
 		head, herr := datapack.AppendBinHeader(hb[:0], b.n)
-		if d.whole == 0 {
-			d.whole = wholeLimit(d.PeerConnection())
-		}
 		n += len(head)
-		if herr != nil || n > d.whole || n > maxReusedFrame || !d.roomFor(dc, n) {
+		if herr != nil || n > d.wholeSize() || n > maxReusedFrame || !d.roomFor(dc, n) {
 			return false, nil
 		}
 		err = d.io.writeBytes(dc, head, b)

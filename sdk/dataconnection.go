@@ -339,10 +339,7 @@ func (d *DataConnection) Send(ctx context.Context, v any) error {
 		}
 		return fmt.Errorf("sdk: serialization none sends []byte or string, not %T", v)
 	}
-	if d.whole == 0 {
-		d.whole = wholeLimit(d.PeerConnection())
-	}
-	sp, err := split(d.nextID.Add(1), v, d.whole)
+	sp, err := split(d.nextID.Add(1), v, d.wholeSize())
 	if err != nil {
 		return fmt.Errorf("sdk: encoding MessagePack: %w", err)
 	}
@@ -380,6 +377,15 @@ func split(id uint32, v any, whole int) (*datapack.Splitter, error) {
 		return nil, err
 	}
 	return datapack.NewWholeSplitter(id, whole, head, body), nil
+}
+
+// wholeSize is the largest binary value d sends as one message, read once
+// it is known (wholeLimit). It runs under sendMu.
+func (d *DataConnection) wholeSize() int {
+	if d.whole == 0 {
+		d.whole = wholeLimit(d.PeerConnection())
+	}
+	return d.whole
 }
 
 // wholeLimit is the largest binary value pc's data channels send as one

@@ -60,22 +60,24 @@ func callSend(b *bridge, o *dataObject, self safejs.Value, args []safejs.Value) 
 	if !o.data.Open() {
 		return fail(sdk.ErrNotOpen)
 	}
-	if sent, err := trySend(o, data); sent || err != nil {
-		if err != nil {
-			return fail(fmt.Errorf("skywasm: send: %w", err))
-		}
+	job := sendJob{resolve: resolve}
+	bytes, sent, err := sendBytes(o, data)
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("skywasm: send: %w", err))
+	case sent:
 		settle(resolve, true)
 		return safejs.Undefined()
 	}
-	job := sendJob{resolve: resolve}
-	var err error
-	switch o.data.Serialization() {
-	case sdk.SerializationJSON:
+	switch serialization := o.data.Serialization(); {
+	case bytes != nil:
+		job.value = bytes
+	case serialization == sdk.SerializationJSON:
 		var text string
 		if text, err = stringify(data); err == nil {
 			job.value = json.RawMessage(text)
 		}
-	case sdk.SerializationNone:
+	case serialization == sdk.SerializationNone:
 		job.value, job.blobs, err = rawValue(data)
 	default:
 		var c converter
@@ -92,20 +94,28 @@ func callSend(b *bridge, o *dataObject, self safejs.Value, args []safejs.Value) 
 	return safejs.Undefined()
 }
 
-// trySend sends data, binary data as it is in the page's memory, at once
+// sendBytes takes binary data (an ArrayBuffer, typed array or DataView) on
+// a binary or none connection: it sends it at once from the page's memory
 // when nothing is queued before it and the channel takes it without
-// waiting (sdk.DataConnection.TrySend): no copy into Go, and no trip
-// through the queue. It reports false, having sent nothing, for every other
-// value and case, which then take the queue.
-func trySend(o *dataObject, data safejs.Value) (bool, error) {
-	if !is(data, safejs.TypeObject) || !o.sends.Idle() {
-		return false, nil
+// waiting (sdk.DataConnection.TrySend), with no copy into Go and no trip
+// through the queue; else it returns a copy of its bytes, which a later
+// change by the page does not alter, to queue. Other values and
+// serializations get nil and false.
+func sendBytes(o *dataObject, data safejs.Value) (copied []byte, sent bool, err error) {
+	if o.data.Serialization() == sdk.SerializationJSON || !is(data, safejs.TypeObject) {
+		return nil, false, nil
 	}
 	b, ok, err := sdk.BytesOf(safejs.Unsafe(data))
 	if !ok || err != nil {
-		return false, err
+		return nil, false, err
 	}
-	return o.data.TrySend(b)
+	if o.sends.Idle() {
+		if sent, err := o.data.TrySend(b); sent || err != nil {
+			return nil, sent, err
+		}
+	}
+	copied, err = b.Copy()
+	return copied, false, err
 }
 
 // send is the send queue's handler: it hands one value to the channel,

@@ -137,6 +137,14 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
     });
   });
 
+  // receivedSums waits for n values on page and returns a checksum of each ArrayBuffer (seeded with its index, as
+  // the senders compute theirs), or the value as a string.
+  const receivedSums = (page, n) =>
+    page.evaluate(async (n) => {
+      await T.until(() => window.received.length >= n, 20_000, `${n} values`);
+      return window.received.map((v, i) => (v instanceof ArrayBuffer ? new Uint8Array(v).reduce((a, x) => (a * 31 + x) >>> 0, i) : String(v)));
+    }, n);
+
   for (const serialization of ["binary", "none"]) {
     const how = serialization === "binary" ? "through one reused buffer" : "from the page's own buffers";
     it(`${serialization}: 64 KiB values go out as one message each, ${how}, byte for byte`, { timeout: 60_000 }, async () => {
@@ -178,11 +186,7 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
         } else {
           assert.equal(sent.own, n, "every message went out from the page's own buffer");
         }
-        const got = await b.evaluate(async (n) => {
-          await T.until(() => window.received.length >= n, 20_000, `${n} values`);
-          return window.received.map((v, i) => (v instanceof ArrayBuffer ? new Uint8Array(v).reduce((a, x) => (a * 31 + x) >>> 0, i) : String(v)));
-        }, n);
-        assert.deepEqual(got, sent.sums);
+        assert.deepEqual(await receivedSums(b, n), sent.sums);
       });
     });
   }
@@ -208,11 +212,7 @@ describe("DataConnection between two pages", { timeout: 600_000 }, () => {
           return { sums, ok: (await T.deadline(Promise.all(results), 20_000, "the sends")).every(Boolean) };
         }, n);
         assert.ok(sent.ok, "every send resolved true");
-        const got = await b.evaluate(async (n) => {
-          await T.until(() => window.received.length >= n, 20_000, `${n} values`);
-          return window.received.map((v, i) => (v instanceof ArrayBuffer ? new Uint8Array(v).reduce((a, x) => (a * 31 + x) >>> 0, i) : String(v)));
-        }, n);
-        assert.deepEqual(got, sent.sums);
+        assert.deepEqual(await receivedSums(b, n), sent.sums);
       });
     });
   }
